@@ -1,0 +1,59 @@
+# Two entry points for a fresh machine: `make lab` (the main job) and `make test` (every suite).
+# Everything else here is a building block of those two.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8888
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: lab test install install-test chromium lint pytest jest ui-test clean help
+
+help:
+	@echo "make lab   - set up .venv, build the extension and start JupyterLab on examples/"
+	@echo "make test  - set up everything the tests need and run ruff, pytest, jest and UI tests"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Installs the package editable with its dependencies; the hatch jupyter-builder hook runs
+# `jlpm install` and builds the TypeScript. The labextension is then linked into the venv.
+$(VENV)/.installed: $(BIN)/python pyproject.toml package.json
+	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/jupyter labextension develop . --overwrite
+	$(BIN)/jupyter server extension enable --sys-prefix jupyterlab_mlops >/dev/null
+	touch $@
+
+install: $(VENV)/.installed
+	$(BIN)/jlpm build
+	@$(BIN)/jupyter labextension list 2>&1 | grep -q "jupyterlab-mlops.*enabled.*OK" \
+	  || { echo "the labextension is not enabled"; exit 1; }
+
+lab: install
+	cd examples && ../$(BIN)/jupyter lab --port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  echo "installing Debian's chromium for the UI tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; }
+
+lint: install
+	$(BIN)/ruff check jupyterlab_mlops tests ui-tests benchmarks examples conftest.py
+	$(BIN)/ruff format --check jupyterlab_mlops tests ui-tests benchmarks conftest.py
+
+pytest: install
+	$(BIN)/pytest tests
+
+jest: install
+	$(BIN)/jlpm test
+
+ui-test: install chromium
+	$(BIN)/pytest ui-tests
+
+test: install chromium lint pytest jest ui-test
+
+clean:
+	rm -rf $(VENV) node_modules lib jupyterlab_mlops/labextension tsconfig.tsbuildinfo

@@ -1,0 +1,19 @@
+"""REST routes under ``/mlops/api/``: one module per resource, collected here.
+
+The catch-all comes last so unknown routes get a JSON 404.
+"""
+
+from __future__ import annotations
+
+from . import health
+from .base import NotFoundHandler
+
+API_PREFIX = "/mlops/api"
+
+
+def all_routes() -> list[tuple]:
+    routes: list[tuple] = []
+    for module in (health,):
+        routes.extend(module.routes)
+    routes.append((rf"{API_PREFIX}/(.*)", NotFoundHandler))
+    return routes

@@ -1,0 +1,160 @@
+"""The base of every REST handler: authentication, authorisation, JSON in/out, errors.
+
+Handlers stay thin: parse the request, call a service, write the result. Errors raised anywhere
+below become ``{"error": {"code", "message"}}`` with the status the error class declares; an
+unexpected exception becomes a 500 with a generic message (the traceback goes to the server log,
+never to the client).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jupyter_server.base.handlers import APIHandler
+from tornado import web
+
+from ..app import MLOps
+from ..errors import InvalidInput, MLOpsError, NotFound
+
+MAX_PAGE_SIZE = 500
+
+
+def json_default(value: Any) -> Any:
+    """Serialise the few non-JSON types services return (datetimes, numpy scalars)."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+class MLOpsHandler(APIHandler):
+    """Base class: every route is under the ``mlops`` authorisation resource."""
+
+    auth_resource = "mlops"
+
+    @property
+    def mlops(self) -> MLOps:
+        return self.settings["mlops"]
+
+    @property
+    def username(self) -> str:
+        user = self.current_user
+        return getattr(user, "username", None) or getattr(user, "name", None) or "anonymous"
+
+    # -- input --------------------------------------------------------------------------------
+
+    def json_body(self) -> dict[str, Any]:
+        """The request body as a JSON object, or a clear 400."""
+        if not self.request.body:
+            return {}
+        try:
+            body = json.loads(self.request.body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise InvalidInput(f"request body is not valid JSON: {err}") from None
+        if not isinstance(body, dict):
+            raise InvalidInput("request body must be a JSON object")
+        return body
+
+    def int_argument(
+        self, name: str, default: int, *, minimum: int = 0, maximum: int | None = None
+    ) -> int:
+        raw = self.get_query_argument(name, None)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise InvalidInput(f"query argument {name!r} must be an integer, got {raw!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            bounds = f">= {minimum}" + (f" and <= {maximum}" if maximum is not None else "")
+            raise InvalidInput(f"query argument {name!r} must be {bounds}, got {value}")
+        return value
+
+    def page_arguments(self, default_limit: int = 50) -> tuple[int, int]:
+        """``offset`` and ``limit`` for server-side pagination."""
+        offset = self.int_argument("offset", 0)
+        limit = self.int_argument("limit", default_limit, minimum=1, maximum=MAX_PAGE_SIZE)
+        return offset, limit
+
+    # -- output -------------------------------------------------------------------------------
+
+    def write_json(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(data, default=json_default))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc_info = kwargs.get("exc_info")
+        error = exc_info[1] if exc_info else None
+        if isinstance(error, MLOpsError):
+            self.set_status(error.status)
+            body = error.to_dict()
+        elif isinstance(error, web.HTTPError):
+            message = error.log_message or self._reason
+            if error.args and len(error.args) > 2:
+                message = message % error.args[2:]
+            body = {"error": {"code": _http_code(status_code), "message": message}}
+        else:
+            body = {
+                "error": {
+                    "code": "internal_error",
+                    "message": "internal server error; see the Jupyter server log",
+                }
+            }
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
+
+    def log_exception(self, typ, value, tb) -> None:  # type: ignore[override]
+        # Expected domain errors are not server faults: log them briefly, without a traceback.
+        if isinstance(value, MLOpsError):
+            self.log.info(
+                "mlops %s %s: %s (%s)",
+                self.request.method,
+                self.request.path,
+                value.message,
+                value.code,
+            )
+            return
+        super().log_exception(typ, value, tb)
+
+
+def _http_code(status: int) -> str:
+    return {
+        400: "invalid_input",
+        401: "unauthenticated",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        409: "conflict",
+    }.get(status, "http_error")
+
+
+class NotFoundHandler(MLOpsHandler):
+    """Any unknown route under ``/mlops/api/``: a JSON 404 instead of an HTML page."""
+
+    def _not_found(self, path: str) -> None:
+        raise NotFound(f"no such API route: /mlops/api/{path}")
+
+    @web.authenticated
+    def get(self, path: str) -> None:
+        self._not_found(path)
+
+    @web.authenticated
+    def post(self, path: str) -> None:
+        self._not_found(path)
+
+    @web.authenticated
+    def put(self, path: str) -> None:
+        self._not_found(path)
+
+    @web.authenticated
+    def patch(self, path: str) -> None:
+        self._not_found(path)
+
+    @web.authenticated
+    def delete(self, path: str) -> None:
+        self._not_found(path)

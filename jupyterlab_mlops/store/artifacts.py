@@ -1,0 +1,151 @@
+"""Content-addressed artifact store: bytes are stored under their sha256 and verified on read.
+
+Local directory by default; any fsspec URL (``s3://bucket/prefix``, ``gs://…``, ``memory://``)
+works the same way. Identical content is stored once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import fsspec
+
+from ..errors import IntegrityError, InvalidInput, NotFound
+
+CHUNK = 1024 * 1024
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _check_digest(sha256: str) -> str:
+    sha256 = sha256.lower()
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise InvalidInput(f"not a sha256 digest: {sha256!r}")
+    return sha256
+
+
+class ArtifactStore:
+    def __init__(self, root: str):
+        self.root = root.rstrip("/")
+        self.fs, self._base = fsspec.core.url_to_fs(self.root)
+        self.is_local = self.fs.protocol in ("file", ("file", "local")) or "file" in (
+            self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
+        )
+        self.fs.makedirs(self._base, exist_ok=True)
+
+    def _path(self, sha256: str) -> str:
+        sha256 = _check_digest(sha256)
+        return f"{self._base}/sha256/{sha256[:2]}/{sha256}"
+
+    def exists(self, sha256: str) -> bool:
+        return self.fs.exists(self._path(sha256))
+
+    def put_bytes(self, data: bytes) -> str:
+        sha256 = sha256_bytes(data)
+        target = self._path(sha256)
+        if not self.fs.exists(target):
+            self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+            tmp = f"{target}.tmp-{os.getpid()}-{os.urandom(4).hex()}"
+            with self.fs.open(tmp, "wb") as f:
+                f.write(data)
+            self.fs.mv(tmp, target)
+        return sha256
+
+    def put_file(self, path: str | os.PathLike) -> str:
+        """Store a file; the hash is computed while copying, so large files are read once."""
+        path = Path(path)
+        if not path.is_file():
+            raise NotFound(f"file not found: {path}")
+        digest = hashlib.sha256()
+        tmp_dir = f"{self._base}/tmp"
+        self.fs.makedirs(tmp_dir, exist_ok=True)
+        tmp = f"{tmp_dir}/{os.getpid()}-{os.urandom(6).hex()}"
+        with open(path, "rb") as src, self.fs.open(tmp, "wb") as dst:
+            for block in iter(lambda: src.read(CHUNK), b""):
+                digest.update(block)
+                dst.write(block)
+        sha256 = digest.hexdigest()
+        target = self._path(sha256)
+        if self.fs.exists(target):
+            self.fs.rm(tmp)
+        else:
+            self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+            self.fs.mv(tmp, target)
+        return sha256
+
+    def open(self, sha256: str) -> BinaryIO:
+        """Open for reading *without* verification: use for streaming downloads only."""
+        path = self._path(sha256)
+        if not self.fs.exists(path):
+            raise NotFound(f"artifact {sha256} is not in the store")
+        return self.fs.open(path, "rb")
+
+    def iter_chunks(self, sha256: str) -> Iterator[bytes]:
+        with self.open(sha256) as f:
+            yield from iter(lambda: f.read(CHUNK), b"")
+
+    def get_bytes(self, sha256: str) -> bytes:
+        """Read and verify: the returned bytes always hash to ``sha256``."""
+        with self.open(sha256) as f:
+            data = f.read()
+        actual = sha256_bytes(data)
+        if actual != sha256.lower():
+            raise IntegrityError(
+                f"artifact {sha256} is corrupt: its content hashes to {actual}; refusing to use it"
+            )
+        return data
+
+    def verify(self, sha256: str) -> None:
+        digest = hashlib.sha256()
+        for block in self.iter_chunks(sha256):
+            digest.update(block)
+        if digest.hexdigest() != sha256.lower():
+            raise IntegrityError(
+                f"artifact {sha256} is corrupt: its content hashes to {digest.hexdigest()}"
+            )
+
+    def get_file(self, sha256: str, destination: str | os.PathLike) -> Path:
+        """Copy a verified artifact to ``destination`` (atomically: no partial file on error)."""
+        destination = Path(destination)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        fd, tmp = tempfile.mkstemp(dir=destination.parent, prefix=".mlops-")
+        try:
+            with os.fdopen(fd, "wb") as dst:
+                for block in self.iter_chunks(sha256):
+                    digest.update(block)
+                    dst.write(block)
+            if digest.hexdigest() != sha256.lower():
+                raise IntegrityError(
+                    f"artifact {sha256} is corrupt: its content hashes to {digest.hexdigest()}"
+                )
+            shutil.move(tmp, destination)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return destination
+
+    def local_path(self, sha256: str) -> Path | None:
+        """Where the artifact lives on this disk, when the store is local (else ``None``)."""
+        if not self.is_local:
+            return None
+        return Path(self._path(sha256))
+
+    def size(self, sha256: str) -> int:
+        return int(self.fs.size(self._path(sha256)))

@@ -1,0 +1,81 @@
+"""The server extension in a real Jupyter server: health, authentication, JSON errors."""
+
+import json
+import warnings
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from jupyterlab_mlops import __version__
+from jupyterlab_mlops.handlers import all_routes
+
+
+async def test_health_reports_version_store_and_counts(jp_fetch, jp_root_dir):
+    response = await jp_fetch("mlops", "api", "health")
+    assert response.code == 200
+    body = json.loads(response.body)
+    assert body["version"] == __version__
+    assert body["store"]["kind"] == "sqlite"
+    assert body["store"]["url"] == f"sqlite:///{jp_root_dir / '.mlops' / 'mlops.db'}"
+    assert body["store"]["revision"] == "0001"
+    assert body["artifact_root"] == str(jp_root_dir / ".mlops" / "artifacts")
+    assert body["counts"] == {
+        "runs": 0,
+        "models": 0,
+        "model_versions": 0,
+        "deployments": 0,
+        "monitors": 0,
+        "alerts": 0,
+    }
+    assert (jp_root_dir / ".mlops" / "mlops.db").is_file()
+
+
+async def test_health_without_token_is_forbidden(jp_fetch):
+    with pytest.raises(HTTPClientError) as error:
+        await jp_fetch("mlops", "api", "health", headers={"Authorization": ""})
+    assert error.value.code == 403
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
+async def test_unknown_route_is_a_json_404(jp_fetch, method):
+    kwargs = {"body": "{}"} if method == "POST" else {}
+    with pytest.raises(HTTPClientError) as error:
+        await jp_fetch("mlops", "api", "no-such-thing", method=method, **kwargs)
+    assert error.value.code == 404
+    body = json.loads(error.value.response.body)
+    assert body == {
+        "error": {"code": "not_found", "message": "no such API route: /mlops/api/no-such-thing"}
+    }
+
+
+async def test_unknown_route_without_token_is_forbidden_not_404(jp_fetch):
+    with pytest.raises(HTTPClientError) as error:
+        await jp_fetch("mlops", "api", "no-such-thing", headers={"Authorization": ""})
+    assert error.value.code == 403
+
+
+def test_every_route_method_is_authenticated():
+    """jupyter-server warns (JupyterServerAuthWarning) about undecorated methods; so do we."""
+    from jupyter_server.serverapp import _has_tornado_web_authenticated
+    from tornado import web
+
+    unauthenticated = []
+    for pattern, handler, *_ in all_routes():
+        for method_name in handler.SUPPORTED_METHODS:
+            method = getattr(handler, method_name.lower())
+            if method == web.RequestHandler._unimplemented_method:
+                continue
+            if hasattr(method, "__allow_unauthenticated"):
+                continue
+            if not _has_tornado_web_authenticated(method):
+                unauthenticated.append(f"{method_name} {pattern}")
+    assert unauthenticated == []
+
+
+async def test_server_start_emits_no_auth_warning(jp_serverapp):
+    """With allow_unauthenticated_access=False, adding our handlers must not warn."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        jp_serverapp.web_app.add_handlers(".*$", all_routes())
+    auth_warnings = [w for w in caught if "JupyterServerAuthWarning" in type(w.message).__name__]
+    assert auth_warnings == []

@@ -1,0 +1,101 @@
+"""The SQL store (alembic migrations, WAL) and the content-addressed artifact store."""
+
+import hashlib
+import sqlite3
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from jupyterlab_mlops.errors import IntegrityError, InvalidInput, NotFound
+from jupyterlab_mlops.store import ArtifactStore, Database
+from jupyterlab_mlops.store.models import Base, RegisteredModel
+
+
+def test_migrated_schema_equals_orm_models(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        diff = compare_metadata(context, Base.metadata)
+    assert diff == []
+    assert db.current_revision() == Database.head_revision()
+
+
+def test_upgrade_is_idempotent_and_keeps_data(tmp_path):
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    db = Database(url)
+    with db.session() as session:
+        session.add(RegisteredModel(name="churn"))
+    db.dispose()
+    again = Database(url)
+    with again.session() as session:
+        assert [m.name for m in session.query(RegisteredModel)] == ["churn"]
+
+
+def test_sqlite_store_uses_wal(tmp_path):
+    Database(f"sqlite:///{tmp_path / 'm.db'}")
+    connection = sqlite3.connect(tmp_path / "m.db")
+    assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_session_rolls_back_on_error(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
+    with pytest.raises(RuntimeError), db.session() as session:
+        session.add(RegisteredModel(name="half-written"))
+        session.flush()
+        raise RuntimeError("crash mid-transaction")
+    with db.session() as session:
+        assert session.query(RegisteredModel).count() == 0
+
+
+def test_display_url_hides_password():
+    db = Database("sqlite://", upgrade=False)
+    assert db.display_url == "sqlite://"
+    from sqlalchemy.engine import make_url
+
+    url = make_url("postgresql://me:secret@db/mlops").render_as_string(hide_password=True)
+    assert "secret" not in url
+
+
+def test_artifact_put_get_by_sha256(tmp_path):
+    store = ArtifactStore(str(tmp_path / "a"))
+    data = b"model bytes"
+    digest = store.put_bytes(data)
+    assert digest == hashlib.sha256(data).hexdigest()
+    assert store.get_bytes(digest) == data
+    assert store.put_bytes(data) == digest  # stored once
+    source = tmp_path / "f.bin"
+    source.write_bytes(b"x" * 3_000_000)
+    file_digest = store.put_file(source)
+    assert file_digest == hashlib.sha256(source.read_bytes()).hexdigest()
+    copy = store.get_file(file_digest, tmp_path / "out" / "copy.bin")
+    assert copy.read_bytes() == source.read_bytes()
+    assert store.size(file_digest) == 3_000_000
+
+
+def test_corrupted_artifact_is_refused(tmp_path):
+    store = ArtifactStore(str(tmp_path / "a"))
+    digest = store.put_bytes(b"original")
+    store.local_path(digest).write_bytes(b"tampered")
+    with pytest.raises(IntegrityError, match="corrupt"):
+        store.get_bytes(digest)
+    with pytest.raises(IntegrityError):
+        store.verify(digest)
+    with pytest.raises(IntegrityError):
+        store.get_file(digest, tmp_path / "out.bin")
+    assert not (tmp_path / "out.bin").exists()
+
+
+def test_missing_and_malformed_digests(tmp_path):
+    store = ArtifactStore(str(tmp_path / "a"))
+    with pytest.raises(NotFound):
+        store.get_bytes("0" * 64)
+    with pytest.raises(InvalidInput):
+        store.get_bytes("../../etc/passwd")
+
+
+def test_any_fsspec_url_works():
+    store = ArtifactStore("memory://mlops-test-artifacts")
+    digest = store.put_bytes(b"in memory")
+    assert store.get_bytes(digest) == b"in memory"
+    assert store.local_path(digest) is None
