@@ -1,0 +1,293 @@
+import { ServerConnection } from '@jupyterlab/services';
+import * as React from 'react';
+import { act } from 'react';
+import { createRoot, Root } from 'react-dom/client';
+
+import { PanelModel } from '../panel/model';
+import { MLOpsPanelView } from '../panel/MLOpsPanel';
+
+(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
+
+type Handler = (url: URL) => Response;
+
+/**
+ * A fake Jupyter server answering `/mlops/api/<endpoint>` from `routes`;
+ * anything else gets the API's JSON 404, like the server's catch-all.
+ */
+function fakeServer(routes: Record<string, Handler>) {
+  const requests: URL[] = [];
+  const serverSettings = ServerConnection.makeSettings({
+    baseUrl: 'http://localhost:8888/',
+    fetch: async (input: RequestInfo | URL) => {
+      const url = new URL((input as Request).url);
+      requests.push(url);
+      const endpoint = url.pathname.replace(/^\/mlops\/api\//, '');
+      const handler = routes[endpoint];
+      if (handler) {
+        return handler(url);
+      }
+      return json(
+        { error: { code: 'not_found', message: `No route ${url.pathname}` } },
+        404
+      );
+    }
+  });
+  return { serverSettings, requests };
+}
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status });
+}
+
+/** `total` runs, served page by page honouring offset/limit. */
+function pagedRuns(total: number): Handler {
+  return url => {
+    const offset = Number(url.searchParams.get('offset'));
+    const limit = Number(url.searchParams.get('limit'));
+    const items = [];
+    for (let i = offset; i < Math.min(total, offset + limit); i++) {
+      items.push({
+        id: `run-${i}`,
+        kind: 'notebook',
+        notebook_path: `experiments/train-${i}.ipynb`,
+        status: i === 0 ? 'failed' : 'succeeded',
+        parameters: {},
+        metrics: { accuracy: 0.91234 },
+        tags: [],
+        kernel_name: 'python3',
+        created_at: new Date().toISOString(),
+        started_at: null,
+        finished_at: null,
+        duration_seconds: 12,
+        progress: null,
+        error:
+          i === 0
+            ? { cell_index: 3, ename: 'ValueError', evalue: 'bad alpha' }
+            : null,
+        group_id: null,
+        created_by: null
+      });
+    }
+    return json({ items, total, offset, limit });
+  };
+}
+
+let container: HTMLDivElement;
+let root: Root;
+
+beforeEach(() => {
+  container = document.createElement('div');
+  document.body.appendChild(container);
+  root = createRoot(container);
+});
+
+afterEach(() => {
+  act(() => root.unmount());
+  container.remove();
+});
+
+function render(model: PanelModel): void {
+  act(() => root.render(<MLOpsPanelView model={model} />));
+}
+
+/** Let pending fetches and re-renders run inside act(). */
+function settle(): Promise<void> {
+  return act(() => new Promise<void>(resolve => setTimeout(resolve, 0)));
+}
+
+/** Settle until `check` passes, then once more for trailing updates. */
+async function waitFor(check: () => void, attempts = 50): Promise<void> {
+  for (let i = 0; ; i++) {
+    await settle();
+    try {
+      check();
+      break;
+    } catch (err) {
+      if (i >= attempts) {
+        throw err;
+      }
+    }
+  }
+  await settle();
+}
+
+const q = (selector: string) => container.querySelector(selector);
+
+function visibleModel(serverSettings: ServerConnection.ISettings): PanelModel {
+  // refreshInterval 0: no polling, so request counts are deterministic.
+  const model = new PanelModel({
+    serverSettings,
+    settings: { refreshInterval: 0 }
+  });
+  model.visible = true;
+  return model;
+}
+
+describe('MLOpsPanelView', () => {
+  it('renders the four tabs with Runs selected', async () => {
+    const { serverSettings } = fakeServer({});
+    render(visibleModel(serverSettings));
+    await waitFor(() => expect(q('.jp-mlops-empty')).not.toBeNull());
+
+    const tabs = Array.from(container.querySelectorAll('[role="tab"]'));
+    expect(tabs.map(t => t.textContent)).toEqual([
+      'Runs',
+      'Models',
+      'Deployments',
+      'Drift'
+    ]);
+    expect(tabs.map(t => t.getAttribute('data-tab'))).toEqual([
+      'runs',
+      'models',
+      'deployments',
+      'drift'
+    ]);
+    expect(tabs.map(t => t.getAttribute('aria-selected'))).toEqual([
+      'true',
+      'false',
+      'false',
+      'false'
+    ]);
+  });
+
+  it('shows the empty state, and nothing else, when the endpoint answers 404', async () => {
+    const { serverSettings, requests } = fakeServer({});
+    render(visibleModel(serverSettings));
+
+    await waitFor(() => expect(q('.jp-mlops-empty')).not.toBeNull());
+    expect(q('.jp-mlops-empty')!.textContent).toBe(
+      "No runs yet. Open a notebook and click 'Run with parameters' in its " +
+        'toolbar, or run %mlops run notebook.ipynb / jupyter mlops run notebook.ipynb.'
+    );
+    expect(q('.jp-mlops-error')).toBeNull();
+    expect(q('.jp-mlops-list')).toBeNull();
+    expect(requests.map(u => u.pathname)).toEqual(['/mlops/api/runs']);
+  });
+
+  it('shows the empty state for an empty list', async () => {
+    const { serverSettings } = fakeServer({
+      models: () => json({ items: [], total: 0, offset: 0, limit: 50 })
+    });
+    const model = visibleModel(serverSettings);
+    model.activeTab = 'models';
+    render(model);
+
+    await waitFor(() =>
+      expect(q('.jp-mlops-empty')?.textContent).toContain(
+        'mlops.register_model(model, "name", X_sample=X_train)'
+      )
+    );
+  });
+
+  it("shows other errors inline with the server's message", async () => {
+    const { serverSettings } = fakeServer({
+      deployments: () =>
+        json(
+          { error: { code: 'internal', message: 'The store is locked.' } },
+          500
+        )
+    });
+    const model = visibleModel(serverSettings);
+    model.activeTab = 'deployments';
+    render(model);
+
+    await waitFor(() =>
+      expect(q('[role="alert"]')?.textContent).toBe('The store is locked.')
+    );
+    expect(q('.jp-mlops-empty')).toBeNull();
+  });
+
+  it('pages through the server-side list with Previous/Next', async () => {
+    const { serverSettings, requests } = fakeServer({ runs: pagedRuns(120) });
+    render(visibleModel(serverSettings));
+
+    await waitFor(() =>
+      expect(q('.jp-mlops-pager-range')?.textContent).toBe('1–50 of 120')
+    );
+    expect(container.querySelectorAll('.jp-mlops-item')).toHaveLength(50);
+    expect(q('.jp-mlops-row-error')?.textContent).toBe(
+      'Cell 3: ValueError: bad alpha'
+    );
+    const previous = q('.jp-mlops-pager-previous') as HTMLButtonElement;
+    const next = q('.jp-mlops-pager-next') as HTMLButtonElement;
+    expect(previous.disabled).toBe(true);
+
+    act(() => next.click());
+    await waitFor(() =>
+      expect(q('.jp-mlops-pager-range')?.textContent).toBe('51–100 of 120')
+    );
+    act(() => (q('.jp-mlops-pager-next') as HTMLButtonElement).click());
+    await waitFor(() =>
+      expect(q('.jp-mlops-pager-range')?.textContent).toBe('101–120 of 120')
+    );
+    expect(container.querySelectorAll('.jp-mlops-item')).toHaveLength(20);
+    expect((q('.jp-mlops-pager-next') as HTMLButtonElement).disabled).toBe(
+      true
+    );
+    expect(requests.map(u => u.searchParams.get('offset'))).toEqual([
+      '0',
+      '50',
+      '100'
+    ]);
+  });
+
+  it('hides the pager when everything fits on one page', async () => {
+    const { serverSettings } = fakeServer({ runs: pagedRuns(3) });
+    render(visibleModel(serverSettings));
+
+    await waitFor(() =>
+      expect(container.querySelectorAll('.jp-mlops-item')).toHaveLength(3)
+    );
+    expect(q('.jp-mlops-pager')).toBeNull();
+  });
+
+  it('fetches the selected tab and re-fetches on refresh', async () => {
+    const { serverSettings, requests } = fakeServer({ runs: pagedRuns(1) });
+    const model = visibleModel(serverSettings);
+    render(model);
+    await waitFor(() => expect(requests).toHaveLength(1));
+
+    act(() => (q('[data-tab="drift"]') as HTMLButtonElement).click());
+    await waitFor(() => expect(requests).toHaveLength(2));
+    expect(requests[1].pathname).toBe('/mlops/api/drift/monitors');
+    expect(q('[data-tab="drift"]')!.getAttribute('aria-selected')).toBe('true');
+    expect(q('[role="tabpanel"]')!.getAttribute('aria-labelledby')).toBe(
+      'jp-mlops-tab-drift'
+    );
+
+    act(() => model.refresh());
+    await waitFor(() => expect(requests).toHaveLength(3));
+    expect(requests[2].pathname).toBe('/mlops/api/drift/monitors');
+  });
+
+  it('does not fetch while the panel is hidden', async () => {
+    const { serverSettings, requests } = fakeServer({ runs: pagedRuns(1) });
+    const model = new PanelModel({ serverSettings });
+    render(model);
+    await settle();
+    expect(requests).toHaveLength(0);
+
+    act(() => {
+      model.visible = true;
+    });
+    await waitFor(() => expect(requests).toHaveLength(1));
+  });
+
+  it('shows the server check problem above the tabs', async () => {
+    const { serverSettings } = fakeServer({});
+    const model = visibleModel(serverSettings);
+    render(model);
+    await waitFor(() => expect(q('.jp-mlops-empty')).not.toBeNull());
+    expect(q('.jp-mlops-banner')).toBeNull();
+
+    act(() => {
+      model.server = { status: 'missing', message: 'Enable the extension.' };
+    });
+    expect(q('.jp-mlops-banner')?.textContent).toBe('Enable the extension.');
+
+    act(() => {
+      model.server = { status: 'ok', message: '', version: '0.1.0' };
+    });
+    expect(q('.jp-mlops-banner')).toBeNull();
+  });
+});

@@ -1,0 +1,179 @@
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { Clipboard, ICommandPalette, Notification } from '@jupyterlab/apputils';
+import { ServerConnection } from '@jupyterlab/services';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+
+import { errorMessage, getHealth, isNotFound } from './api';
+import {
+  DEFAULT_SETTINGS,
+  IMLOpsSettings,
+  IServerState,
+  PanelModel
+} from './panel/model';
+import { MLOpsPanel, PANEL_ID } from './panel/MLOpsPanel';
+
+export * from './api';
+export { PanelModel } from './panel/model';
+export { MLOpsPanel, PANEL_ID } from './panel/MLOpsPanel';
+
+// Resolved by webpack (and jest); typed here so the build needs no @types/node.
+declare const require: (id: string) => { version: string };
+
+/** Version of this frontend package (compared with the server's). */
+export const FRONTEND_VERSION: string = require('../package.json').version;
+
+export const PLUGIN_ID = 'jupyterlab-mlops:plugin';
+
+export namespace CommandIDs {
+  export const openPanel = 'mlops:open-panel';
+  export const refresh = 'mlops:refresh';
+}
+
+const CATEGORY = 'MLOps';
+
+/** The command that enables the server extension. */
+export const ENABLE_SERVER_EXTENSION =
+  'jupyter server extension enable jupyterlab_mlops';
+
+/** Shown in the panel when `GET /mlops/api/health` answers 404. */
+export const SERVER_EXTENSION_MISSING =
+  'The jupyterlab-mlops server extension is not installed or not enabled ' +
+  '(GET /mlops/api/health returned 404). Run ' +
+  `\`${ENABLE_SERVER_EXTENSION}\` and restart.`;
+
+/**
+ * The same as a toast: JupyterLab cuts notification messages (toast and
+ * notification centre) at 140 characters, which would cut the command off.
+ */
+export const SERVER_EXTENSION_MISSING_SHORT =
+  'jupyterlab-mlops server extension missing (GET /mlops/api/health: 404). ' +
+  `Run \`${ENABLE_SERVER_EXTENSION}\` and restart.`;
+
+/**
+ * Check that the server extension answers and matches this frontend.
+ *
+ * Never throws: problems are reported as notifications, and returned so the
+ * panel can show them too.
+ */
+export async function checkServer(
+  serverSettings?: ServerConnection.ISettings
+): Promise<IServerState> {
+  let version: string;
+  try {
+    version = (await getHealth(serverSettings)).version;
+  } catch (err) {
+    if (isNotFound(err)) {
+      Notification.error(SERVER_EXTENSION_MISSING_SHORT, {
+        autoClose: false,
+        actions: [
+          {
+            label: 'Copy command',
+            caption: ENABLE_SERVER_EXTENSION,
+            callback: () => Clipboard.copyToSystem(ENABLE_SERVER_EXTENSION)
+          }
+        ]
+      });
+      return { status: 'missing', message: SERVER_EXTENSION_MISSING };
+    }
+    const message =
+      'The jupyterlab-mlops server extension did not answer ' +
+      `(GET /mlops/api/health failed: ${errorMessage(err)}). ` +
+      'Check the Jupyter server log.';
+    Notification.error(message, { autoClose: false });
+    return { status: 'unreachable', message };
+  }
+  if (version !== FRONTEND_VERSION) {
+    const message =
+      `jupyterlab-mlops server extension ${version} ≠ JupyterLab extension ` +
+      `${FRONTEND_VERSION}. Reinstall jupyterlab_mlops and restart JupyterLab.`;
+    Notification.warning(message, { autoClose: false });
+    return { status: 'version-mismatch', message, version };
+  }
+  return { status: 'ok', message: '', version };
+}
+
+function readSettings(settings: ISettingRegistry.ISettings): IMLOpsSettings {
+  const composite = settings.composite as Partial<IMLOpsSettings>;
+  const refresh = Number(composite.refreshInterval);
+  return {
+    refreshInterval:
+      Number.isFinite(refresh) && refresh >= 0
+        ? refresh
+        : DEFAULT_SETTINGS.refreshInterval,
+    defaultExecutor:
+      composite.defaultExecutor ?? DEFAULT_SETTINGS.defaultExecutor,
+    defaultDeployTarget:
+      composite.defaultDeployTarget ?? DEFAULT_SETTINGS.defaultDeployTarget
+  };
+}
+
+/**
+ * The MLOps side panel, its commands and the server check.
+ */
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description:
+    'MLOps side panel (runs, models, deployments, drift) for jupyterlab-mlops.',
+  autoStart: true,
+  optional: [ISettingRegistry, ICommandPalette, ILayoutRestorer],
+  activate: (
+    app: JupyterFrontEnd,
+    settingRegistry: ISettingRegistry | null,
+    palette: ICommandPalette | null,
+    restorer: ILayoutRestorer | null
+  ): void => {
+    const serverSettings = app.serviceManager.serverSettings;
+    const model = new PanelModel({ serverSettings });
+    const panel = new MLOpsPanel(model);
+    app.shell.add(panel, 'left', { rank: 900 });
+    if (restorer) {
+      restorer.add(panel, PANEL_ID);
+    }
+
+    app.commands.addCommand(CommandIDs.openPanel, {
+      label: 'MLOps: Open panel',
+      caption: 'Show the MLOps side panel',
+      icon: args => (args['isPalette'] ? undefined : panel.title.icon),
+      execute: () => {
+        app.shell.activateById(panel.id);
+      }
+    });
+    app.commands.addCommand(CommandIDs.refresh, {
+      label: 'MLOps: Refresh',
+      caption: 'Re-fetch the lists of the MLOps panel now',
+      execute: () => {
+        model.refresh();
+      }
+    });
+    if (palette) {
+      palette.addItem({ command: CommandIDs.openPanel, category: CATEGORY });
+      palette.addItem({ command: CommandIDs.refresh, category: CATEGORY });
+    }
+
+    if (settingRegistry) {
+      settingRegistry
+        .load(PLUGIN_ID)
+        .then(settings => {
+          model.settings = readSettings(settings);
+          settings.changed.connect(() => {
+            model.settings = readSettings(settings);
+          });
+        })
+        .catch(reason => {
+          console.error(`Failed to load settings for ${PLUGIN_ID}.`, reason);
+        });
+    }
+
+    void app.restored
+      .then(() => checkServer(serverSettings))
+      .then(state => {
+        model.server = state;
+      });
+  }
+};
+
+export default plugin;

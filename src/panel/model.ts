@@ -1,0 +1,117 @@
+import { ServerConnection } from '@jupyterlab/services';
+import { ISignal, Signal } from '@lumino/signaling';
+
+/** The panel's tabs, in display order. */
+export const TABS = [
+  { id: 'runs', label: 'Runs' },
+  { id: 'models', label: 'Models' },
+  { id: 'deployments', label: 'Deployments' },
+  { id: 'drift', label: 'Drift' }
+] as const;
+
+export type TabId = (typeof TABS)[number]['id'];
+
+/** User settings of `jupyterlab-mlops:plugin` (see schema/plugin.json). */
+export interface IMLOpsSettings {
+  /** Seconds between re-fetches of the visible list; 0 = never. */
+  refreshInterval: number;
+  defaultExecutor: 'local' | 'dask';
+  defaultDeployTarget: 'local' | 'docker' | 'kubernetes';
+}
+
+export const DEFAULT_SETTINGS: IMLOpsSettings = {
+  refreshInterval: 5,
+  defaultExecutor: 'local',
+  defaultDeployTarget: 'local'
+};
+
+/** What the plugin's health check found (see `checkServer`). */
+export interface IServerState {
+  status: 'unknown' | 'ok' | 'missing' | 'unreachable' | 'version-mismatch';
+  /** What to tell the user; empty when all is well. */
+  message: string;
+  /** The server extension's version, when it answered. */
+  version?: string;
+}
+
+/**
+ * State shared by the panel widget, its React tree and the plugin's commands.
+ */
+export class PanelModel {
+  constructor(options: PanelModel.IOptions = {}) {
+    this.serverSettings =
+      options.serverSettings ?? ServerConnection.makeSettings();
+    this._settings = { ...DEFAULT_SETTINGS, ...options.settings };
+  }
+
+  /** Connection settings every request of the panel uses. */
+  readonly serverSettings: ServerConnection.ISettings;
+
+  /** Emitted whenever any property below changes. */
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  get settings(): Readonly<IMLOpsSettings> {
+    return this._settings;
+  }
+  set settings(value: Readonly<IMLOpsSettings>) {
+    this._settings = { ...value };
+    this._changed.emit();
+  }
+
+  /** Result of the server check, `unknown` until it finished. */
+  get server(): Readonly<IServerState> {
+    return this._server;
+  }
+  set server(value: Readonly<IServerState>) {
+    this._server = { ...value };
+    this._changed.emit();
+  }
+
+  /** Whether the panel is shown; lists only poll while it is. */
+  get visible(): boolean {
+    return this._visible;
+  }
+  set visible(value: boolean) {
+    if (value !== this._visible) {
+      this._visible = value;
+      this._changed.emit();
+    }
+  }
+
+  get activeTab(): TabId {
+    return this._activeTab;
+  }
+  set activeTab(value: TabId) {
+    if (value !== this._activeTab) {
+      this._activeTab = value;
+      this._changed.emit();
+    }
+  }
+
+  /** Increases on every {@link refresh}; lists re-fetch when it changes. */
+  get refreshToken(): number {
+    return this._refreshToken;
+  }
+
+  /** Ask the visible list to re-fetch now. */
+  refresh(): void {
+    this._refreshToken += 1;
+    this._changed.emit();
+  }
+
+  private _settings: IMLOpsSettings;
+  private _server: IServerState = { status: 'unknown', message: '' };
+  private _visible = false;
+  private _activeTab: TabId = 'runs';
+  private _refreshToken = 0;
+  private _changed = new Signal<this, void>(this);
+}
+
+export namespace PanelModel {
+  export interface IOptions {
+    serverSettings?: ServerConnection.ISettings;
+    settings?: Partial<IMLOpsSettings>;
+  }
+}
