@@ -9,7 +9,7 @@ PORT ?= 8888
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: lab test install install-test chromium lint pytest jest ui-test clean help
+.PHONY: lab test install chromium docker-engine docker-engine-stop lint pytest jest ui-test clean help
 
 help:
 	@echo "make lab   - set up .venv, build the extension and start JupyterLab on examples/"
@@ -23,6 +23,7 @@ $(BIN)/python:
 # `jlpm install` and builds the TypeScript. The labextension is then linked into the venv.
 $(VENV)/.installed: $(BIN)/python pyproject.toml package.json
 	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	$(BIN)/jupyter labextension develop . --overwrite
 	$(BIN)/jupyter server extension enable --sys-prefix jupyterlab_mlops >/dev/null
 	touch $@
@@ -41,11 +42,22 @@ chromium:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; }
 
 lint: install
-	$(BIN)/ruff check jupyterlab_mlops tests ui-tests benchmarks examples conftest.py
-	$(BIN)/ruff format --check jupyterlab_mlops tests ui-tests benchmarks conftest.py
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
-pytest: install
-	$(BIN)/pytest tests
+# A real Docker engine and a local base image (no registry is needed): see
+# scripts/docker-engine.sh. The image-build tests use them through DOCKER_HOST.
+DOCKER_SOCK := /tmp/mlops-docker/docker.sock
+docker-engine:
+	scripts/docker-engine.sh start
+	scripts/docker-engine.sh base-image
+
+docker-engine-stop:
+	scripts/docker-engine.sh stop
+
+pytest: install docker-engine
+	DOCKER_HOST=unix://$(DOCKER_SOCK) MLOPS_TEST_BASE_IMAGE=localhost/mlops-base:bookworm \
+	  $(BIN)/pytest tests
 
 jest: install
 	$(BIN)/jlpm test

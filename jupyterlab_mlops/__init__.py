@@ -25,7 +25,15 @@ except ImportError:  # running from a source tree that was never built
     ]
 
 # public name -> "module:attribute", imported on first use
-_PUBLIC_API: dict[str, str] = {}
+_PUBLIC_API: dict[str, str] = {
+    "log_metric": ".tracking:log_metric",
+    "log_param": ".tracking:log_param",
+    "log_artifact": ".tracking:log_artifact",
+    "current_run_id": ".tracking:current_run_id",
+    "register_model": ".registry.api:register_model",
+    "load_model": ".registry.api:load_model",
+    "drift_report": ".drift.report:drift_report",
+}
 
 __all__ = ["__version__", *_PUBLIC_API]
 

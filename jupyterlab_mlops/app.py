@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_core.paths import jupyter_config_path
-from traitlets import Float, Int, Unicode, default
+from traitlets import Bool, Float, Int, Unicode, default
 from traitlets.config import Config, LoggingConfigurable
 from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, PyFileConfigLoader
 
@@ -36,7 +36,13 @@ ENV_OVERRIDES = {
     "default_deploy_target": "MLOPS_DEFAULT_DEPLOY_TARGET",
     "docker_base_image": "MLOPS_DOCKER_BASE_IMAGE",
     "docker_extra_ca_bundle": "MLOPS_DOCKER_EXTRA_CA_BUNDLE",
+    "docker_prefetch_wheels": "MLOPS_DOCKER_PREFETCH_WHEELS",
+    "deployment_poll_interval": "MLOPS_DEPLOYMENT_POLL_INTERVAL",
     "monitor_interval": "MLOPS_MONITOR_INTERVAL",
+    "alert_webhook_url": "MLOPS_ALERT_WEBHOOK_URL",
+    "smtp_host": "MLOPS_SMTP_HOST",
+    "smtp_port": "MLOPS_SMTP_PORT",
+    "output_dir": "MLOPS_OUTPUT_DIR",
 }
 
 
@@ -78,6 +84,13 @@ class MLOps(LoggingConfigurable):
         config=True
     )
 
+    output_dir = Unicode(
+        "mlops-runs",
+        help="Where executed notebooks are written for opening in the lab: "
+        "<output_dir>/<run_id>/<notebook>.ipynb, relative to the root (must be inside it). "
+        "Env: MLOPS_OUTPUT_DIR.",
+    ).tag(config=True)
+
     dask_scheduler_address = Unicode(
         "", help="Address of the Dask scheduler for the Dask executor (tcp://host:8786)."
     ).tag(config=True)
@@ -96,9 +109,37 @@ class MLOps(LoggingConfigurable):
         help="Path to an extra CA bundle copied into image builds for pip (corporate proxies).",
     ).tag(config=True)
 
+    docker_prefetch_wheels = Bool(
+        False,
+        help="Download the pinned wheels on the host (pip download) into the image build context "
+        "and install them with --no-index: reproducible, air-gapped and proxy-proof builds.",
+    ).tag(config=True)
+
+    deployment_poll_interval = Float(
+        2.0,
+        help="Seconds between checks, inside the server, that alias deployments (churn@production) "
+        "still serve the version their alias points at (0 disables following).",
+    ).tag(config=True)
+
     monitor_interval = Float(
         300.0, help="Seconds between scheduled drift checks inside the server (0 disables)."
     ).tag(config=True)
+
+    alert_webhook_url = Unicode(
+        "",
+        help="Webhook receiving every drift alert (Slack-compatible JSON {text, blocks}), in "
+        "addition to a monitor's own channels. Env: MLOPS_ALERT_WEBHOOK_URL.",
+    ).tag(config=True)
+
+    smtp_host = Unicode("localhost", help="SMTP server for drift alert e-mails.").tag(config=True)
+    smtp_port = Int(25, help="SMTP port for drift alert e-mails.").tag(config=True)
+    smtp_sender = Unicode("mlops@localhost", help="From address of alert e-mails.").tag(config=True)
+    smtp_username = Unicode("", help="SMTP login (empty: no authentication).").tag(config=True)
+    smtp_password = Unicode("", help="SMTP password (config file only, never shown).").tag(
+        config=True
+    )
+    smtp_starttls = Bool(False, help="Upgrade the SMTP connection with STARTTLS.").tag(config=True)
+    smtp_ssl = Bool(False, help="Connect to the SMTP server over TLS (SMTPS).").tag(config=True)
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
@@ -150,6 +191,47 @@ class MLOps(LoggingConfigurable):
     def artifacts(self) -> ArtifactStore:
         return ArtifactStore(self.resolved_artifact_root)
 
+    @cached_property
+    def registry(self):
+        """Model registry: versions, aliases, quality gates, audit log, lineage."""
+        from .registry.service import RegistryService
+
+        return RegistryService(self)
+
+    @cached_property
+    def deployments(self):
+        """Deployments: local processes, containers, Kubernetes manifests; alias-following."""
+        from .serving.service import DeploymentService
+
+        return DeploymentService(self)
+
+    @cached_property
+    def deploy_jobs(self):
+        """One-click deploy jobs (run → register → serve → healthy), kept in memory."""
+        from .serving.notebook_deploy import DeployJobs
+
+        return DeployJobs(self)
+
+    @cached_property
+    def runs(self):
+        """Notebook runs: submit, queue, cancel, reproduce, sweeps, recovery."""
+        from .runs.service import RunService
+
+        return RunService(self)
+
+    @cached_property
+    def monitors(self):
+        """Drift monitors on deployments: scheduled checks, alerts, closed-loop retraining."""
+        from .drift.monitor import MonitorService
+
+        return MonitorService(self)
+
+    def drift_report(self, reference, current, methods=None, **kwargs):
+        """Drift of ``current`` against ``reference`` (data, a profile or a model ref)."""
+        from .drift.report import compute_report
+
+        return compute_report(reference, current, methods, mlops=self, **kwargs)
+
     def counts(self) -> dict[str, int]:
         """Row counts of the main resources, for the health route and the CLI."""
         from sqlalchemy import func, select
@@ -174,8 +256,20 @@ class MLOps(LoggingConfigurable):
         """Called once by the server extension: open the store (migrating it)."""
         self.db  # noqa: B018 - opening the store applies migrations
         self.artifacts  # noqa: B018
+        # Runs left running whose process is gone -> failed; then watch queue and timeouts.
+        self.runs.start()
+        # Deployments whose process is gone -> stopped; follow aliases in the background.
+        self.deployments.start()
+        # Scheduled drift checks every monitor_interval, in a worker thread.
+        self.monitors.start()
 
     def stop(self) -> None:
+        if "monitors" in self.__dict__:
+            self.monitors.stop()
+        if "runs" in self.__dict__:
+            self.runs.stop()
+        if "deployments" in self.__dict__:
+            self.deployments.stop_background()
         if "db" in self.__dict__:
             self.db.dispose()
 

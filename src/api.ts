@@ -58,9 +58,10 @@ export type RunStatus =
   | 'cancelled'
   | 'timed_out';
 
+/** Live progress of a run, as `GET runs` reports it. */
 export interface IRunProgress {
-  done: number;
-  total: number;
+  cells_done: number | null;
+  cells_total: number | null;
   current_cell: number | null;
 }
 
@@ -88,6 +89,12 @@ export interface IRun {
   error: IRunError | null;
   group_id: string | null;
   created_by: string | null;
+  /** Why the run is in its state (e.g. "server restarted"), when known. */
+  status_reason?: string | null;
+  /** The output notebook under the root, once it was opened/materialised. */
+  output_notebook_path?: string | null;
+  output_notebook_sha256?: string | null;
+  reproduces_run_id?: string | null;
 }
 
 export interface IRunsQuery extends IPageQuery {

@@ -8,17 +8,22 @@ import { ServerConnection } from '@jupyterlab/services';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { errorMessage, getHealth, isNotFound } from './api';
+import { addDeployButton } from './deploy';
 import {
   DEFAULT_SETTINGS,
   IMLOpsSettings,
   IServerState,
-  PanelModel
+  PanelModel,
+  TabId,
+  TABS
 } from './panel/model';
 import { MLOpsPanel, PANEL_ID } from './panel/MLOpsPanel';
+import { addRunWithParametersButton } from './toolbar';
 
 export * from './api';
 export { PanelModel } from './panel/model';
 export { MLOpsPanel, PANEL_ID } from './panel/MLOpsPanel';
+export { addNotebookToolbarButton } from './toolbar';
 
 // Resolved by webpack (and jest); typed here so the build needs no @types/node.
 declare const require: (id: string) => { version: string };
@@ -127,7 +132,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null
   ): void => {
     const serverSettings = app.serviceManager.serverSettings;
-    const model = new PanelModel({ serverSettings });
+    const model = new PanelModel({ serverSettings, commands: app.commands });
     const panel = new MLOpsPanel(model);
     app.shell.add(panel, 'left', { rank: 900 });
     if (restorer) {
@@ -136,9 +141,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     app.commands.addCommand(CommandIDs.openPanel, {
       label: 'MLOps: Open panel',
-      caption: 'Show the MLOps side panel',
+      caption:
+        'Show the MLOps side panel; args: tab (runs|models|deployments|drift), ' +
+        'id (the item to show in detail on that tab)',
       icon: args => (args['isPalette'] ? undefined : panel.title.icon),
-      execute: () => {
+      execute: args => {
+        const tab = args['tab'] as TabId | undefined;
+        if (tab && TABS.some(t => t.id === tab)) {
+          model.activeTab = tab;
+          if (typeof args['id'] === 'string') {
+            model.select(tab, args['id']);
+          }
+        }
         app.shell.activateById(panel.id);
       }
     });
@@ -149,6 +163,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
         model.refresh();
       }
     });
+    // Notebook toolbar buttons (see src/toolbar.ts for how to add one).
+    addRunWithParametersButton(app, run => {
+      void app.commands.execute(CommandIDs.openPanel, { tab: 'runs', id: run.id });
+    });
+    // Deploy button (src/deploy.ts, deployments engineer): add its one line here.
+    addDeployButton(app, model);
+
     if (palette) {
       palette.addItem({ command: CommandIDs.openPanel, category: CATEGORY });
       palette.addItem({ command: CommandIDs.refresh, category: CATEGORY });

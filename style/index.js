@@ -1,1 +1,3 @@
 import './base.css';
+import './deploy.css';
+import './runs-models.css';

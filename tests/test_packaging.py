@@ -37,7 +37,10 @@ def test_server_config_enables_the_extension():
 def _cli(*args, cwd):
     return subprocess.run(
         [sys.executable, "-m", "jupyterlab_mlops.cli", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=120,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -64,10 +67,11 @@ def test_cli_unknown_command_fails(tmp_path):
 
 
 def test_magic_registers_and_helps(tmp_path, monkeypatch, capsys):
-    from IPython.testing.globalipapp import start_ipython
+    from IPython.testing import globalipapp
 
     monkeypatch.setenv("MLOPS_ROOT_DIR", str(tmp_path))
-    shell = start_ipython()
+    # One global test shell per process: start it, or reuse it if another test did.
+    shell = globalipapp.start_ipython() or globalipapp.get_ipython()
     shell.run_line_magic("load_ext", "jupyterlab_mlops")
     assert "mlops" in shell.magics_manager.magics["line"]
     from jupyterlab_mlops.magics import help_html

@@ -20,7 +20,7 @@ from ..errors import MLOpsError
 from .common import CommandContext
 
 # Modules whose ``register(subparsers)`` adds commands; each command sets ``func``.
-COMMAND_MODULES = ["info"]
+COMMAND_MODULES = ["info", "deploy", "models", "runs"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,7 +5,7 @@ The catch-all comes last so unknown routes get a JSON 404.
 
 from __future__ import annotations
 
-from . import health
+from . import deployments, drift, health, models, runs
 from .base import NotFoundHandler
 
 API_PREFIX = "/mlops/api"
@@ -13,7 +13,7 @@ API_PREFIX = "/mlops/api"
 
 def all_routes() -> list[tuple]:
     routes: list[tuple] = []
-    for module in (health,):
+    for module in (health, deployments, models, runs, drift):
         routes.extend(module.routes)
     routes.append((rf"{API_PREFIX}/(.*)", NotFoundHandler))
     return routes

@@ -8,7 +8,10 @@ never to the client).
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
+from collections.abc import Callable
 from typing import Any
 
 from jupyter_server.base.handlers import APIHandler
@@ -18,6 +21,34 @@ from ..app import MLOps
 from ..errors import InvalidInput, MLOpsError, NotFound
 
 MAX_PAGE_SIZE = 500
+
+
+def string_field(body: dict[str, Any], field: str, *, required: bool = False) -> str | None:
+    """``body[field]`` as a string: a clear 400 when it is missing (if required) or not a string."""
+    value = body.get(field)
+    if value is None:
+        if required:
+            raise InvalidInput(f"{field!r} is required")
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field!r} must be a string, got {type(value).__name__}")
+    return value
+
+
+def check_fields(body: dict[str, Any], allowed: set[str]) -> None:
+    """Refuse unknown fields, so a typo is a 400 instead of being silently ignored."""
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise InvalidInput(
+            f"unknown field {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})",
+            details={"field": unknown[0]},
+        )
+
+
+async def in_thread(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run blocking service work (process start-up, HTTP calls, big queries) off the loop."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, functools.partial(func, *args, **kwargs))
 
 
 def json_default(value: Any) -> Any:
@@ -42,8 +73,18 @@ class MLOpsHandler(APIHandler):
 
     @property
     def username(self) -> str:
+        """Who to record in runs and the audit log.
+
+        With a shared token, jupyter-server invents an anonymous user per browser (a random hex
+        id, "Anonymous Io"): that identifies nobody, so record the account the server runs as,
+        which is who the token belongs to. Real identity providers (JupyterHub, OAuth) give
+        real usernames, which are kept.
+        """
         user = self.current_user
-        return getattr(user, "username", None) or getattr(user, "name", None) or "anonymous"
+        name = getattr(user, "name", "") or ""
+        if name.startswith("Anonymous ") or not getattr(user, "username", None):
+            return MLOps.current_user()
+        return user.username
 
     # -- input --------------------------------------------------------------------------------
 

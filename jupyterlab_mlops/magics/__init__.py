@@ -29,7 +29,7 @@ class Subcommand:
 SUBCOMMANDS: dict[str, Subcommand] = {}
 
 # Modules whose ``register()`` adds subcommands to ``SUBCOMMANDS``.
-MAGIC_MODULES = ["info"]
+MAGIC_MODULES = ["info", "deploy", "models", "runs", "drift"]
 
 
 def subcommand(name: str, usage: str, help: str):

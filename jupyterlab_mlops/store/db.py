@@ -90,15 +90,8 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A unit of work: commit on success, roll back on any error, always close."""
-        session = self._sessions()
-        try:
+        with self._unit_of_work(immediate=False) as session:
             yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
 
     @contextmanager
     def write_session(self) -> Iterator[Session]:
@@ -108,8 +101,13 @@ class Database:
         (issuing the next model version, claiming a queued run). On SQLite this is
         ``BEGIN IMMEDIATE``; elsewhere callers lock rows with ``SELECT … FOR UPDATE``.
         """
+        with self._unit_of_work(immediate=True) as session:
+            yield session
+
+    @contextmanager
+    def _unit_of_work(self, *, immediate: bool) -> Iterator[Session]:
         session = self._sessions()
-        if self.kind == "sqlite":
+        if immediate and self.kind == "sqlite":
             session.connection(execution_options={"mlops_immediate": True})
         try:
             yield session

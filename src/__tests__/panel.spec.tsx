@@ -247,17 +247,19 @@ describe('MLOpsPanelView', () => {
     render(model);
     await waitFor(() => expect(requests).toHaveLength(1));
 
+    // The Drift tab fetches its monitors and the open alerts.
+    const driftPaths = ['/mlops/api/drift/alerts', '/mlops/api/drift/monitors'];
     act(() => (q('[data-tab="drift"]') as HTMLButtonElement).click());
-    await waitFor(() => expect(requests).toHaveLength(2));
-    expect(requests[1].pathname).toBe('/mlops/api/drift/monitors');
+    await waitFor(() => expect(requests).toHaveLength(3));
+    expect(requests.slice(1).map(u => u.pathname).sort()).toEqual(driftPaths);
     expect(q('[data-tab="drift"]')!.getAttribute('aria-selected')).toBe('true');
     expect(q('[role="tabpanel"]')!.getAttribute('aria-labelledby')).toBe(
       'jp-mlops-tab-drift'
     );
 
     act(() => model.refresh());
-    await waitFor(() => expect(requests).toHaveLength(3));
-    expect(requests[2].pathname).toBe('/mlops/api/drift/monitors');
+    await waitFor(() => expect(requests).toHaveLength(5));
+    expect(requests.slice(3).map(u => u.pathname).sort()).toEqual(driftPaths);
   });
 
   it('does not fetch while the panel is hidden', async () => {

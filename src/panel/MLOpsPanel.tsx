@@ -122,6 +122,7 @@ export function MLOpsPanelView({ model }: { model: PanelModel }): JSX.Element {
           active={model.visible}
           refreshInterval={model.settings.refreshInterval}
           refreshToken={model.refreshToken}
+          model={model}
         />
       </div>
     </div>

@@ -1,7 +1,9 @@
 import * as React from 'react';
 
 import { IModel, listModels } from '../api';
+import { AliasBadge } from './AliasBadge';
 import { formatAbsoluteTime, formatRelativeTime } from './format';
+import { ModelDetail } from './ModelDetail';
 import { PagedList } from './PagedList';
 import { ITabProps } from './types';
 import { usePaged } from './usePaged';
@@ -16,42 +18,79 @@ export function ModelsEmptyState(): JSX.Element {
   );
 }
 
+/**
+ * The Models tab: registered models with their latest version and alias badges, or,
+ * when one is selected (`model.select('models', name)`), its detail view.
+ */
 export function ModelsTab(props: ITabProps): JSX.Element {
-  const { serverSettings } = props;
-  const paged = usePaged<IModel>(
-    query => listModels(query, serverSettings),
-    props
-  );
+  const [localSelection, setLocalSelection] = React.useState<string | null>(null);
+  const selected = props.model
+    ? props.model.selection.models ?? null
+    : localSelection;
+  const select = (name: string | null): void => {
+    if (props.model) {
+      props.model.select('models', name);
+    } else {
+      setLocalSelection(name);
+    }
+  };
+  if (selected) {
+    return <ModelDetail {...props} name={selected} onBack={() => select(null)} />;
+  }
+  return <ModelsList {...props} onOpen={select} />;
+}
+
+function ModelsList(props: ITabProps & { onOpen: (name: string) => void }): JSX.Element {
+  const { serverSettings, onOpen } = props;
+  const paged = usePaged<IModel>(query => listModels(query, serverSettings), props);
   return (
     <PagedList
       paged={paged}
       label="Models"
       emptyState={<ModelsEmptyState />}
       itemKey={model => model.name}
-      renderItem={model => <ModelRow model={model} />}
+      renderItem={model => <ModelRow model={model} onOpen={onOpen} />}
     />
   );
 }
 
-function ModelRow({ model }: { model: IModel }): JSX.Element {
+function ModelRow({
+  model,
+  onOpen
+}: {
+  model: IModel;
+  onOpen: (name: string) => void;
+}): JSX.Element {
   const aliases = Object.entries(model.aliases ?? {});
   return (
-    <div className="jp-mlops-row" data-model-name={model.name}>
+    <div
+      className="jp-mlops-row jp-mlops-row-clickable"
+      data-model-name={model.name}
+      role="button"
+      tabIndex={0}
+      aria-label={`Model ${model.name}`}
+      onClick={() => onOpen(model.name)}
+      onKeyDown={event => {
+        if (event.key === 'Enter' || event.key === ' ') {
+          event.preventDefault();
+          onOpen(model.name);
+        }
+      }}
+    >
       <div className="jp-mlops-row-main">
         <span className="jp-mlops-row-title">{model.name}</span>
         {model.latest_version !== null ? (
-          <span className="jp-mlops-version">v{model.latest_version}</span>
+          <span className="jp-mlops-version" title="latest version">
+            v{model.latest_version}
+          </span>
         ) : null}
       </div>
       <div className="jp-mlops-row-meta">
         <span>
-          {model.version_count}{' '}
-          {model.version_count === 1 ? 'version' : 'versions'}
+          {model.version_count} {model.version_count === 1 ? 'version' : 'versions'}
         </span>
         {aliases.map(([alias, version]) => (
-          <span key={alias} className="jp-mlops-alias">
-            {alias} → v{version}
-          </span>
+          <AliasBadge key={alias} alias={alias} version={version} />
         ))}
         <span title={formatAbsoluteTime(model.updated_at)}>
           updated {formatRelativeTime(model.updated_at)}

@@ -1,19 +1,17 @@
 import * as React from 'react';
 
-import { IRun, listRuns } from '../api';
-import {
-  basename,
-  formatAbsoluteTime,
-  formatDuration,
-  formatMetric,
-  formatRelativeTime
-} from './format';
-import { PagedList, StatusBadge } from './PagedList';
+import { IRun } from '../api';
+import { isActive, queryRuns } from '../runsApi';
+import { PagedList } from './PagedList';
+import { RunDetail } from './RunDetail';
+import { RunRow } from './RunRow';
+import { IRunFilters, NO_FILTERS, RunsFilters } from './RunsFilters';
+import { SweepsList } from './SweepsList';
 import { ITabProps } from './types';
 import { usePaged } from './usePaged';
 
-/** How many metrics a run row shows inline. */
-const MAX_INLINE_METRICS = 3;
+/** Seconds between re-fetches while a shown run is queued or running. */
+export const LIVE_INTERVAL = 2;
 
 export function RunsEmptyState(): JSX.Element {
   return (
@@ -25,62 +23,90 @@ export function RunsEmptyState(): JSX.Element {
   );
 }
 
+/**
+ * The Runs tab: the run list (filters, sweeps, live status) or, when a run is
+ * selected (`model.select('runs', id)`), its detail view.
+ */
 export function RunsTab(props: ITabProps): JSX.Element {
-  const { serverSettings } = props;
-  const paged = usePaged<IRun>(
-    query => listRuns(query, serverSettings),
-    props
+  const [localSelection, setLocalSelection] = React.useState<string | null>(null);
+  const selected = props.model ? props.model.selection.runs ?? null : localSelection;
+  const select = (id: string | null): void => {
+    if (props.model) {
+      props.model.select('runs', id);
+    } else {
+      setLocalSelection(id);
+    }
+  };
+  const [filters, setFilters] = React.useState<IRunFilters>(NO_FILTERS);
+  // Sweeps are fetched only once a listed run belongs to one (no request otherwise).
+  const [hasSweeps, setHasSweeps] = React.useState(false);
+
+  if (selected) {
+    return <RunDetail {...props} runId={selected} onSelect={select} />;
+  }
+  const filtered = Boolean(filters.notebook || filters.status || filters.group_id);
+  return (
+    <div className="jp-mlops-runs">
+      <RunsFilters filters={filters} onChange={setFilters} />
+      {hasSweeps || filters.group_id ? (
+        <SweepsList
+          {...props}
+          onFilter={groupId => setFilters({ ...filters, group_id: groupId })}
+          onOpenRun={select}
+        />
+      ) : null}
+      <RunsList
+        key={JSON.stringify(filters)}
+        {...props}
+        filters={filters}
+        filtered={filtered}
+        onOpen={select}
+        onItems={items => {
+          if (items.some(run => run.group_id)) {
+            setHasSweeps(true);
+          }
+        }}
+      />
+    </div>
   );
+}
+
+interface IRunsListProps extends ITabProps {
+  filters: IRunFilters;
+  filtered: boolean;
+  onOpen: (id: string) => void;
+  /** Told about every page the server returns. */
+  onItems: (items: IRun[]) => void;
+}
+
+/** One filter combination's paginated list; polls fast while a shown run is active. */
+function RunsList(props: IRunsListProps): JSX.Element {
+  const { serverSettings, filters, filtered, onOpen, onItems } = props;
+  const [live, setLive] = React.useState(false);
+  const paged = usePaged<IRun>(
+    query => queryRuns({ ...query, ...filters }, serverSettings),
+    {
+      ...props,
+      refreshInterval: live ? LIVE_INTERVAL : props.refreshInterval
+    }
+  );
+  const items = paged.page?.items;
+  React.useEffect(() => {
+    setLive(Boolean(items?.some(isActive)));
+    if (items) {
+      onItems(items);
+    }
+  }, [items]);
+
   return (
     <PagedList
       paged={paged}
       label="Runs"
-      emptyState={<RunsEmptyState />}
+      emptyState={
+        filtered ? <p>No runs match these filters.</p> : <RunsEmptyState />
+      }
       itemKey={run => run.id}
-      renderItem={run => <RunRow run={run} />}
+      renderItem={run => <RunRow run={run} onOpen={onOpen} />}
     />
-  );
-}
-
-function RunRow({ run }: { run: IRun }): JSX.Element {
-  const metrics = Object.entries(run.metrics ?? {}).slice(
-    0,
-    MAX_INLINE_METRICS
-  );
-  const progress = run.progress;
-  return (
-    <div className="jp-mlops-row" data-run-id={run.id}>
-      <div className="jp-mlops-row-main">
-        <span className="jp-mlops-row-title" title={run.notebook_path}>
-          {basename(run.notebook_path)}
-        </span>
-        <StatusBadge status={run.status} />
-      </div>
-      <div className="jp-mlops-row-meta">
-        <span title={formatAbsoluteTime(run.created_at)}>
-          {formatRelativeTime(run.created_at)}
-        </span>
-        {run.status === 'running' && progress && progress.total > 0 ? (
-          <span>
-            cell {progress.done}/{progress.total}
-          </span>
-        ) : (
-          <span>{formatDuration(run.duration_seconds)}</span>
-        )}
-        {metrics.map(([name, value]) => (
-          <span key={name} className="jp-mlops-metric">
-            {name}={formatMetric(value)}
-          </span>
-        ))}
-      </div>
-      {run.error ? (
-        <div className="jp-mlops-row-error" title={run.error.evalue}>
-          {run.error.cell_index !== null && run.error.cell_index !== undefined
-            ? `Cell ${run.error.cell_index}: `
-            : ''}
-          {run.error.ename}: {run.error.evalue}
-        </div>
-      ) : null}
-    </div>
   );
 }

@@ -1,4 +1,5 @@
 import { ServerConnection } from '@jupyterlab/services';
+import { CommandRegistry } from '@lumino/commands';
 import { ISignal, Signal } from '@lumino/signaling';
 
 /** The panel's tabs, in display order. */
@@ -42,6 +43,26 @@ export class PanelModel {
     this.serverSettings =
       options.serverSettings ?? ServerConnection.makeSettings();
     this._settings = { ...DEFAULT_SETTINGS, ...options.settings };
+    this.commands = options.commands ?? null;
+  }
+
+  /** The app's commands (e.g. `docmanager:open` for a run's output); null in tests. */
+  readonly commands: CommandRegistry | null;
+
+  /**
+   * The item each tab shows in detail (a run id, a model name, …), or null for
+   * the tab's list. Survives switching tabs; set with {@link select}.
+   */
+  get selection(): Readonly<Partial<Record<TabId, string | null>>> {
+    return this._selection;
+  }
+
+  /** Show `id` in `tab`'s detail view (null: back to the list). */
+  select(tab: TabId, id: string | null): void {
+    if (this._selection[tab] !== id) {
+      this._selection = { ...this._selection, [tab]: id };
+      this._changed.emit();
+    }
   }
 
   /** Connection settings every request of the panel uses. */
@@ -106,6 +127,7 @@ export class PanelModel {
   private _visible = false;
   private _activeTab: TabId = 'runs';
   private _refreshToken = 0;
+  private _selection: Partial<Record<TabId, string | null>> = {};
   private _changed = new Signal<this, void>(this);
 }
 
@@ -113,5 +135,6 @@ export namespace PanelModel {
   export interface IOptions {
     serverSettings?: ServerConnection.ISettings;
     settings?: Partial<IMLOpsSettings>;
+    commands?: CommandRegistry;
   }
 }

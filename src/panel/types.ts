@@ -1,5 +1,7 @@
 import { ServerConnection } from '@jupyterlab/services';
 
+import type { PanelModel } from './model';
+
 /** Props every tab of the panel receives from {@link MLOpsPanelView}. */
 export interface ITabProps {
   serverSettings: ServerConnection.ISettings;
@@ -9,4 +11,6 @@ export interface ITabProps {
   refreshInterval: number;
   /** Changes when the user asks for a refresh. */
   refreshToken: number;
+  /** The panel's model: detail selection (`model.select`), app commands. */
+  model?: PanelModel;
 }

@@ -1,0 +1,257 @@
+"""Drift report speed: 20 numeric + 5 categorical columns, 100 000 reference × 1 000 000 current.
+
+Measured side by side in one run on the same generated data:
+
+- **ours** — ``compute_report`` (every statistic of each column: KS, normed Wasserstein, PSI,
+  chi-square, Jensen–Shannon, missing rates, means, histograms), and again with only the chosen
+  method per column (``all_statistics=False``);
+- **naive scipy** — the per-column loop one writes by hand: ``scipy.stats.ks_2samp``,
+  ``wasserstein_distance``, ``chi2_contingency``, ``jensenshannon``, ``np.histogram`` PSI and
+  pandas counts, computing the same numbers (checked equal);
+- **Evidently** ``DataDriftPreset`` when it can be imported — in this interpreter, or in the
+  interpreter given by ``--evidently-python`` / ``MLOPS_BENCH_EVIDENTLY_PYTHON`` (Evidently 0.7
+  needs pandas < 3; a separate venv keeps it away from the project's), which regenerates the same
+  data from the same seed and times only the report.
+
+Peak memory of our report (tracemalloc, a separate run) is printed against the input size.
+
+    python benchmarks/drift.py [--reference-rows 100000] [--current-rows 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+N_NUMERIC, N_CATEGORICAL = 20, 5
+
+
+def make_data(n_ref: int, n_cur: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Numeric columns (5 of them drift), categorical strings (2 drift, one gains a category)."""
+    rng = np.random.default_rng(seed)
+
+    def frame(n: int, current: bool) -> pd.DataFrame:
+        columns: dict[str, np.ndarray] = {}
+        for i in range(N_NUMERIC):
+            shift = 0.3 * (i % 4 == 0) if current else 0.0
+            values = rng.normal(10 * i + shift * (i + 1), 1 + i / 10, n)
+            if i % 5 == 1:  # a few missing values
+                values[rng.random(n) < 0.02] = np.nan
+            columns[f"num_{i}"] = values
+        for j in range(N_CATEGORICAL):
+            k = 4 + 4 * j
+            weights = np.linspace(1, 2, k)
+            if current and j < 2:
+                weights = weights[::-1]
+            labels = np.array([f"c{j}_{v}" for v in range(k)], dtype=object)
+            if current and j == 4:
+                labels[-1] = "brand_new"
+            columns[f"cat_{j}"] = rng.choice(labels, n, p=weights / weights.sum())
+        return pd.DataFrame(columns)
+
+    return frame(n_ref, False), frame(n_cur, True)
+
+
+# -- the naive peer -------------------------------------------------------------------------
+
+
+def naive_report(ref: pd.DataFrame, cur: pd.DataFrame, all_statistics: bool) -> list[dict]:
+    from scipy import stats
+    from scipy.spatial.distance import jensenshannon
+
+    rows = []
+    for name in ref.columns:
+        r, c = ref[name], cur[name]
+        row = {
+            "column": name,
+            "reference_missing_rate": float(r.isna().mean()),
+            "current_missing_rate": float(c.isna().mean()),
+        }
+        if pd.api.types.is_numeric_dtype(r):
+            a, b = r.dropna().to_numpy(), c.dropna().to_numpy()
+            row["reference_mean"], row["current_mean"] = float(a.mean()), float(b.mean())
+            row["wasserstein"] = stats.wasserstein_distance(a, b) / max(np.std(a), 0.001)
+            counts, edges = np.histogram(a, bins=10)
+            row["histogram"] = np.histogram(b, bins=edges)[0].tolist()
+            if all_statistics:
+                ks = stats.ks_2samp(a, b)
+                row["ks_statistic"], row["ks_p_value"] = float(ks.statistic), float(ks.pvalue)
+                deciles = np.unique(np.quantile(a, np.arange(1, 10) / 10))
+                bins = np.concatenate([[-np.inf], deciles, [np.inf]])
+                ref_counts = np.histogram(a, bins=bins)[0]
+                cur_counts = np.histogram(b, bins=bins)[0]
+                p = np.maximum(ref_counts / ref_counts.sum(), 1e-4)
+                q = np.maximum(cur_counts / cur_counts.sum(), 1e-4)
+                row["psi"] = float(np.sum((q - p) * np.log(q / p)))
+        else:
+            rc, cc = r.value_counts(), c.value_counts()
+            table = pd.concat([rc, cc], axis=1).fillna(0).to_numpy().T
+            row["jensenshannon"] = float(jensenshannon(table[0], table[1]))
+            row["new_categories"] = sorted(set(cc.index) - set(rc.index))
+            if all_statistics:
+                chi = stats.chi2_contingency(table)
+                row["chi2_statistic"], row["chi2_p_value"] = float(chi.statistic), chi.pvalue
+        rows.append(row)
+    return rows
+
+
+def compare_results(ours: list[dict], naive: list[dict]) -> float:
+    """Largest relative difference between our numbers and the naive loop's."""
+    worst = 0.0
+    by_name = {r["column"]: r for r in ours}
+    for row in naive:
+        mine = by_name[row["column"]]
+        for key, value in row.items():
+            if isinstance(value, float) and key in mine and math.isfinite(value):
+                other = float(mine[key])
+                scale = max(abs(value), 1e-300)
+                worst = max(worst, abs(other - value) / scale if abs(value) > 1e-12 else 0.0)
+    return worst
+
+
+# -- Evidently ------------------------------------------------------------------------------
+
+
+def evidently_seconds(ref: pd.DataFrame, cur: pd.DataFrame) -> float:
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("EVIDENTLY_DISABLE_TELEMETRY", "1")
+    from evidently import Report
+    from evidently.presets import DataDriftPreset
+
+    report = Report([DataDriftPreset()])
+    started = time.perf_counter()
+    report.run(current_data=cur, reference_data=ref)
+    return time.perf_counter() - started
+
+
+def run_evidently(args: argparse.Namespace) -> tuple[float | None, str]:
+    python = args.evidently_python or os.environ.get("MLOPS_BENCH_EVIDENTLY_PYTHON")
+    if not python:
+        try:
+            import evidently  # noqa: F401
+        except Exception as err:  # noqa: BLE001 - any import failure means "not available"
+            return None, f"not importable here ({type(err).__name__}); pass --evidently-python"
+        ref, cur = make_data(args.reference_rows, args.current_rows, args.seed)
+        return evidently_seconds(ref, cur), "in-process"
+    command = [
+        python,
+        str(Path(__file__).resolve()),
+        "--evidently-only",
+        "--reference-rows",
+        str(args.reference_rows),
+        "--current-rows",
+        str(args.current_rows),
+        "--seed",
+        str(args.seed),
+    ]
+    env = {**os.environ, "DO_NOT_TRACK": "1", "EVIDENTLY_DISABLE_TELEMETRY": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        return None, f"failed: {done.stderr.strip().splitlines()[-1:]}"
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return result["seconds"], f"{python} (evidently {result['version']})"
+
+
+# -- main -----------------------------------------------------------------------------------
+
+
+def timed(func, *args, repeat: int = 1, **kwargs):
+    """(value, best of ``repeat`` wall-clock times): the machine may be shared."""
+    best = math.inf
+    for _ in range(repeat):
+        started = time.perf_counter()
+        value = func(*args, **kwargs)
+        best = min(best, time.perf_counter() - started)
+    return value, best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reference-rows", type=int, default=100_000)
+    parser.add_argument("--current-rows", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=2, help="best of N timings (ours, naive)")
+    parser.add_argument("--evidently-python", default=None)
+    parser.add_argument("--skip-evidently", action="store_true")
+    parser.add_argument("--evidently-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.evidently_only:  # child process in Evidently's interpreter
+        import evidently
+
+        ref, cur = make_data(args.reference_rows, args.current_rows, args.seed)
+        print(
+            json.dumps({"seconds": evidently_seconds(ref, cur), "version": evidently.__version__})
+        )
+        return
+
+    import tracemalloc
+
+    from jupyterlab_mlops.drift.report import compute_report
+
+    ref, cur = make_data(args.reference_rows, args.current_rows, args.seed)
+    input_bytes = int(ref.memory_usage(deep=True).sum() + cur.memory_usage(deep=True).sum())
+    print(
+        f"data: {N_NUMERIC} numeric + {N_CATEGORICAL} categorical columns, "
+        f"{len(ref):,} reference × {len(cur):,} current rows, {input_bytes / 1e6:.0f} MB in memory"
+    )
+
+    report, _ = timed(compute_report, ref, cur, progress=True)  # shows the progress bar
+    ours_all = ours_default = naive_all = naive_default = math.inf
+    for _ in range(args.repeat):  # interleaved, best of each: fair on a busy machine
+        ours_all = min(ours_all, timed(compute_report, ref, cur, progress=False)[1])
+        naive_all_rows, seconds = timed(naive_report, ref, cur, True)
+        naive_all = min(naive_all, seconds)
+        ours_default = min(
+            ours_default, timed(compute_report, ref, cur, all_statistics=False, progress=False)[1]
+        )
+        naive_default = min(naive_default, timed(naive_report, ref, cur, False)[1])
+    difference = compare_results(report.columns, naive_all_rows)
+
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    compute_report(ref, cur, progress=False)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+
+    if args.skip_evidently:
+        evidently, where = None, "skipped"
+    else:
+        evidently, where = run_evidently(args)
+
+    print()
+    print(f"{'':38s}{'seconds':>10s}{'naive / ours':>14s}")
+    print(f"{'ours, every statistic':38s}{ours_all:10.2f}{naive_all / ours_all:13.1f}×")
+    print(f"{'naive scipy loop, every statistic':38s}{naive_all:10.2f}")
+    print(
+        f"{'ours, chosen method only':38s}{ours_default:10.2f}{naive_default / ours_default:13.1f}×"
+    )
+    print(f"{'naive scipy loop, chosen method only':38s}{naive_default:10.2f}")
+    if evidently is not None:
+        print(f"{'Evidently DataDriftPreset':38s}{evidently:10.2f}")
+        print(
+            f"Evidently / ours: {evidently / ours_all:.1f}× (every statistic), "
+            f"{evidently / ours_default:.1f}× (chosen method only)   [{where}]"
+        )
+    else:
+        print(f"Evidently: {where}")
+    print(f"largest relative difference ours vs naive scipy: {difference:.1e}")
+    print(
+        f"peak extra memory of our report: {peak / 1e6:.0f} MB = {peak / input_bytes:.2f}× the "
+        f"input ({input_bytes / 1e6:.0f} MB)"
+    )
+    print(f"drifted columns: {report.summary['n_drifted']}/{report.summary['n_columns']}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

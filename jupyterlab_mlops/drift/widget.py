@@ -1,0 +1,412 @@
+"""The drift view in a notebook: an ipywidgets widget, and the same content as static HTML.
+
+``DriftWidget`` keeps the computed values in its synced model state (``summary``, ``columns``
+with their histograms, ``alerts``, ``history``) and renders them with standard widgets: a
+summary with the alerts, a per-feature table sortable from its controls, reference-vs-current
+histogram overlays of the selected feature, and the drift share over time for deployments. The
+charts are inline SVG coloured with JupyterLab's CSS variables, so they follow the light and
+dark themes. ``static_html`` renders the summary, alerts, table and time series without a kernel
+(nbconvert, GitHub, e-mail).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from typing import Any
+
+import ipywidgets as widgets
+from traitlets import Bool, Dict, List, Unicode, observe
+
+SORT_KEYS = {
+    "drifted": "drifted first",
+    "column": "column",
+    "statistic": "statistic",
+    "p_value": "p-value",
+    "mean_shift_pct": "mean shift",
+    "current_missing_rate": "missing rate",
+}
+
+_FONT = (
+    "font-family: var(--jp-ui-font-family, sans-serif); font-size: var(--jp-ui-font-size1, 13px);"
+)
+_TEXT = "color: var(--jp-ui-font-color1, #212121);"
+_MUTED = "color: var(--jp-ui-font-color2, #616161);"
+_FG1 = "var(--jp-ui-font-color1, #212121)"
+_FG2 = "var(--jp-ui-font-color2, #616161)"
+_LINE = "var(--jp-border-color1, #9e9e9e)"
+_REFERENCE = "var(--jp-brand-color1, #1976d2)"
+_CURRENT = "var(--jp-warn-color1, #f57c00)"
+_BAD = "var(--jp-error-color1, #d32f2f)"
+_GOOD = "var(--jp-success-color1, #388e3c)"
+
+
+# -- formatting ---------------------------------------------------------------------------
+
+
+def _fmt(value: Any, kind: str = "num") -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if kind == "pct":
+        return f"{value:+.1f} %"
+    if kind == "rate":
+        return f"{value:.1%}"
+    if kind == "p":
+        return f"{value:.2e}" if value < 1e-3 else f"{value:.4f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:.4g}"
+
+
+def _esc(text: Any) -> str:
+    return html.escape(str(text))
+
+
+def _sort_value(row: dict, key: str) -> tuple:
+    value = row.get(key)
+    if key == "column":
+        return (0, str(value))
+    if key == "drifted":
+        return (0 if value else 1, str(row.get("column")))
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return (1, 0.0)  # undefined values last
+    return (0, abs(value) if key == "mean_shift_pct" else value)
+
+
+def sorted_columns(columns: list[dict], key: str, descending: bool) -> list[dict]:
+    if key not in SORT_KEYS:
+        key = "drifted"
+    defined = [c for c in columns if _sort_value(c, key)[0] == 0]
+    undefined = [c for c in columns if _sort_value(c, key)[0] == 1]
+    reverse = descending if key != "drifted" else False
+    return sorted(defined, key=lambda c: _sort_value(c, key), reverse=reverse) + undefined
+
+
+# -- HTML pieces ----------------------------------------------------------------------------
+
+
+def summary_html(data: dict) -> str:
+    s = data.get("summary") or {}
+    title = _esc(data.get("title") or "Drift report")
+    n_drifted, n_columns = s.get("n_drifted", 0), s.get("n_columns", 0)
+    share = s.get("drift_share") or 0.0
+    colour = _BAD if s.get("dataset_drift") else (_CURRENT if n_drifted else _GOOD)
+    drifted = ", ".join(_esc(c) for c in s.get("drifted_columns") or []) or "none"
+    cards = [
+        ("drifted features", f"{n_drifted} / {n_columns}"),
+        ("drift share", f"{share:.0%}"),
+        ("reference rows", _fmt(s.get("n_reference_rows"))),
+        ("current rows", _fmt(s.get("n_current_rows"))),
+        ("alerts", str(len(data.get("alerts") or []))),
+    ]
+    perf = data.get("performance") or {}
+    for metric, entry in (perf.get("metrics") or {}).items():
+        cards.append(
+            (
+                f"{metric} (now / registered)",
+                f"{_fmt(entry.get('current'))} / {_fmt(entry.get('registered'))}",
+            )
+        )
+    card_html = "".join(
+        f"<div style='padding:4px 12px;border-left:3px solid {colour};'>"
+        f"<div style='{_MUTED}'>{_esc(label)}</div>"
+        f"<div style='font-size:var(--jp-ui-font-size3, 18px);{_TEXT}'>{value}</div></div>"
+        for label, value in cards
+    )
+    alerts = "".join(
+        f"<li style='color:{_BAD if a.get('severity') == 'critical' else _CURRENT};'>"
+        f"<b>{_esc(a.get('rule'))}</b>: {_esc(a.get('message'))}</li>"
+        for a in data.get("alerts") or []
+    )
+    source = s.get("reference_source")
+    model = s.get("model")
+    origin = f"reference: {_esc(source)}" if source else ""
+    if model:
+        origin += f" ({_esc(model.get('name'))} v{_esc(model.get('version'))})"
+    return (
+        f"<div class='jp-mlops-drift-summary' style='{_FONT}{_TEXT}'>"
+        f"<div style='font-size:var(--jp-ui-font-size2, 15px);font-weight:600;'>{title}</div>"
+        f"<div style='{_MUTED}'>{origin}</div>"
+        f"<div style='display:flex;flex-wrap:wrap;gap:8px;margin:6px 0;'>{card_html}</div>"
+        f"<div>drifted: {drifted}</div>"
+        + (f"<ul style='margin:4px 0;'>{alerts}</ul>" if alerts else "")
+        + "</div>"
+    )
+
+
+TABLE_HEADERS = [
+    ("column", "feature"),
+    ("kind", "kind"),
+    ("method", "method"),
+    ("statistic", "statistic"),
+    ("p_value", "p-value"),
+    ("threshold", "threshold"),
+    ("drifted", "drifted"),
+    ("current_missing_rate", "missing"),
+    ("mean_shift_pct", "mean shift"),
+    ("note", "note"),
+]
+
+
+def table_html(columns: list[dict]) -> str:
+    cell = (
+        "padding:2px 8px;border-bottom:1px solid var(--jp-border-color2, #e0e0e0);text-align:left;"
+        "white-space:nowrap;"
+    )
+    head = "".join(f"<th style='{cell}{_MUTED}'>{label}</th>" for _, label in TABLE_HEADERS)
+    rows = []
+    for row in columns:
+        colour = f"color:{_BAD};font-weight:600;" if row.get("drifted") else ""
+        values = [
+            _esc(row.get("column")),
+            _esc(row.get("kind")),
+            _esc(row.get("method")),
+            _fmt(row.get("statistic")),
+            _fmt(row.get("p_value"), "p"),
+            _fmt(row.get("threshold")),
+            _fmt(bool(row.get("drifted"))),
+            f"{_fmt(row.get('current_missing_rate'), 'rate')}",
+            _fmt(row.get("mean_shift_pct"), "pct"),
+            _esc(row.get("note") or ""),
+        ]
+        cells = "".join(
+            f"<td style='{cell}{colour if i < 7 else ''}'>{v}</td>" for i, v in enumerate(values)
+        )
+        rows.append(f"<tr data-column='{_esc(row.get('column'))}'>{cells}</tr>")
+    return (
+        f"<table class='jp-mlops-drift-table' style='border-collapse:collapse;{_FONT}{_TEXT}'>"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _proportions(counts: list) -> list[float]:
+    total = float(sum(counts)) if counts else 0.0
+    return [c / total if total else 0.0 for c in counts]
+
+
+def histogram_svg(row: dict, width: int = 520, height: int = 200) -> str:
+    """Reference (brand colour) and current (warning colour) distributions overlaid."""
+    hist = row.get("histogram") or {}
+    pad_left, pad_bottom, pad_top = 36, 44, 20
+    plot_w, plot_h = width - pad_left - 10, height - pad_bottom - pad_top
+    if hist.get("type") == "numeric":
+        ref_counts = list(hist.get("reference") or [])
+        cur_counts = list(hist.get("current") or [])
+        edges = hist.get("edges") or []
+        labels = [f"{e:.3g}" for e in edges[:-1]]
+        below, above = hist.get("current_below") or 0, hist.get("current_above") or 0
+        if below:
+            ref_counts, cur_counts, labels = [0, *ref_counts], [below, *cur_counts], ["<", *labels]
+        if above:
+            ref_counts, cur_counts, labels = [*ref_counts, 0], [*cur_counts, above], [*labels, ">"]
+    else:
+        ref_counts = list(hist.get("reference") or [])
+        cur_counts = list(hist.get("current") or [])
+        labels = [str(c) for c in hist.get("categories") or []]
+    if not ref_counts and not cur_counts:
+        return f"<div style='{_MUTED}{_FONT}'>no values to draw</div>"
+    ref_p, cur_p = _proportions(ref_counts), _proportions(cur_counts)
+    n = max(len(ref_p), len(cur_p))
+    top = max(ref_p + cur_p + [1e-12])
+    slot = plot_w / n
+    parts = [
+        f"<svg class='jp-mlops-drift-histogram' width='{width}' height='{height}' "
+        f"viewBox='0 0 {width} {height}' role='img' aria-label='histogram of "
+        f"{_esc(row.get('column'))}' style='{_FONT}'>",
+        f"<text x='{pad_left}' y='13' style='fill:{_FG1};'>{_esc(row.get('column'))}</text>",
+        f"<rect x='{width - 190}' y='4' width='10' height='10' style='fill:{_REFERENCE};"
+        "opacity:0.55;'/>",
+        f"<text x='{width - 176}' y='13' style='fill:{_FG2};'>reference</text>",
+        f"<rect x='{width - 100}' y='4' width='10' height='10' style='fill:{_CURRENT};"
+        "opacity:0.55;'/>",
+        f"<text x='{width - 86}' y='13' style='fill:{_FG2};'>current</text>",
+        f"<line x1='{pad_left}' y1='{pad_top + plot_h}' x2='{pad_left + plot_w}' "
+        f"y2='{pad_top + plot_h}' style='stroke:{_LINE};'/>",
+        f"<text x='2' y='{pad_top + 10}' style='fill:{_FG2};'>{top:.0%}</text>",
+    ]
+    for i in range(n):
+        x = pad_left + i * slot
+        for values, colour, offset in ((ref_p, _REFERENCE, 0.1), (cur_p, _CURRENT, 0.3)):
+            value = values[i] if i < len(values) else 0.0
+            h = plot_h * value / top
+            parts.append(
+                f"<rect x='{x + slot * offset:.1f}' y='{pad_top + plot_h - h:.1f}' "
+                f"width='{slot * 0.6:.1f}' height='{h:.1f}' style='fill:{colour};opacity:0.55;'>"
+                f"<title>{_esc(labels[i] if i < len(labels) else '')}: "
+                f"{value:.1%}</title></rect>"
+            )
+        if i < len(labels) and (n <= 12 or i % max(1, n // 12) == 0):
+            label = _esc(labels[i][:10])
+            parts.append(
+                f"<text x='{x + slot / 2:.1f}' y='{pad_top + plot_h + 14}' text-anchor='end' "
+                f"transform='rotate(-35 {x + slot / 2:.1f} {pad_top + plot_h + 14})' "
+                f"style='fill:{_FG2};font-size:10px;'>{label}</text>"
+            )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def history_svg(history: list[dict], width: int = 520, height: int = 160) -> str:
+    """Drift share per window over time (drifted windows marked), threshold dashed."""
+    points = [h for h in history if h.get("drift_share") is not None]
+    if not points:
+        return ""
+    pad_left, pad_bottom, pad_top = 36, 28, 18
+    plot_w, plot_h = width - pad_left - 10, height - pad_bottom - pad_top
+    n = len(points)
+    xs = [pad_left + (plot_w * i / (n - 1) if n > 1 else plot_w / 2) for i in range(n)]
+    ys = [pad_top + plot_h * (1 - min(max(p["drift_share"], 0.0), 1.0)) for p in points]
+    threshold = points[-1].get("threshold", 0.5)
+    ty = pad_top + plot_h * (1 - threshold)
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
+    parts = [
+        f"<svg class='jp-mlops-drift-history' width='{width}' height='{height}' "
+        f"viewBox='0 0 {width} {height}' role='img' aria-label='drift share over time' "
+        f"style='{_FONT}'>",
+        f"<text x='{pad_left}' y='12' style='fill:{_FG1};'>drift share over time</text>",
+        f"<line x1='{pad_left}' y1='{pad_top + plot_h}' x2='{pad_left + plot_w}' "
+        f"y2='{pad_top + plot_h}' style='stroke:{_LINE};'/>",
+        f"<line x1='{pad_left}' y1='{ty:.1f}' x2='{pad_left + plot_w}' y2='{ty:.1f}' "
+        f"style='stroke:{_BAD};stroke-dasharray:4 3;opacity:0.7;'/>",
+        f"<text x='2' y='{pad_top + 4}' style='fill:{_FG2};'>100%</text>",
+        f"<text x='2' y='{pad_top + plot_h}' style='fill:{_FG2};'>0%</text>",
+        f"<polyline points='{path}' style='fill:none;stroke:{_REFERENCE};stroke-width:2;'/>",
+    ]
+    for x, y, p in zip(xs, ys, points, strict=True):
+        colour = _BAD if p.get("drifted") else _REFERENCE
+        when = _esc(p.get("window_end") or p.get("created_at") or "")
+        parts.append(
+            f"<circle cx='{x:.1f}' cy='{y:.1f}' r='3.5' style='fill:{colour};'>"
+            f"<title>{when}: {p['drift_share']:.0%} drifted, {p.get('n_rows', 0)} rows"
+            "</title></circle>"
+        )
+    first = _esc(str(points[0].get("window_end") or "")[:16])
+    last = _esc(str(points[-1].get("window_end") or "")[:16])
+    parts.append(
+        f"<text x='{pad_left}' y='{height - 6}' style='fill:{_FG2};"
+        f"font-size:10px;'>{first}</text><text x='{pad_left + plot_w}' y='{height - 6}' "
+        f"text-anchor='end' style='fill:{_FG2};font-size:10px;'>{last}</text>"
+    )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def svg_image(svg: str) -> str:
+    """An SVG as ``<img src="data:…">``: survives HTML sanitizers (untrusted notebooks, e-mail)
+    that strip inline SVG; the colours fall back to light-theme values inside an image."""
+    if not svg.startswith("<svg"):
+        return svg
+    svg = svg.replace("<svg ", "<svg xmlns='http://www.w3.org/2000/svg' ", 1)
+    encoded = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return f"<img alt='chart' src='data:image/svg+xml;base64,{encoded}'/>"
+
+
+def static_html(data: dict) -> str:
+    """Everything but the interactive controls, for renderers without a kernel."""
+    columns = sorted_columns(data.get("columns") or [], "drifted", False)
+    drifted = [c for c in columns if c.get("drifted")][:3]
+    charts = "".join(svg_image(histogram_svg(c)) for c in drifted)
+    return (
+        "<div class='jp-mlops-drift-report'>"
+        + summary_html(data)
+        + "<div style='overflow-x:auto;'>"
+        + table_html(columns)
+        + "</div>"
+        + svg_image(history_svg(data.get("history") or []))
+        + charts
+        + "</div>"
+    )
+
+
+# -- the widget -------------------------------------------------------------------------------
+
+
+class DriftWidget(widgets.VBox):
+    """Interactive drift view; its synced state holds the computed report."""
+
+    title = Unicode("Drift report").tag(sync=True)
+    summary = Dict().tag(sync=True)
+    columns = List().tag(sync=True)
+    alerts = List().tag(sync=True)
+    history = List().tag(sync=True)
+    performance = Dict().tag(sync=True)
+    sort_by = Unicode("drifted").tag(sync=True)
+    sort_descending = Bool(True).tag(sync=True)
+    selected_column = Unicode("", allow_none=True).tag(sync=True)
+
+    def __init__(self, data: dict, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.add_class("jp-mlops-drift-widget")
+        self._summary_view = widgets.HTML()
+        self._table_view = widgets.HTML()
+        self._histogram_view = widgets.HTML()
+        self._history_view = widgets.HTML()
+        self._sort = widgets.Dropdown(
+            options=[(label, key) for key, label in SORT_KEYS.items()],
+            value="drifted",
+            description="sort by",
+            layout=widgets.Layout(width="220px"),
+        )
+        self._order = widgets.ToggleButton(
+            value=True,
+            description="descending",
+            icon="sort-amount-desc",
+            layout=widgets.Layout(width="120px"),
+        )
+        self._feature = widgets.Dropdown(
+            description="feature", layout=widgets.Layout(width="280px")
+        )
+        widgets.link((self._sort, "value"), (self, "sort_by"))
+        widgets.link((self._order, "value"), (self, "sort_descending"))
+        widgets.link((self._feature, "value"), (self, "selected_column"))
+        self.set_data(data)
+        self.children = [
+            self._summary_view,
+            widgets.HBox([self._sort, self._order]),
+            self._table_view,
+            self._feature,
+            self._histogram_view,
+            self._history_view,
+        ]
+
+    @classmethod
+    def from_report(cls, report: Any) -> DriftWidget:
+        return cls(report.to_dict())
+
+    def set_data(self, data: dict) -> None:
+        """Replace the computed values (e.g. after a new monitor check)."""
+        with self.hold_trait_notifications():
+            self.title = data.get("title") or "Drift report"
+            self.summary = data.get("summary") or {}
+            self.columns = data.get("columns") or []
+            self.alerts = data.get("alerts") or []
+            self.history = data.get("history") or []
+            self.performance = data.get("performance") or {}
+        names = [c["column"] for c in sorted_columns(self.columns, "drifted", False)]
+        self._feature.options = names
+        self._feature.value = names[0] if names else None
+        self._render()
+
+    def _data(self) -> dict:
+        return {
+            "title": self.title,
+            "summary": self.summary,
+            "alerts": self.alerts,
+            "performance": self.performance,
+        }
+
+    @observe("sort_by", "sort_descending", "selected_column")
+    def _on_view_change(self, _change: Any = None) -> None:
+        if hasattr(self, "_table_view"):
+            self._render()
+
+    def _render(self) -> None:
+        self._summary_view.value = summary_html(self._data())
+        ordered = sorted_columns(self.columns, self.sort_by, self.sort_descending)
+        self._table_view.value = f"<div style='overflow-x:auto;'>{table_html(ordered)}</div>"
+        selected = next((c for c in self.columns if c["column"] == self.selected_column), None)
+        self._histogram_view.value = histogram_svg(selected) if selected else ""
+        self._history_view.value = history_svg(self.history)

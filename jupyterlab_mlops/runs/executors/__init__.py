@@ -1,0 +1,1 @@
+"""Where run workers execute: ``local`` (subprocesses, the default) or ``dask``."""

@@ -1,0 +1,314 @@
+"""Executes one run: ``python -m jupyterlab_mlops.runs.worker RUN_ID``.
+
+Started by an executor in its own process (and session), with ``MLOPS_*`` in the environment so
+it — and the kernel it starts, which inherits the environment — use the same store. It runs the
+stored input notebook (the exact bytes recorded at submission) with papermill, writes progress
+to the run while cells execute, enforces the run's timeout, stores the output notebook as an
+artifact, writes it under the root for opening in the lab, and records the final state. For a
+reproduction it also stores the comparison with the original. When done it starts the next
+queued run, so the queue drains even when no server is running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import papermill
+import psutil
+from papermill.engines import NBClientEngine, papermill_engines
+from papermill.exceptions import PapermillExecutionError
+from sqlalchemy import update
+
+from ..app import MLOps
+from ..paths import relative_to_root
+from ..store.db import Database
+from ..store.models import Run
+from .comparison import compare_runs
+from .executors.base import STANDBY, this_host
+from .service import RunService, output_location
+
+ENGINE_NAME = "mlops"
+KERNEL_START_TIMEOUT = 120
+TIMEOUT_EXIT_CODE = 3
+
+
+class ProgressEngine(NBClientEngine):
+    """papermill's nbclient engine, reporting each cell's start and end to the run record."""
+
+    reporter: Any = None
+
+    @classmethod
+    def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+        reporter = cls.reporter
+        if reporter is not None:
+            total = len(nb_man.nb.cells)
+            done = {"n": 0}
+            original_start, original_complete = nb_man.cell_start, nb_man.cell_complete
+
+            def cell_start(cell, cell_index=None, **kw):
+                reporter(done["n"], total, cell_index)
+                return original_start(cell, cell_index, **kw)
+
+            def cell_complete(cell, cell_index=None, **kw):
+                done["n"] += 1
+                reporter(done["n"], total, cell_index)
+                return original_complete(cell, cell_index, **kw)
+
+            nb_man.cell_start = cell_start
+            nb_man.cell_complete = cell_complete
+            reporter(0, total, None)
+        return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+
+papermill_engines.register(ENGINE_NAME, ProgressEngine)
+
+
+class Worker:
+    def __init__(self, service: RunService, run_id: str):
+        self.service = service
+        self.mlops = service.mlops
+        self.run_id = run_id
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"mlops-run-{run_id}-"))
+        self.output_path = self.workdir / "output.ipynb"
+        self._finished = threading.Event()
+
+    # -- claiming -----------------------------------------------------------------------------
+
+    def claim(self) -> dict[str, Any] | None:
+        """The run if this process should execute it (claimed by our executor or now by us)."""
+        with self.mlops.db.write_session() as session:
+            run = session.get(Run, self.run_id)
+            if run is None:
+                return None
+            if run.status == "running" and run.pid == os.getpid():
+                pass  # the local executor claimed it for us
+            elif run.status == "queued" and run.executor != "local":
+                run.status = "running"
+                run.pid = os.getpid()
+                run.host = this_host()
+                run.started_at = datetime.now(timezone.utc)
+            else:
+                return None
+        return self.service.get(self.run_id)
+
+    # -- progress -----------------------------------------------------------------------------
+
+    def report(self, done: int, total: int, current: int | None) -> None:
+        with self.mlops.db.session() as session:
+            session.execute(
+                update(Run)
+                .where(Run.id == self.run_id, Run.status == "running")
+                .values(cells_done=done, cells_total=total, current_cell=current)
+            )
+
+    # -- timeout ------------------------------------------------------------------------------
+
+    def _watchdog(self, seconds: float) -> None:
+        if self._finished.wait(seconds):
+            return
+        # Record first (only if still running), then stop the kernel and this process.
+        output = self._store_output()
+        values: dict[str, Any] = {"status_reason": f"timed out after {seconds:g}s"}
+        if output:
+            values.update(output)
+        self.service.finish(self.run_id, "timed_out", **values)
+        me = psutil.Process()
+        for child in me.children(recursive=True):
+            try:
+                child.kill()
+            except psutil.NoSuchProcess:
+                pass
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        self._dispatch_next()
+        os._exit(TIMEOUT_EXIT_CODE)
+
+    # -- outputs ------------------------------------------------------------------------------
+
+    def _store_output(self) -> dict[str, Any]:
+        """Store the (possibly partial) output notebook; its sha256 and path under the root."""
+        if not self.output_path.is_file():
+            return {}
+        try:
+            sha = self.mlops.artifacts.put_file(self.output_path)
+        except Exception:  # partial output is a bonus, never a reason to lose the final state
+            return {}
+        values: dict[str, Any] = {"output_notebook_sha256": sha}
+        try:
+            run = self.service.get(self.run_id)
+            target = output_location(self.mlops, self.run_id, run["notebook_path"])
+            self.mlops.artifacts.get_file(sha, target)
+            values["output_notebook_path"] = relative_to_root(self.mlops.root_dir, target)
+        except Exception:
+            self.mlops.log.warning("could not write the output notebook under the root")
+        return values
+
+    def _comparison(self, run: dict[str, Any], output_sha: str | None) -> dict[str, Any]:
+        original = self.service.get(run["reproduces_run_id"])
+
+        def load(sha: str | None) -> dict[str, Any] | None:
+            if not sha:
+                return None
+            return json.loads(self.mlops.artifacts.get_bytes(sha))
+
+        return compare_runs(
+            load(original["output_notebook_sha256"]),
+            load(output_sha),
+            original["provenance"],
+            run["provenance"],
+            original_run_id=original["id"],
+        )
+
+    # -- execution ----------------------------------------------------------------------------
+
+    def execute(self, run: dict[str, Any]) -> int:
+        input_path = self.workdir / "input.ipynb"
+        self.mlops.artifacts.get_file(run["input_notebook_sha256"], input_path)
+        notebook = Path(self.mlops.root_dir) / run["notebook_path"]
+        cwd = notebook.parent if notebook.parent.is_dir() else self.workdir
+        if run["timeout_seconds"]:
+            threading.Thread(
+                target=self._watchdog, args=(run["timeout_seconds"],), daemon=True
+            ).start()
+        ProgressEngine.reporter = self.report
+        status, values = "succeeded", {}
+        try:
+            papermill.execute_notebook(
+                str(input_path),
+                str(self.output_path),
+                parameters=run["parameters"] or None,
+                kernel_name=run["kernel_name"],
+                # The kernel's language, for notebooks that carry no language metadata.
+                language=((run.get("provenance") or {}).get("kernel") or {}).get("language"),
+                engine_name=ENGINE_NAME,
+                cwd=str(cwd),
+                progress_bar=False,
+                log_output=False,
+                start_timeout=KERNEL_START_TIMEOUT,
+            )
+        except PapermillExecutionError as err:
+            status = "failed"
+            values = {
+                "error_cell_index": self._input_cell_index(err.cell_index),
+                "error_ename": err.ename,
+                "error_evalue": err.evalue,
+                "status_reason": f"{err.ename} in cell {self._input_cell_index(err.cell_index)}",
+            }
+        except Exception as err:  # kernel died, kernel missing, unreadable notebook, ...
+            status = "failed"
+            values = {
+                "error_ename": type(err).__name__,
+                "error_evalue": str(err)[:4000],
+                "status_reason": f"{type(err).__name__}: {str(err)[:200]}",
+            }
+        self._finished.set()
+        values.update(self._store_output())
+        if status == "succeeded":
+            values["current_cell"] = None
+        language_version = self._language_version()
+        if language_version and not (run["provenance"].get("kernel") or {}).get("language_version"):
+            provenance = dict(run["provenance"])
+            kernel = {**provenance.get("kernel", {}), "language_version": language_version}
+            provenance["kernel"] = kernel
+            values["provenance"] = provenance
+        if run["reproduces_run_id"]:
+            try:
+                values["comparison"] = self._comparison(run, values.get("output_notebook_sha256"))
+            except Exception as err:
+                values["comparison"] = {"error": f"comparison failed: {err}"}
+        self.service.finish(self.run_id, status, **values)
+        return 0 if status == "succeeded" else 1
+
+    def _output_nb(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.output_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def _language_version(self) -> str | None:
+        nb = self._output_nb()
+        if nb is None:
+            return None
+        return (nb.get("metadata", {}).get("language_info") or {}).get("version")
+
+    def _input_cell_index(self, output_index: int) -> int:
+        """papermill's index counts its injected-parameters cell; users think of theirs."""
+        nb = self._output_nb()
+        if nb is None:
+            return output_index
+        injected = [
+            i
+            for i, cell in enumerate(nb.get("cells", []))
+            if "injected-parameters" in cell.get("metadata", {}).get("tags", [])
+        ]
+        return output_index - sum(1 for i in injected if i < output_index)
+
+    def _dispatch_next(self) -> None:
+        try:
+            if self.service.executor.name == "local":
+                self.service.executor.launch([])
+        except Exception:
+            self.mlops.log.warning("could not start the next queued run", exc_info=True)
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _redirect_output(path: Path) -> None:
+    """Point this process's stdout/stderr (and so the kernel's) at the run's log file."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print(f"usage: python -m jupyterlab_mlops.runs.worker RUN_ID|{STANDBY}", file=sys.stderr)
+        return 2
+    mlops = MLOps()
+    # The process that queued this run opened (and migrated) the store already: skip the
+    # alembic check here, it is a good part of a worker's start-up time.
+    mlops.__dict__["db"] = Database(mlops.resolved_store_url, upgrade=False)
+    service = mlops.runs
+    run_id = args[0]
+    if run_id == STANDBY:  # warm: imports done; wait for the executor to hand us a run
+        run_id = sys.stdin.readline().strip()
+        if not run_id:
+            return 0
+        _redirect_output(service.log_path(run_id))
+    worker = Worker(service, run_id)
+    try:
+        run = worker.claim()
+        if run is None:
+            return 0  # cancelled before it started, or another process owns it
+        os.environ["MLOPS_RUN_ID"] = run["id"]
+        try:
+            return worker.execute(run)
+        except Exception as err:  # never leave the run "running" behind
+            service.finish(
+                run["id"],
+                "failed",
+                error_ename=type(err).__name__,
+                error_evalue=str(err)[:4000],
+                status_reason=f"the worker failed: {type(err).__name__}: {str(err)[:200]}",
+            )
+            raise
+    finally:
+        worker.cleanup()
+        worker._dispatch_next()
+        mlops.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

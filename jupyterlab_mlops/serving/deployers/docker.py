@@ -1,0 +1,598 @@
+"""Serving containers: a complete, reproducible build context, built and run with the docker SDK.
+
+The context holds everything the image needs and nothing else:
+
+- ``bundle/`` — the model bundle (``write_bundle``: artifact + ``mlops-model.json``), sha256-checked
+  again by the serving process at start-up;
+- ``app/jupyterlab_mlops/…`` — only the modules of this package the serving process imports
+  (found by following its imports), not the JupyterLab extension: the image stays small;
+- ``requirements.txt`` — every distribution those modules (and the model) need, with their
+  dependencies, pinned to the versions recorded in the training run's environment (falling back
+  to this environment);
+- optionally ``wheels/`` (``pip download`` on the host, installed with ``--no-index``: air-gapped
+  sites and reproducible builds) and ``extra-ca.pem`` (corporate proxies; used via ``PIP_CERT``
+  in the build stage only);
+- ``Dockerfile`` — two stages (the wheels and CA never reach the final image), a non-root user,
+  a HEALTHCHECK on ``/health``, lineage labels;
+- ``mlops-context.json`` — what was written, with the sha256 of every file.
+
+With no engine reachable the context is still written, and the error says where.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.metadata as metadata
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from packaging.markers import default_environment
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from ... import __version__
+from ...errors import InvalidInput, MLOpsError, Unavailable
+from .base import Deployer, Progress, free_port, no_progress, wait_healthy
+
+PACKAGE = "jupyterlab_mlops"
+CONTAINER_PORT = 8080
+CONTAINER_UID = 10001
+LABEL_PREFIX = "io.jupyterlab-mlops"
+START_TIMEOUT = 120.0
+# Distributions a model flavour needs at load time beyond what the serving code imports.
+FLAVOUR_DISTRIBUTIONS = {"sklearn": ["scikit-learn", "skops"]}
+# uvicorn picks these up at run time when installed (faster event loop and HTTP parser); the
+# image gets them when the build host has them.
+RUNTIME_EXTRAS = ["uvloop", "httptools"]
+
+
+# -- which code and which packages the image needs -----------------------------------------------
+
+
+# (serialization, flavour, model class) -> traced closure: the same for every bundle of a kind.
+_CLOSURES: dict[tuple, tuple[dict[str, Path], set[str]]] = {}
+
+_PROBE = r"""
+import asyncio, json, sys, tempfile
+before = set(sys.modules)
+import uvicorn  # noqa: F401 - imported by the serving CLI
+from jupyterlab_mlops.serving import __main__  # noqa: F401
+from jupyterlab_mlops.serving.app import create_app
+with tempfile.TemporaryDirectory() as tmp:
+    app = create_app(sys.argv[1], prediction_log=tmp + "/p.sqlite")
+    async def lifespan():
+        async with app.router.lifespan_context(app):
+            pass
+    asyncio.run(lifespan())
+modules = {}
+for name, module in list(sys.modules.items()):
+    if name in before or module is None:
+        continue
+    modules[name] = getattr(module, "__file__", None)
+print(json.dumps(modules))
+"""
+
+
+def _absolute_imports(path: Path) -> set[str]:
+    """Top-level names of the third-party modules a file imports anywhere (lazy ones too)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names.add(node.module.split(".")[0])
+    return {n for n in names if n != PACKAGE and n not in sys.stdlib_module_names}
+
+
+def serving_closure(bundle_dir: str | Path) -> tuple[dict[str, Path], set[str]]:
+    """What the serving process really imports to serve this bundle (run in a subprocess).
+
+    Returns our modules (name -> file) and the top-level names of third-party modules. Tracing a
+    real start-up (app created, model loaded) catches lazy imports that reading the code misses.
+    """
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(bundle_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if result.returncode != 0:
+        tail = "\n".join(result.stderr.strip().splitlines()[-5:])
+        raise MLOpsError(
+            f"could not trace the serving process's imports: {tail}", code="build_failed"
+        )
+    loaded: dict[str, str | None] = json.loads(result.stdout.strip().splitlines()[-1])
+    ours: dict[str, Path] = {}
+    for name, file in loaded.items():
+        if name.split(".")[0] == PACKAGE and file and file.endswith(".py"):
+            ours[name] = Path(file)
+    # Third-party packages our code names itself; their declared dependencies are added from
+    # package metadata. Packages imported only because they happen to be installed here (an
+    # optional pyarrow under pandas, pytest under skops) stay out of the image.
+    external: set[str] = set()
+    for file in ours.values():
+        external |= _absolute_imports(file)
+    return ours, external
+
+
+def _distributions_for(top_level_names: Iterable[str]) -> set[str]:
+    mapping = metadata.packages_distributions()
+    found: set[str] = set()
+    for name in top_level_names:
+        for dist in mapping.get(name, []):
+            found.add(canonicalize_name(dist))
+    return found
+
+
+def _requirement_closure(roots: Iterable[str]) -> dict[str, str]:
+    """Installed distributions needed by ``roots`` (with dependencies) -> installed version."""
+    environment = default_environment()
+    seen: dict[str, str] = {}
+    pending = [(canonicalize_name(r), set()) for r in roots]
+    while pending:
+        name, extras = pending.pop()
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        key = canonicalize_name(dist.metadata["Name"])
+        first = key not in seen
+        seen[key] = dist.version
+        if not first and not extras:
+            continue
+        for raw in dist.requires or []:
+            try:
+                requirement = Requirement(raw)
+            except InvalidRequirement:
+                continue
+            if requirement.marker is not None:
+                active = any(
+                    requirement.marker.evaluate({**environment, "extra": extra})
+                    for extra in (extras or {""})
+                )
+                if not active:
+                    continue
+            dep = canonicalize_name(requirement.name)
+            if dep not in seen or requirement.extras:
+                pending.append((dep, set(requirement.extras)))
+    return seen
+
+
+def pinned_requirements(
+    external: Iterable[str],
+    flavour: str = "sklearn",
+    extra_modules: Iterable[str] = (),
+    captured: dict[str, str] | None = None,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """``{distribution: version}`` for the serving code + model, and where each pin came from.
+
+    Versions captured in the training run's environment win over this environment's, so the
+    image runs the model with the library versions it was trained with.
+    """
+    roots = _distributions_for(set(external) | {m.split(".")[0] for m in extra_modules if m})
+    roots |= {canonicalize_name(d) for d in FLAVOUR_DISTRIBUTIONS.get(flavour, [])}
+    roots |= {canonicalize_name(d) for d in RUNTIME_EXTRAS}
+    roots.discard(canonicalize_name(PACKAGE))
+    closure = _requirement_closure(roots)
+    closure.pop(canonicalize_name(PACKAGE), None)
+    captured_norm = {canonicalize_name(k): str(v) for k, v in (captured or {}).items()}
+    pins: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    for name, version in sorted(closure.items()):
+        if name in captured_norm:
+            pins[name], sources[name] = captured_norm[name], "run"
+        else:
+            pins[name], sources[name] = version, "environment"
+    return pins, sources
+
+
+# -- the build context -------------------------------------------------------------------------
+
+
+def image_repository(model_name: str) -> str:
+    """``mlops-<model>``, lowered and restricted to what an image name allows."""
+    slug = re.sub(r"[^a-z0-9._-]+", "-", model_name.lower()).strip("-._") or "model"
+    return f"mlops-{slug}"[:128]
+
+
+def image_tag(model_name: str, version: int) -> str:
+    return f"{image_repository(model_name)}:{int(version)}"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def lineage_labels(manifest: dict[str, Any]) -> dict[str, str]:
+    lineage = manifest.get("lineage") or {}
+    labels = {
+        f"{LABEL_PREFIX}.model": str(manifest.get("name", "")),
+        f"{LABEL_PREFIX}.version": str(manifest.get("version", "")),
+        f"{LABEL_PREFIX}.artifact-sha256": str(manifest.get("artifact_sha256", "")),
+        f"{LABEL_PREFIX}.serialization": str(manifest.get("serialization", "")),
+        f"{LABEL_PREFIX}.run-id": str(lineage.get("run_id") or ""),
+        f"{LABEL_PREFIX}.notebook-path": str(lineage.get("notebook_path") or ""),
+        f"{LABEL_PREFIX}.notebook-sha256": str(lineage.get("notebook_sha256") or ""),
+        f"{LABEL_PREFIX}.git-commit": str(lineage.get("git_commit") or ""),
+        f"{LABEL_PREFIX}.serving-version": __version__,
+        "org.opencontainers.image.title": image_repository(str(manifest.get("name", ""))),
+        "org.opencontainers.image.version": str(manifest.get("version", "")),
+    }
+    return labels
+
+
+def render_dockerfile(
+    base_image: str, labels: dict[str, str], *, wheels: bool, extra_ca: bool
+) -> str:
+    install = "/opt/venv/bin/pip install --no-compile"
+    if wheels:
+        install += " --no-index --find-links /tmp/build/wheels"
+    install += " -r /tmp/build/requirements.txt"
+    lines = [
+        "# Generated by jupyterlab-mlops: serving image for one model version.",
+        f"FROM {base_image} AS build",
+        "ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PIP_ROOT_USER_ACTION=ignore",
+        "COPY requirements.txt /tmp/build/requirements.txt",
+    ]
+    if wheels:
+        lines.append("COPY wheels/ /tmp/build/wheels/")
+    if extra_ca:
+        lines.append("COPY extra-ca.pem /tmp/build/extra-ca.pem")
+        lines.append("ENV PIP_CERT=/tmp/build/extra-ca.pem")
+    lines += [
+        # Test suites shipped inside wheels (pandas, scipy, numpy, …) are never imported when
+        # serving: dropping them keeps the image small.
+        f"RUN python3 -m venv /opt/venv && {install} \\\n"
+        "    && find /opt/venv/lib -depth -type d \\( -name tests -o -name __pycache__ \\) "
+        "-exec rm -rf {} +",
+        "",
+        f"FROM {base_image}",
+    ]
+    health = (
+        "import sys, urllib.request; "
+        f"sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:{CONTAINER_PORT}/health', "
+        "timeout=3).status == 200 else 1)"
+    )
+    cmd = [
+        "python",
+        "-m",
+        "jupyterlab_mlops.serving",
+        "--bundle",
+        "/opt/mlops/bundle",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        str(CONTAINER_PORT),
+        "--prediction-log",
+        "/var/lib/mlops/predictions.sqlite",
+    ]
+    # Stable, heavy layers first (the environment), per-model layers last: a new model version
+    # rebuilds only its bundle and labels.
+    lines += [
+        "ENV PATH=/opt/venv/bin:$PATH PYTHONPATH=/opt/mlops/app PYTHONUNBUFFERED=1 "
+        "PYTHONDONTWRITEBYTECODE=1 HOME=/var/lib/mlops",
+        "COPY --from=build /opt/venv /opt/venv",
+        f"RUN mkdir -p /var/lib/mlops && chown {CONTAINER_UID}:{CONTAINER_UID} /var/lib/mlops",
+        "COPY app/ /opt/mlops/app/",
+        "COPY bundle/ /opt/mlops/bundle/",
+        "LABEL "
+        + " \\\n      ".join(f"{key}={json.dumps(value)}" for key, value in sorted(labels.items())),
+        f"USER {CONTAINER_UID}:{CONTAINER_UID}",
+        "WORKDIR /var/lib/mlops",
+        f"EXPOSE {CONTAINER_PORT}",
+        "HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 "
+        f"CMD {json.dumps(['python', '-c', health])}",
+        f"CMD {json.dumps(cmd)}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _copy_app(modules: dict[str, Path], dest: Path) -> list[str]:
+    package_root = Path(importlib.util.find_spec(PACKAGE).origin).parent  # type: ignore[union-attr]
+    copied = []
+    for _module, path in sorted(modules.items()):
+        relative = path.relative_to(package_root.parent)
+        target = dest / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+        copied.append(relative.as_posix())
+    # _version.py is generated at build time; make sure the package imports without package.json.
+    version_file = dest / PACKAGE / "_version.py"
+    if not version_file.exists():
+        version_file.write_text(f'__version__ = "{__version__}"\n')
+        copied.append(f"{PACKAGE}/_version.py")
+    return copied
+
+
+def _captured_packages(mlops, version: dict[str, Any]) -> dict[str, str]:
+    """Package versions recorded by the run that produced the model (empty when unknown)."""
+    environment = version.get("environment") or {}
+    packages = dict(environment.get("packages") or {})
+    run_id = version.get("run_id")
+    if run_id:
+        from ...store import models as m
+
+        with mlops.db.session() as session:
+            run = session.get(m.Run, run_id)
+            if run is not None:
+                packages.update((run.provenance or {}).get("packages") or {})
+    return packages
+
+
+def download_wheels(requirements: Path, dest: Path, progress: Progress = no_progress) -> None:
+    """``pip download`` the pinned wheels on the host (uses the host's pip config and CA)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    progress("downloading pinned wheels on the host (pip download)")
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--disable-pip-version-check",
+        "--no-deps",
+        "--only-binary=:all:",
+        "-q",
+        "-r",
+        str(requirements),
+        "-d",
+        str(dest),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    if result.returncode != 0:
+        raise Unavailable(
+            "pip download of the pinned wheels failed: "
+            + (result.stderr.strip().splitlines() or ["(no output)"])[-1]
+        )
+
+
+def write_context(
+    mlops,
+    ref: str,
+    dest: str | Path,
+    *,
+    base_image: str | None = None,
+    extra_ca_bundle: str | None = None,
+    prefetch_wheels: bool | None = None,
+    progress: Progress = no_progress,
+) -> dict[str, Any]:
+    """Write a complete docker build context for model ``ref`` into ``dest``; return its summary."""
+    from ..bundle import write_bundle
+
+    dest = Path(dest)
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    base_image = base_image or mlops.docker_base_image
+    extra_ca = extra_ca_bundle if extra_ca_bundle is not None else mlops.docker_extra_ca_bundle
+    wheels = mlops.docker_prefetch_wheels if prefetch_wheels is None else prefetch_wheels
+
+    progress(f"writing the model bundle for {ref}")
+    version = mlops.registry.resolve(ref)
+    manifest = write_bundle(mlops, f"{version['name']}/{version['version']}", dest / "bundle")
+    key = (manifest.get("serialization"), manifest.get("flavour"), manifest.get("model_class"))
+    if key not in _CLOSURES:
+        progress("tracing what the serving process imports")
+        _CLOSURES[key] = serving_closure(dest / "bundle")
+    modules, external = _CLOSURES[key]
+    app_files = _copy_app(modules, dest / "app")
+    progress(f"copied {len(app_files)} modules of the serving app")
+
+    captured = _captured_packages(mlops, version)
+    model_module = (version.get("model_class") or "").split(".")[0]
+    pins, sources = pinned_requirements(
+        external, version.get("flavour") or "sklearn", [model_module], captured
+    )
+    from_run = sum(s == "run" for s in sources.values())
+    header = [
+        f"# Pinned for {version['name']} v{version['version']} by jupyterlab-mlops {__version__}.",
+        f"# Versions from the training run's environment: {from_run}"
+        f"; from the build host: {len(sources) - from_run}.",
+    ]
+    requirements = dest / "requirements.txt"
+    requirements.write_text(
+        "\n".join(header + [f"{name}=={pin}" for name, pin in pins.items()]) + "\n"
+    )
+    progress(f"requirements.txt: {len(pins)} pinned distributions")
+
+    if extra_ca:
+        ca_path = Path(extra_ca)
+        if not ca_path.is_file():
+            raise InvalidInput(f"docker_extra_ca_bundle {extra_ca!r} is not a file")
+        shutil.copyfile(ca_path, dest / "extra-ca.pem")
+    if wheels:
+        download_wheels(requirements, dest / "wheels", progress)
+
+    labels = lineage_labels(manifest)
+    (dest / "Dockerfile").write_text(
+        render_dockerfile(base_image, labels, wheels=bool(wheels), extra_ca=bool(extra_ca))
+    )
+    (dest / ".dockerignore").write_text("mlops-context.json\n")
+    # COPY keeps modes: make everything world-readable so the non-root user can read it
+    # (bundles are written with 0600 temp files) and identical contexts hash identically.
+    for path in dest.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    files = {
+        p.relative_to(dest).as_posix(): _sha256(p) for p in sorted(dest.rglob("*")) if p.is_file()
+    }
+    summary = {
+        "context_dir": str(dest),
+        "model": version["name"],
+        "version": version["version"],
+        "image": image_tag(version["name"], version["version"]),
+        "base_image": base_image,
+        "labels": labels,
+        "requirements": pins,
+        "requirement_sources": sources,
+        "app_files": app_files,
+        "prefetched_wheels": bool(wheels),
+        "extra_ca_bundle": bool(extra_ca),
+        "files": files,
+    }
+    (dest / "mlops-context.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+# -- the engine ----------------------------------------------------------------------------------
+
+
+def docker_client(timeout: int = 600):
+    """A docker SDK client for ``DOCKER_HOST`` (or the default socket), or ``Unavailable``."""
+    import docker
+
+    try:
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+    except Exception as err:  # docker raises DockerException, requests errors, FileNotFoundError
+        import os
+
+        where = os.environ.get("DOCKER_HOST") or "the default socket"
+        raise Unavailable(f"no Docker engine reachable at {where} ({err})") from None
+    return client
+
+
+def build_image(
+    client, context_dir: str | Path, tag: str, progress: Progress = no_progress
+) -> dict[str, Any]:
+    """Build with the low-level API, streaming the build output to ``progress``."""
+    started = time.monotonic()
+    image_id = None
+    for chunk in client.api.build(
+        path=str(context_dir), tag=tag, rm=True, forcerm=True, pull=False, decode=True
+    ):
+        if "error" in chunk:
+            detail = chunk.get("errorDetail", {}).get("message") or chunk["error"]
+            raise MLOpsError(f"docker build of {tag} failed: {detail.strip()}", code="build_failed")
+        if "stream" in chunk:
+            for line in chunk["stream"].splitlines():
+                if line.strip():
+                    progress(line)
+        elif "status" in chunk:
+            progress(chunk["status"])
+        aux = chunk.get("aux") or {}
+        if "ID" in aux:
+            image_id = aux["ID"]
+    image = client.images.get(tag)
+    size = int(image.attrs.get("Size") or 0)
+    seconds = time.monotonic() - started
+    progress(f"built {tag} ({size / 1e6:.0f} MB) in {seconds:.1f}s")
+    return {"image": tag, "image_id": image_id or image.id, "size": size, "seconds": seconds}
+
+
+class DockerDeployer(Deployer):
+    target = "docker"
+
+    def start(self, deployment: dict[str, Any], progress: Progress = no_progress) -> dict[str, Any]:
+        context_dir = Path(deployment["context_dir"])
+        ref = f"{deployment['model_name']}/{deployment['version']}"
+        summary = write_context(self.mlops, ref, context_dir, progress=progress)
+        try:
+            client = docker_client()
+        except Unavailable as err:
+            raise Unavailable(
+                f"{err.message}. The build context was written to {context_dir}; build it with "
+                f"`docker build -t {summary['image']} {context_dir}`.",
+                details={"context_dir": str(context_dir), "image": summary["image"]},
+            ) from None
+        build = build_image(client, context_dir, summary["image"], progress)
+        port = free_port()
+        name = f"mlops-{deployment['id']}"
+        try:
+            client.containers.get(name).remove(force=True)
+        except Exception:  # noqa: BLE001 - no such container is the normal case
+            pass
+        # The prediction log lives on the host (the drift monitor reads it there): mount a
+        # directory the container's non-root user can write.
+        data_dir = Path(deployment["prediction_log"]).parent / "container-data"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.chmod(0o777)
+        progress(f"starting container {name} on 127.0.0.1:{port}")
+        container = client.containers.run(
+            summary["image"],
+            name=name,
+            detach=True,
+            ports={f"{CONTAINER_PORT}/tcp": ("127.0.0.1", port)},
+            volumes={str(data_dir): {"bind": "/var/lib/mlops", "mode": "rw"}},
+            labels={**summary["labels"], f"{LABEL_PREFIX}.deployment": deployment["id"]},
+        )
+        url = f"http://127.0.0.1:{port}"
+
+        def alive() -> bool:
+            container.reload()
+            return container.status in ("created", "running")
+
+        try:
+            wait_healthy(
+                url,
+                timeout=START_TIMEOUT,
+                alive=alive,
+                describe=lambda: (
+                    "Container log:\n" + container.logs(tail=15).decode("utf-8", "replace")
+                ),
+            )
+        except Unavailable:
+            container.remove(force=True)
+            raise
+        progress(f"healthy at {url}")
+        return {
+            "url": url,
+            "port": port,
+            "host": "127.0.0.1",
+            "prediction_log": str(data_dir / "predictions.sqlite"),
+            "image": summary["image"],
+            "container_id": container.id,
+            "image_size": build["size"],
+        }
+
+    def _container(self, deployment: dict[str, Any]):
+        if not deployment.get("container_id"):
+            return None
+        try:
+            client = docker_client(timeout=5)
+            return client.containers.get(deployment["container_id"])
+        except Exception:  # noqa: BLE001 - engine gone or container removed: nothing to act on
+            return None
+
+    def stop(self, deployment: dict[str, Any]) -> None:
+        container = self._container(deployment)
+        if container is not None:
+            container.stop(timeout=10)
+
+    def remove(self, deployment: dict[str, Any]) -> None:
+        container = self._container(deployment)
+        if container is not None:
+            container.remove(force=True)
+
+    def is_alive(self, deployment: dict[str, Any]) -> bool:
+        container = self._container(deployment)
+        return container is not None and container.status == "running"
+
+    def restart(
+        self, deployment: dict[str, Any], progress: Progress = no_progress
+    ) -> dict[str, Any]:
+        container = self._container(deployment)
+        if container is None:
+            return self.start(deployment, progress)
+        progress(f"restarting container {container.name}")
+        container.restart(timeout=10)
+        wait_healthy(deployment["url"], timeout=START_TIMEOUT)
+        return {}
+
+    def logs(self, deployment: dict[str, Any], tail: int = 200) -> str:
+        container = self._container(deployment)
+        if container is None:
+            return ""
+        return container.logs(tail=tail).decode("utf-8", "replace")

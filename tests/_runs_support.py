@@ -1,0 +1,118 @@
+"""Notebooks and helpers shared by the ``test_runs*`` suites (tiny notebooks: fast kernels)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+RUN_DEADLINE = 180.0  # generous: the test machine is shared; nothing asserts on speed
+
+
+def write_notebook(path: Path, cells: list[str], *, parameters: str | None = None) -> Path:
+    """A python3 notebook; ``parameters`` becomes the cell tagged ``parameters``."""
+    nb = new_notebook()
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells.append(new_markdown_cell("# test notebook"))
+    if parameters is not None:
+        nb.cells.append(new_code_cell(parameters, metadata={"tags": ["parameters"]}))
+    nb.cells.extend(new_code_cell(source) for source in cells)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+TRAIN_PARAMETERS = """\
+C: float = 1.0  # inverse regularisation strength
+max_iter = 200
+test_size = 0.25
+label = "baseline"
+"""
+
+TRAIN_CELLS = [
+    """\
+import pandas as pd
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import train_test_split
+import jupyterlab_mlops as mlops
+
+data = load_breast_cancer(as_frame=True)
+X, y = data.data.iloc[:, :5], data.target
+X_train, X_test, y_train, y_test = train_test_split(
+    X, y, test_size=test_size, random_state=0, stratify=y
+)
+model = LogisticRegression(C=C, max_iter=max_iter).fit(X_train, y_train)
+auc = roc_auc_score(y_test, model.predict_proba(X_test)[:, 1])
+mlops.log_metric("auc", auc)
+mlops.log_param("label", label)
+print(f"C={C} label={label} auc={auc:.4f}")
+""",
+]
+
+
+def train_notebook(root: Path, name: str = "train.ipynb") -> Path:
+    return write_notebook(root / name, TRAIN_CELLS, parameters=TRAIN_PARAMETERS)
+
+
+def ok_notebook(root: Path, name: str = "ok.ipynb") -> Path:
+    return write_notebook(
+        root / name,
+        [
+            "import jupyterlab_mlops as mlops\nmlops.log_metric('score', x * 2)",
+            "print('x is', x, 'and name is', name)",
+        ],
+        parameters="x = 1\nname = 'a'",
+    )
+
+
+def failing_notebook(root: Path, name: str = "fails.ipynb") -> Path:
+    return write_notebook(
+        root / name, ["a = 1", "raise ValueError('bad data in row 7')", "print('never')"]
+    )
+
+
+def sleepy_notebook(root: Path, name: str = "sleepy.ipynb") -> Path:
+    """Writes its kernel's pid (to prove the kernel is killed), then sleeps."""
+    return write_notebook(
+        root / name,
+        [
+            "import os, pathlib\npathlib.Path(pid_file).write_text(str(os.getpid()))",
+            "import time\ntime.sleep(seconds)",
+        ],
+        parameters="seconds = 300\npid_file = 'kernel.pid'",
+    )
+
+
+def wait_for(predicate, deadline: float = RUN_DEADLINE, interval: float = 0.2):
+    """Poll ``predicate`` until it returns something truthy (or fail after ``deadline``)."""
+    end = time.monotonic() + deadline
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise AssertionError(f"condition not met within {deadline}s")
+        time.sleep(interval)
+
+
+def gone(pid: int) -> bool:
+    """The process no longer runs (a zombie awaiting its reaper counts as gone)."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def overlap(intervals: list[tuple[float, float]]) -> int:
+    """The largest number of intervals open at the same moment."""
+    events = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals])
+    current = peak = 0
+    for _, delta in events:  # at equal times the end (-1) sorts first: touching is not overlap
+        current += delta
+        peak = max(peak, current)
+    return peak

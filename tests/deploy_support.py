@@ -1,0 +1,117 @@
+"""Shared set-up of the deployment tests: two real scikit-learn models registered in a real store.
+
+Not a test module (no ``test_`` prefix); imported by ``test_deploy*.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pandas as pd
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier
+
+from jupyterlab_mlops.app import MLOps
+
+BASE_IMAGE = os.environ.get("MLOPS_TEST_BASE_IMAGE", "localhost/mlops-base:bookworm")
+
+
+def dataset() -> tuple[pd.DataFrame, pd.Series]:
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    return X, y
+
+
+@functools.lru_cache(maxsize=1)
+def trained_models() -> tuple:
+    """Trained once per test process: (scaled logistic regression, shallow tree)."""
+    X, y = dataset()
+    v1 = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X, y)
+    v2 = DecisionTreeClassifier(max_depth=2, random_state=0).fit(X, y)
+    return v1, v2
+
+
+def register_models(mlops: MLOps, name: str = "churn") -> dict:
+    """v1 (logistic regression) and v2 (a shallow tree) of ``name``; production -> v1."""
+    X, y = dataset()
+    v1, v2 = trained_models()
+    r1 = mlops.registry.register(v1, name, X_sample=X.head(100), y_sample=y.head(100))
+    r2 = mlops.registry.register(v2, name, X_sample=X.head(100), y_sample=y.head(100))
+    mlops.registry.set_alias(name, "production", r1["version"], user="test")
+    return {"X": X, "y": y, "models": {r1["version"]: v1, r2["version"]: v2}}
+
+
+def predict(url: str, frame: pd.DataFrame, client: httpx.Client | None = None) -> dict:
+    payload = {"records": frame.to_dict(orient="records")}
+    if client is None:
+        response = httpx.post(f"{url}/predict", json=payload, timeout=30, trust_env=False)
+    else:
+        response = client.post(f"{url}/predict", json=payload)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):
+    """Poll ``predicate`` until it returns something truthy (bounded); return that value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+@contextlib.contextmanager
+def stopping_all(mlops: MLOps) -> Iterator[MLOps]:
+    """Stop (and remove containers of) every deployment of ``mlops`` at the end: no leaks."""
+    try:
+        yield mlops
+    finally:
+        service = mlops.deployments
+        service.stop_background()
+        for item in service.list(limit=500, stats=False)["items"]:
+            deployer = service.deployer(item["target"])
+            view = {**item, "model_name": item["model"]}
+            try:
+                deployer.stop(view)
+                deployer.remove(view)
+            except Exception:  # noqa: BLE001 - best effort clean-up, the test already reported
+                pass
+
+
+class RequestLoop(threading.Thread):
+    """Sends /predict requests back to back until told to stop (at most ``max_requests``)."""
+
+    def __init__(self, url: str, frame: pd.DataFrame, max_requests: int = 5000):
+        super().__init__(daemon=True)
+        self.url, self.frame, self.max_requests = url, frame, max_requests
+        self.results: list[tuple[int, int | None]] = []  # (status or -1, version)
+        self.failures: list[str] = []
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        payload = {"records": self.frame.to_dict(orient="records")}
+        with httpx.Client(timeout=30, trust_env=False) as client:
+            while not self.halt.is_set() and len(self.results) < self.max_requests:
+                try:
+                    response = client.post(f"{self.url}/predict", json=payload)
+                except httpx.HTTPError as err:
+                    self.results.append((-1, None))
+                    self.failures.append(repr(err))
+                    continue
+                version = response.json().get("version") if response.status_code == 200 else None
+                self.results.append((response.status_code, version))
+                if response.status_code != 200:
+                    self.failures.append(f"{response.status_code}: {response.text[:200]}")
+
+    def versions(self) -> list[int]:
+        return [v for status, v in self.results if status == 200]

@@ -1,0 +1,73 @@
+"""``jupyter mlops run`` / ``jupyter mlops runs …`` as real subprocesses: output and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from _runs_support import RUN_DEADLINE, failing_notebook, ok_notebook, sleepy_notebook
+
+from jupyterlab_mlops.app import MLOps
+
+
+def cli(root: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOPS_")}
+    return subprocess.run(
+        [sys.executable, "-m", "jupyterlab_mlops.cli", "--root-dir", str(root), *args],
+        capture_output=True,
+        text=True,
+        timeout=RUN_DEADLINE,
+        env=env,
+        cwd=str(root),
+    )
+
+
+@pytest.fixture
+def root(tmp_path):
+    ok_notebook(tmp_path)
+    failing_notebook(tmp_path)
+    return tmp_path
+
+
+def test_run_succeeds_with_progress_and_exit_zero(root):
+    done = cli(root, "run", "ok.ipynb", "-p", "x", "4", "-p", "name", "cli")
+    assert done.returncode == 0, done.stderr
+    assert "succeeded" in done.stdout
+    assert "score=8" in done.stdout
+    assert "cell" in done.stderr  # the tqdm bar counts cells
+    run_id = done.stdout.split()[1].rstrip(":")
+    listed = cli(root, "runs", "list", "--json")
+    assert listed.returncode == 0
+    page = json.loads(listed.stdout)
+    assert page["total"] == 1 and page["items"][0]["id"] == run_id
+    assert page["items"][0]["parameters"] == {"x": 4, "name": "cli"}
+    assert page["items"][0]["trigger"] == "cli"
+
+
+def test_failing_run_exits_one_and_reports_the_cell(root):
+    done = cli(root, "run", "fails.ipynb")
+    assert done.returncode == 1
+    assert "failed" in done.stdout
+    assert "error in cell 2: ValueError: bad data in row 7" in done.stdout
+
+
+def test_refused_input_exits_two_and_records_nothing(root):
+    done = cli(root, "run", "ok.ipynb", "-p", "nope", "1")
+    assert done.returncode == 2
+    assert "unknown parameter 'nope'" in done.stderr
+    assert MLOps(root_dir=str(root)).runs.list()["total"] == 0
+
+
+def test_no_wait_then_cancel(root):
+    sleepy_notebook(root)
+    done = cli(root, "run", "sleepy.ipynb", "--no-wait", "--timeout", "120")
+    assert done.returncode == 0
+    run_id = done.stdout.strip()
+    cancelled = cli(root, "runs", "cancel", run_id)
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert f"run {run_id}: cancelled" in cancelled.stdout
+    assert MLOps(root_dir=str(root)).runs.get(run_id)["status"] == "cancelled"
