@@ -675,6 +675,7 @@ class MonitorService:
                 columns=columns,
                 all_statistics=False,
                 progress=False,
+                workers=1,
             )
             start, end = _window_bounds(chunk)
             series.append(
@@ -803,6 +804,7 @@ class MonitorService:
             rules=config["rules"],
             columns=config.get("columns"),
             progress=False,
+            workers=1,
         )
         performance = self._performance(deployment, version, window, config["min_labelled"])
         fired = drift_rules.evaluate(report.summary, report.columns, config["rules"], performance)
