@@ -1,4 +1,4 @@
-"""Helpers shared by the Runs and Models UI tests (own lab per module, side panel, REST)."""
+"""Helpers shared by the UI tests (own lab per module, side panel, notebooks, REST)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ import json
 import sys
 from pathlib import Path
 
-from playwright.sync_api import Page
+import httpx
+from playwright.sync_api import Page, expect
 
 PANEL_ID = "jupyterlab-mlops-panel"
+# Width of JupyterLab's left side bar (the icon strip) in pixels.
+SIDE_BAR_WIDTH = 33
 
 # ui-tests/conftest.py's server helpers, loaded by path: a plain `import conftest` could pick
 # the repository's root conftest.py instead.
@@ -37,17 +40,42 @@ def open_panel(page: Page):
     if not panel.is_visible():  # clicking the side bar tab of a shown panel would close it
         page.locator(f'.jp-SideBar .lm-TabBar-tab[data-id="{PANEL_ID}"]').click()
     panel.wait_for(state="visible")
-    widen_side_panel(page, 520)
+    widen_side_panel(page, 520 - SIDE_BAR_WIDTH)
     return panel
 
 
 def widen_side_panel(page: Page, width: int) -> None:
-    """Drag the left side panel's splitter to ``width`` pixels from the window's left."""
+    """Drag the left side panel's split handle so the panel is ``width`` px wide."""
     handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first
     box = handle.bounding_box()
     assert box is not None
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + box["width"] / 2, y)
     page.mouse.down()
-    page.mouse.move(width, y, steps=5)
+    page.mouse.move(width + SIDE_BAR_WIDTH, y, steps=5)
     page.mouse.up()
+
+
+def api_request(lab, method: str, path: str, body: dict | None = None) -> httpx.Response:
+    """Any ``/mlops/api/<path>`` request with the lab's token; the caller checks the status."""
+    return httpx.request(
+        method,
+        f"{lab.url}mlops/api/{path}",
+        headers={"Authorization": f"token {lab.token}"},
+        json=body,
+        timeout=120,
+        trust_env=False,
+    )
+
+
+def stop_deployments(lab) -> None:
+    """Stop the serving processes a test module started (they outlive the lab otherwise)."""
+    for item in api_request(lab, "GET", "deployments?stats=0").json().get("items", []):
+        if item["status"] not in ("stopped", "failed"):
+            api_request(lab, "POST", f"deployments/{item['id']}/stop")
+
+
+def open_notebook(page: Page, name: str) -> None:
+    """Open ``name`` from the file browser and wait for the notebook to show."""
+    page.locator(".jp-DirListing-content").get_by_text(name, exact=True).dblclick()
+    expect(page.locator(".jp-NotebookPanel .jp-Notebook")).to_be_visible()

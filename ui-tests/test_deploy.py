@@ -18,7 +18,8 @@ from pathlib import Path
 import httpx
 import nbformat
 import pytest
-from playwright.sync_api import Page, expect
+from mlops_ui import api_request, open_notebook, stop_deployments, widen_side_panel
+from playwright.sync_api import expect
 
 from conftest import Lab, _start_lab, _stop
 
@@ -74,17 +75,6 @@ def write_training_notebook(path: Path) -> None:
     nbformat.write(nb, path)
 
 
-def api(lab: Lab, method: str, path: str, body: dict | None = None) -> httpx.Response:
-    return httpx.request(
-        method,
-        f"{lab.url}mlops/api/{path}",
-        headers={"Authorization": f"token {lab.token}"},
-        json=body,
-        timeout=60,
-        trust_env=False,
-    )
-
-
 @pytest.fixture(scope="module")
 def deploy_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """A JupyterLab of its own (its store fills with runs and deployments)."""
@@ -93,28 +83,9 @@ def deploy_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     yield lab
     # Stop the serving processes this module started, then the server.
     try:
-        for item in api(lab, "GET", "deployments?stats=0").json().get("items", []):
-            if item["status"] not in ("stopped", "failed"):
-                api(lab, "POST", f"deployments/{item['id']}/stop")
+        stop_deployments(lab)
     finally:
         _stop(lab.process)
-
-
-def widen_side_panel(page: Page, width: int) -> None:
-    """Drag the left side panel's split handle so the panel is ``width`` px wide."""
-    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first
-    box = handle.bounding_box()
-    assert box is not None
-    y = box["y"] + box["height"] / 2
-    page.mouse.move(box["x"] + box["width"] / 2, y)
-    page.mouse.down()
-    page.mouse.move(width + 33, y, steps=5)
-    page.mouse.up()
-
-
-def open_notebook(page: Page, name: str) -> None:
-    page.locator(".jp-DirListing-content").get_by_text(name, exact=True).dblclick()
-    expect(page.locator(".jp-NotebookPanel .jp-Notebook")).to_be_visible()
 
 
 def test_deploy_button_gives_a_working_endpoint(
@@ -188,7 +159,7 @@ def test_deploy_button_gives_a_working_endpoint(
     assert len(answer["predictions"]) == 1, answer
 
     job_id = dialog.get_attribute("data-job-id")
-    job = api(lab, "GET", f"deploy/jobs/{job_id}").json()
+    job = api_request(lab, "GET", f"deploy/jobs/{job_id}").json()
     assert job["parameters"] == {"C": 0.5}
     page.locator(".jp-Dialog").get_by_role("button", name="Close").first.click()
     expect(page.locator(".jp-Dialog")).to_have_count(0)

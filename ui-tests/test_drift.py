@@ -20,7 +20,8 @@ from pathlib import Path
 import httpx
 import nbformat
 import pytest
-from playwright.sync_api import Page, expect
+from mlops_ui import api_request, open_notebook, stop_deployments, widen_side_panel
+from playwright.sync_api import expect
 
 from conftest import Lab, _start_lab, _stop
 
@@ -32,24 +33,15 @@ NOTEBOOK = "drift_check.ipynb"
 KERNEL_TIMEOUT_MS = 120_000
 
 
-def api(lab: Lab, method: str, path: str, body: dict | None = None) -> httpx.Response:
-    return httpx.request(
-        method,
-        f"{lab.url}mlops/api/{path}",
-        headers={"Authorization": f"token {lab.token}"},
-        json=body,
-        timeout=120,
-        trust_env=False,
-    )
-
-
 def wait_logged(lab: Lab, deployment_id: str, count: int) -> None:
     """Wait until the serving process has flushed ``count`` predictions to its log (it writes
     in the background, a fraction of a second behind the answers)."""
     deadline = time.monotonic() + 60
     logged = -1
     while time.monotonic() < deadline:
-        logged = api(lab, "GET", f"deployments/{deployment_id}").json()["stats"]["predictions"]
+        logged = api_request(lab, "GET", f"deployments/{deployment_id}").json()["stats"][
+            "predictions"
+        ]
         if logged >= count:
             return
         time.sleep(0.2)
@@ -76,9 +68,7 @@ def drift_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         yield setup_drifted_deployment(lab)
     finally:
         try:
-            for item in api(lab, "GET", "deployments?stats=0").json().get("items", []):
-                if item["status"] not in ("stopped", "failed"):
-                    api(lab, "POST", f"deployments/{item['id']}/stop")
+            stop_deployments(lab)
         finally:
             _stop(lab.process)
 
@@ -100,13 +90,13 @@ def setup_drifted_deployment(lab: Lab) -> dict:
         model.fit(X_train, y_train)
         mlops.registry.register(model, MODEL, X_sample=X_train, y_sample=y_train, user="ui-test")
 
-    response = api(lab, "POST", "deployments", {"model": f"{MODEL}/1", "name": DEPLOYMENT})
+    response = api_request(lab, "POST", "deployments", {"model": f"{MODEL}/1", "name": DEPLOYMENT})
     assert response.status_code == 201, response.text
     deployment = response.json()
     assert deployment["status"] == "running", deployment
     url = deployment["url"]
 
-    response = api(
+    response = api_request(
         lab,
         "POST",
         "drift/monitors",
@@ -119,7 +109,7 @@ def setup_drifted_deployment(lab: Lab) -> dict:
     calm = X_test.sample(WINDOW, replace=True, random_state=1)
     predict(url, calm)
     wait_logged(lab, deployment["id"], WINDOW)
-    first = api(lab, "POST", f"drift/monitors/{monitor['id']}/check")
+    first = api_request(lab, "POST", f"drift/monitors/{monitor['id']}/check")
     assert first.status_code == 200, first.text
 
     # Then the first ten features grow by 60 %: drift, and an alert.
@@ -127,7 +117,7 @@ def setup_drifted_deployment(lab: Lab) -> dict:
     shifted.iloc[:, :10] *= 1.6
     predict(url, shifted)
     wait_logged(lab, deployment["id"], 2 * WINDOW)
-    second = api(lab, "POST", f"drift/monitors/{monitor['id']}/check")
+    second = api_request(lab, "POST", f"drift/monitors/{monitor['id']}/check")
     assert second.status_code == 200, second.text
     checked = second.json()
     assert checked["result"]["drift_share"] > first.json()["result"]["drift_share"], checked
@@ -147,23 +137,6 @@ def write_notebook(path: Path) -> None:
         )
     ]
     nbformat.write(nb, path)
-
-
-def widen_side_panel(page: Page, width: int) -> None:
-    """Drag the left side panel's split handle so the panel is ``width`` px wide."""
-    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first
-    box = handle.bounding_box()
-    assert box is not None
-    y = box["y"] + box["height"] / 2
-    page.mouse.move(box["x"] + box["width"] / 2, y)
-    page.mouse.down()
-    page.mouse.move(width + 33, y, steps=5)
-    page.mouse.up()
-
-
-def open_notebook(page: Page, name: str) -> None:
-    page.locator(".jp-DirListing-content").get_by_text(name, exact=True).dblclick()
-    expect(page.locator(".jp-NotebookPanel .jp-Notebook")).to_be_visible()
 
 
 def test_drift_magic_shows_the_widget(open_lab, drift_lab: dict, screenshots_dir: Path) -> None:
@@ -237,7 +210,7 @@ def test_drift_tab_lists_the_monitor(open_lab, drift_lab: dict, screenshots_dir:
     if check["alerts"]:
         detail.locator(".jp-mlops-alert-ack").first.click()
         expect(detail.locator(".jp-mlops-alert-acked").first).to_be_visible()
-        alerts = api(lab, "GET", f"drift/alerts?monitor_id={monitor['id']}").json()["items"]
+        alerts = api_request(lab, "GET", f"drift/alerts?monitor_id={monitor['id']}").json()["items"]
         assert any(a["acknowledged"] for a in alerts), alerts
 
 
@@ -258,7 +231,7 @@ def test_deployments_tab_sets_a_canary(open_lab, drift_lab: dict) -> None:
     expect(canary.locator(".jp-mlops-canary-current")).to_have_text(
         "v2 gets 25 % of traffic, v1 75 %.", timeout=60_000
     )
-    record = api(lab, "GET", f"deployments/{deployment['id']}?stats=0").json()
+    record = api_request(lab, "GET", f"deployments/{deployment['id']}?stats=0").json()
     assert record["config"]["canary"] == {"version": 2, "percent": 25}, record
     # Both versions answer through the same endpoint now.
     from sklearn.datasets import load_breast_cancer

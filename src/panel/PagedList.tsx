@@ -1,7 +1,7 @@
-import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { errorMessage } from '../api';
+import { Pager } from './Pager';
 import { IPaged } from './usePaged';
 
 export interface IPagedListProps<T> {
@@ -52,8 +52,6 @@ export function PagedList<T>(props: IPagedListProps<T>): JSX.Element {
     );
   }
 
-  const first = page.items.length ? page.offset + 1 : 0;
-  const last = page.offset + page.items.length;
   return (
     <>
       {errorBox}
@@ -64,31 +62,7 @@ export function PagedList<T>(props: IPagedListProps<T>): JSX.Element {
           </li>
         ))}
       </ul>
-      {page.total > page.limit || paged.hasPrevious ? (
-        <nav className="jp-mlops-pager" aria-label={`${label} pages`}>
-          <Button
-            className="jp-mlops-pager-previous"
-            small
-            minimal
-            disabled={!paged.hasPrevious}
-            onClick={paged.previous}
-          >
-            Previous
-          </Button>
-          <span className="jp-mlops-pager-range" aria-live="polite">
-            {first}–{last} of {page.total}
-          </span>
-          <Button
-            className="jp-mlops-pager-next"
-            small
-            minimal
-            disabled={!paged.hasNext}
-            onClick={paged.next}
-          >
-            Next
-          </Button>
-        </nav>
-      ) : null}
+      <Pager paged={paged} label={label} />
     </>
   );
 }
