@@ -233,6 +233,22 @@ def _histogram_categories(categories: list[str], ref: np.ndarray, cur: np.ndarra
     }
 
 
+def _missing_and_mean(ref: Any, n_rows: int, n_current: int, current_mean: float | None) -> dict:
+    """The fields every column kind reports: counts, missing rates and their change, mean shift."""
+    current_missing = (n_rows - n_current) / n_rows if n_rows else math.nan
+    return {
+        "n_reference": ref.count,
+        "n_current": n_current,
+        "reference_missing_rate": ref.missing_rate,
+        "current_missing_rate": current_missing,
+        "missing_rate_change": current_missing - ref.missing_rate,
+        "reference_mean": ref.mean if ref.mean is not None else math.nan,
+        "current_mean": current_mean if current_mean is not None else math.nan,
+        "mean_shift_pct": mean_shift_percent(ref.mean, current_mean),
+        "approximate": ref.approximate,
+    }
+
+
 def _numeric_column(
     ref: NumericReference,
     series: pd.Series | None,
@@ -267,17 +283,7 @@ def _numeric_column(
     else:
         is_sorted = False
     current_mean = float(present.mean()) if n_current else None
-    row.update(
-        n_reference=ref.count,
-        n_current=n_current,
-        reference_missing_rate=ref.missing_rate,
-        current_missing_rate=(n_rows - n_current) / n_rows if n_rows else math.nan,
-        reference_mean=ref.mean if ref.mean is not None else math.nan,
-        current_mean=current_mean if current_mean is not None else math.nan,
-        mean_shift_pct=mean_shift_percent(ref.mean, current_mean),
-        approximate=ref.approximate,
-    )
-    row["missing_rate_change"] = row["current_missing_rate"] - row["reference_missing_rate"]
+    row.update(_missing_and_mean(ref, n_rows, n_current, current_mean))
     wanted = set(METHODS) if all_statistics else {method.name}
     if ref.values.size and n_current:
         if "ks" in wanted:
@@ -341,19 +347,11 @@ def _categorical_column(
     current_mean = None
     if ref.kind == "boolean" and n_current:
         current_mean = counts.get("True", 0) / n_current
+    row.update(_missing_and_mean(ref, n_rows, n_current, current_mean))
     row.update(
-        n_reference=ref.count,
-        n_current=n_current,
-        reference_missing_rate=ref.missing_rate,
-        current_missing_rate=(n_rows - n_current) / n_rows if n_rows else math.nan,
-        reference_mean=ref.mean if ref.mean is not None else math.nan,
-        current_mean=current_mean if current_mean is not None else math.nan,
-        mean_shift_pct=mean_shift_percent(ref.mean, current_mean),
         new_categories=new,
         new_category_share=sum(counts[c] for c in new) / n_current if n_current else math.nan,
-        approximate=ref.approximate,
     )
-    row["missing_rate_change"] = row["current_missing_rate"] - row["reference_missing_rate"]
     wanted = set(METHODS) if all_statistics else {method.name}
     if ref.count and n_current:
         if "chisquare" in wanted:
