@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,13 +31,8 @@ from sqlalchemy import insert, select
 from tqdm import tqdm
 
 from jupyterlab_mlops.app import MLOps
+from jupyterlab_mlops.serving.deployers.base import free_port
 from jupyterlab_mlops.store import models as m
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def seed(mlops: MLOps, name: str, n_versions: int) -> None:

@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from jupyterlab_mlops.serving.deployers.base import free_port
 
 PEER_APP = '''
 """The plain peer: FastAPI calling predict per request (what most hand-written servers do)."""
@@ -49,12 +50,6 @@ async def invocations(request: Request):
     frame = pd.DataFrame(body["dataframe_records"])
     return {"predictions": model.predict(frame).tolist()}
 '''
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Process:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pandas as pd
 from jupyterlab_mlops.registry.serialization import dump
 from jupyterlab_mlops.registry.signature import infer_signature
 from jupyterlab_mlops.serving.bundle import write_metadata
+from jupyterlab_mlops.serving.deployers.base import free_port
 from jupyterlab_mlops.store.artifacts import sha256_bytes
 
 
@@ -52,12 +52,6 @@ def make_bundle(
         },
     )
     return directory
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:

@@ -16,7 +16,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from jupyterlab_mlops.serving.deployers.base import free_port
 
 UI_TESTS = Path(__file__).resolve().parent
 SCREENSHOTS = UI_TESTS / "screenshots"
@@ -49,12 +50,6 @@ UI_TIMEOUT_MS = 60_000  # default Playwright wait for locators and navigation
 
 def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _jupyter_lab_executable() -> str:
@@ -103,7 +98,7 @@ def _start_lab(tmp_root: Path, extra_args: list[str]) -> Lab:
     root_dir = tmp_root / "root"
     root_dir.mkdir()
     token = secrets.token_hex(16)
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ)
     # Isolate what JupyterLab writes (settings, workspace layout) from the developer's.
     env["JUPYTERLAB_SETTINGS_DIR"] = str(tmp_root / "settings")
