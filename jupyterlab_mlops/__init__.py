@@ -14,15 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-try:
-    from ._version import __version__
-except ImportError:  # running from a source tree that was never built
-    import json
-    from pathlib import Path
-
-    __version__ = json.loads((Path(__file__).resolve().parent.parent / "package.json").read_text())[
-        "version"
-    ]
+from .version import __version__
 
 # public name -> "module:attribute", imported on first use
 _PUBLIC_API: dict[str, str] = {

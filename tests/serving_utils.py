@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pandas as pd
 
-from jupyterlab_mlops.registry.serialization import dump
 from jupyterlab_mlops.registry.signature import infer_signature
+from jupyterlab_mlops.serialization import dump
 from jupyterlab_mlops.serving.bundle import write_metadata
 from jupyterlab_mlops.serving.deployers.base import free_port
 from jupyterlab_mlops.store.artifacts import sha256_bytes

@@ -11,6 +11,7 @@ import pytest
 import jupyterlab_mlops
 from jupyterlab_mlops.errors import Forbidden, NotFound
 from jupyterlab_mlops.paths import resolve_in_root
+from jupyterlab_mlops.store import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,7 +58,7 @@ def test_cli_info_reads_the_store(tmp_path):
     info = json.loads(result.stdout)
     assert info["store"] == f"sqlite:///{tmp_path / '.mlops' / 'mlops.db'}"
     assert info["counts"]["runs"] == 0
-    assert info["schema_revision"] == "0001"
+    assert info["schema_revision"] == Database.head_revision()
 
 
 def test_cli_unknown_command_fails(tmp_path):

@@ -12,6 +12,7 @@ from registry_utils import PROVENANCE, add_run, pipeline_model, simple_model, tr
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.preprocessing import FunctionTransformer
 
+from jupyterlab_mlops import serialization
 from jupyterlab_mlops.app import MLOps
 from jupyterlab_mlops.errors import (
     Conflict,
@@ -21,8 +22,7 @@ from jupyterlab_mlops.errors import (
     NotFound,
     UntrustedArtifact,
 )
-from jupyterlab_mlops.registry import serialization
-from jupyterlab_mlops.registry.refs import ModelRef, parse_ref
+from jupyterlab_mlops.refs import ModelRef, parse_ref
 from jupyterlab_mlops.store import models as m
 
 

@@ -8,6 +8,7 @@ from tornado.httpclient import HTTPClientError
 
 from jupyterlab_mlops import __version__
 from jupyterlab_mlops.handlers import all_routes
+from jupyterlab_mlops.store import Database
 
 
 async def test_health_reports_version_store_and_counts(jp_fetch, jp_root_dir):
@@ -17,7 +18,7 @@ async def test_health_reports_version_store_and_counts(jp_fetch, jp_root_dir):
     assert body["version"] == __version__
     assert body["store"]["kind"] == "sqlite"
     assert body["store"]["url"] == f"sqlite:///{jp_root_dir / '.mlops' / 'mlops.db'}"
-    assert body["store"]["revision"] == "0001"
+    assert body["store"]["revision"] == Database.head_revision()
     assert body["artifact_root"] == str(jp_root_dir / ".mlops" / "artifacts")
     assert body["counts"] == {
         "runs": 0,

@@ -14,9 +14,9 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from .. import __version__
 from ..app import build_mlops
 from ..errors import MLOpsError
+from ..version import __version__
 from .common import CommandContext
 
 # Modules whose ``register(subparsers)`` adds commands; each command sets ``func``.

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from ..errors import InvalidInput
-from ..registry.refs import parse_ref
+from ..refs import parse_ref
 from .common import CommandContext, print_json, print_table
 
 

@@ -245,7 +245,7 @@ def _normalise_retrain(value: Any, mlops: Any) -> dict[str, Any] | None:
         raise InvalidInput("retrain.parameters must be an object")
     alias = value.get("alias")
     if alias is not None:
-        from ..registry.refs import check_alias
+        from ..refs import check_alias
 
         check_alias(alias)
     result = {
@@ -400,7 +400,7 @@ class MonitorService:
         with self.mlops.db.session() as session:
             deployment_row = self._deployment_row(session, deployment)
             if clean["retrain"] and clean["retrain"]["alias"] is None:
-                from ..registry.refs import parse_ref
+                from ..refs import parse_ref
 
                 clean["retrain"]["alias"] = parse_ref(deployment_row.model_ref).alias
             row = m.Monitor(
@@ -469,7 +469,7 @@ class MonitorService:
             row = self._monitor_row(session, monitor_id)
             if clean is not None:
                 if clean["retrain"] and clean["retrain"]["alias"] is None:
-                    from ..registry.refs import parse_ref
+                    from ..refs import parse_ref
 
                     deployment = session.get(m.Deployment, row.deployment_id)
                     clean["retrain"]["alias"] = parse_ref(deployment.model_ref).alias
@@ -605,7 +605,7 @@ class MonitorService:
                     .order_by(m.Deployment.created_at.desc())
                 ).all()
                 if not candidates and isinstance(target, str):
-                    from ..registry.refs import parse_ref
+                    from ..refs import parse_ref
 
                     try:
                         normal = str(parse_ref(target))
@@ -1168,8 +1168,8 @@ class MonitorService:
     def _gate(
         self, alert_id: int, deployment: dict, challenger_version: int, config: dict
     ) -> dict[str, Any]:
+        from ..refs import parse_ref
         from ..registry.gate import evaluate_gate
-        from ..registry.refs import parse_ref
 
         model = deployment["model_name"]
         alias = config.get("alias") or parse_ref(deployment["model_ref"]).alias

@@ -27,9 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..columns import is_datetime_like
 from ..errors import InvalidInput
 from . import rules as drift_rules
-from .profile import _is_datetime_like, category_counts, numeric_values, psi_bins
+from .profile import category_counts, numeric_values, psi_bins
 from .reference import CategoricalReference, NumericReference, Reference
 from .stats import (
     FEW_UNIQUE_VALUES,
@@ -173,7 +174,7 @@ def _empty_result(name: str, kind: str, method: Method, threshold: float) -> dic
 
 
 def _reject_datetimes(series: pd.Series, name: str) -> None:
-    if _is_datetime_like(series):
+    if is_datetime_like(series):
         raise InvalidInput(
             f"column {name!r} of the current data holds datetimes ({series.dtype}); drift "
             "statistics are not defined on timestamps. Convert it to a number or leave it out.",

@@ -12,15 +12,18 @@ import asyncio
 import functools
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from jupyter_server.base.handlers import APIHandler
+from pydantic import BaseModel
 from tornado import web
 
 from ..app import MLOps
 from ..errors import InvalidInput, MLOpsError, NotFound
+from ..schemas import INT64_MAX, loads, parse, parse_json
 
 MAX_PAGE_SIZE = 500
+M = TypeVar("M", bound=BaseModel)
 
 
 def string_field(body: dict[str, Any], field: str, *, required: bool = False) -> str | None:
@@ -92,13 +95,23 @@ class MLOpsHandler(APIHandler):
         """The request body as a JSON object, or a clear 400."""
         if not self.request.body:
             return {}
-        try:
-            body = json.loads(self.request.body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise InvalidInput(f"request body is not valid JSON: {err}") from None
+        body = loads(self.request.body)
         if not isinstance(body, dict):
             raise InvalidInput("request body must be a JSON object")
         return body
+
+    def body_as(self, model: type[M]) -> M:
+        """The request body parsed as ``model``: a 400 naming the field on any mistake."""
+        return parse_json(model, self.request.body or b"")
+
+    def query_as(self, model: type[M]) -> M:
+        """The query string as ``model`` (whose config should say ``strict=False``)."""
+        arguments = {
+            name: self.get_query_argument(name)
+            for name in self.request.query_arguments
+            if self.get_query_argument(name) != ""
+        }
+        return parse(model, arguments)
 
     def int_argument(
         self, name: str, default: int, *, minimum: int = 0, maximum: int | None = None
@@ -110,8 +123,9 @@ class MLOpsHandler(APIHandler):
             value = int(raw)
         except ValueError:
             raise InvalidInput(f"query argument {name!r} must be an integer, got {raw!r}") from None
-        if value < minimum or (maximum is not None and value > maximum):
-            bounds = f">= {minimum}" + (f" and <= {maximum}" if maximum is not None else "")
+        maximum = INT64_MAX if maximum is None else maximum
+        if value < minimum or value > maximum:
+            bounds = f">= {minimum} and <= {maximum}"
             raise InvalidInput(f"query argument {name!r} must be {bounds}, got {value}")
         return value
 

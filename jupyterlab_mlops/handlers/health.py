@@ -1,13 +1,29 @@
-"""``GET /mlops/api/health``: version, store kind and resource counts."""
+"""``GET /mlops/api/health`` (version, store, counts) and ``GET /mlops/api/openapi.json``."""
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from .. import __version__
+from ..schemas import Schema
+from ..version import __version__
 from .base import MLOpsHandler
+from .openapi import build_openapi, operation
+
+
+class StoreInfo(Schema):
+    kind: str
+    url: str
+    revision: str | None
+
+
+class Health(Schema):
+    version: str
+    store: StoreInfo
+    artifact_root: str
+    counts: dict[str, int]
 
 
 class HealthHandler(MLOpsHandler):
+    @operation("Version, store and resource counts", response=Health, errors=())
     @web.authenticated
     @authorized
     def get(self) -> None:
@@ -26,4 +42,18 @@ class HealthHandler(MLOpsHandler):
         )
 
 
-routes = [(r"/mlops/api/health", HealthHandler)]
+class OpenAPIHandler(MLOpsHandler):
+    """The REST API described from the handlers' own models (cached: routes never change)."""
+
+    _document: dict | None = None
+
+    @operation("This API's OpenAPI document", errors=())
+    @web.authenticated
+    @authorized
+    def get(self) -> None:
+        if OpenAPIHandler._document is None:
+            OpenAPIHandler._document = build_openapi()
+        self.write_json(OpenAPIHandler._document)
+
+
+routes = [(r"/mlops/api/health", HealthHandler), (r"/mlops/api/openapi.json", OpenAPIHandler)]

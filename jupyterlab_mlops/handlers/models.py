@@ -16,8 +16,8 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..errors import InvalidInput
-from ..registry.refs import ModelRef, check_alias, check_name, check_version
-from ..registry.serialization import FILE_SUFFIX
+from ..refs import ModelRef, check_alias, check_name, check_version
+from ..serialization import FILE_SUFFIX
 from .base import MLOpsHandler, string_field
 
 PREFIX = r"/mlops/api/models"

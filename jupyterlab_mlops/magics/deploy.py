@@ -92,7 +92,7 @@ def find_deployment(mlops, ref: str) -> dict[str, Any]:
         for item in page["items"]:
             if item[key] == ref:
                 return item
-    from ..registry.refs import parse_ref
+    from ..refs import parse_ref
 
     try:
         version = mlops.registry.resolve(str(parse_ref(ref)))

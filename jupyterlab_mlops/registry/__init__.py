@@ -4,6 +4,6 @@
 ``mlops.register_model`` / ``mlops.load_model``.
 """
 
-from .refs import ModelRef, parse_ref
+from ..refs import ModelRef, parse_ref
 
 __all__ = ["ModelRef", "parse_ref"]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidInput
-from .refs import check_alias
+from ..refs import check_alias
 
 OPERATORS = {
     ">=": operator.ge,

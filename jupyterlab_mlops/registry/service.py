@@ -29,13 +29,13 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError as SQLIntegrityError
 from sqlalchemy.orm import Session, load_only
 
+from .. import serialization
 from ..errors import Conflict, GateFailed, InvalidInput, NotFound, UntrustedArtifact
+from ..refs import ModelRef, check_alias, check_name, check_version, parse_ref
 from ..store import models as m
 from ..store.models import utcnow
-from . import serialization
 from .gate import evaluate_gate, normalize_gate
 from .lineage import build_lineage
-from .refs import ModelRef, check_alias, check_name, check_version, parse_ref
 from .signature import as_frame, infer_signature, signature_from_model, to_jsonable
 
 if TYPE_CHECKING:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..columns import column_kind
 from ..errors import InvalidInput
 
 MAX_CATEGORIES = 1000
@@ -54,8 +55,6 @@ def as_frame(X_sample: Any) -> pd.DataFrame:
 
 def _kind(series: pd.Series) -> str:
     """numeric | categorical | boolean, decided exactly as the reference profile decides it."""
-    from ..drift.profile import column_kind
-
     return column_kind(series)
 
 

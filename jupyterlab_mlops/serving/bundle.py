@@ -148,7 +148,7 @@ def load_bundle(bundle_dir: str | os.PathLike, *, trust: bool = False) -> tuple[
     Deserialisation goes through ``registry.serialization.load`` (skops with the recorded trusted
     types); pickled artifacts need ``trust=True``.
     """
-    from ..registry.serialization import load
+    from ..serialization import load
 
     metadata = read_metadata(bundle_dir)
     model_path = Path(bundle_dir) / metadata.get(

@@ -22,7 +22,7 @@ import httpx
 from sqlalchemy import func, select
 
 from ..errors import Conflict, InvalidInput, MLOpsError, NotFound
-from ..registry.refs import parse_ref
+from ..refs import parse_ref
 from ..store import models as m
 from .deployers.base import Deployer, Progress, no_progress
 

@@ -363,3 +363,62 @@ class Alert(Base):
     retrain_run_id: Mapped[str | None] = mapped_column(String(32))
     delivered: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --------------------------------------------------------------------------------------------
+# Workflows (owned by workflows/): cross-domain processes persisted step by step
+# --------------------------------------------------------------------------------------------
+
+
+class Workflow(Base):
+    """One cross-domain process (one-click deploy, drift retrain, …) and where it stands.
+
+    ``owner`` names the process advancing it (``host:pid``) and ``heartbeat_at`` when it last
+    said so, so a restarted server can tell a workflow in progress from an orphaned one.
+    """
+
+    __tablename__ = "workflows"
+    __table_args__ = (
+        Index("ix_workflows_kind_status", "kind", "status"),
+        Index("ix_workflows_subject", "kind", "subject"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    # What the workflow is about, for look-ups: a notebook path, an alert id, …
+    subject: Mapped[str] = mapped_column(String(1024), default="")
+    inputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    outputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(255))
+    heartbeat_at: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    steps: Mapped[list[WorkflowStep]] = relationship(
+        back_populates="workflow",
+        cascade="all, delete-orphan",
+        order_by="WorkflowStep.position",
+    )
+
+
+class WorkflowStep(Base):
+    __tablename__ = "workflow_steps"
+    __table_args__ = (UniqueConstraint("workflow_id", "position", name="uq_workflow_step"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    workflow_id: Mapped[str] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str | None] = mapped_column(Text)
+    outputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    workflow: Mapped[Workflow] = relationship(back_populates="steps")

@@ -39,8 +39,8 @@ from packaging.markers import default_environment
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from ... import __version__
 from ...errors import InvalidInput, MLOpsError, Unavailable
+from ...version import __version__
 from .base import Deployer, Progress, free_port, no_progress, wait_healthy
 
 PACKAGE = "jupyterlab_mlops"

@@ -14,7 +14,7 @@ import pickle
 import zipfile
 from typing import Any
 
-from ..errors import InvalidInput, UntrustedArtifact
+from .errors import InvalidInput, UntrustedArtifact
 
 SKOPS = "skops"
 PICKLE = "pickle"
