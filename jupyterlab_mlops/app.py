@@ -22,6 +22,8 @@ from traitlets.config import Config, LoggingConfigurable
 from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, PyFileConfigLoader
 
 from .errors import InvalidInput
+from .events import EventBus
+from .scheduler import Scheduler
 from .store import ArtifactStore, Database
 
 # trait name -> environment variable that overrides it
@@ -192,6 +194,23 @@ class MLOps(LoggingConfigurable):
         return ArtifactStore(self.resolved_artifact_root)
 
     @cached_property
+    def events(self) -> EventBus:
+        """In-process bus: domains publish, workflows/serving/notifications subscribe."""
+        return EventBus()
+
+    @cached_property
+    def scheduler(self) -> Scheduler:
+        """Every periodic job (run queue, alias following, drift monitors) in one place."""
+        return Scheduler()
+
+    @cached_property
+    def workflow_records(self):
+        """Persisted cross-domain workflows (one-click deploy, retraining)."""
+        from .workflows.records import WorkflowRecords
+
+        return WorkflowRecords(self.db)
+
+    @cached_property
     def registry(self):
         """Model registry: versions, aliases, quality gates, audit log, lineage."""
         from .registry.service import RegistryService
@@ -262,8 +281,11 @@ class MLOps(LoggingConfigurable):
         self.deployments.start()
         # Scheduled drift checks every monitor_interval, in a worker thread.
         self.monitors.start()
+        self.scheduler.start()
 
     def stop(self) -> None:
+        if "scheduler" in self.__dict__:
+            self.scheduler.stop()
         if "monitors" in self.__dict__:
             self.monitors.stop()
         if "runs" in self.__dict__:

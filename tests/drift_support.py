@@ -89,7 +89,7 @@ def wait_for(predicate, timeout: float = 60.0, interval: float = 0.1):
 
 
 def logged(path: str, n: int, labelled: bool = False) -> bool:
-    from jupyterlab_mlops.drift.monitor import read_log
+    from jupyterlab_mlops.serving.prediction_log import read_log
 
     return len(read_log(path, labelled=labelled)) >= n
 

@@ -27,7 +27,6 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,6 +35,7 @@ from sqlalchemy import func, select
 
 from ..errors import Conflict, GateFailed, InvalidInput, MLOpsError, NotFound
 from ..runs import TERMINAL_STATES
+from ..serving.prediction_log import feature_frame, read_log
 from ..store import models as m
 from ..store.models import utcnow
 from . import channels
@@ -45,8 +45,6 @@ from .reference import Reference
 from .report import DATASET_DRIFT_SHARE as DATASET_SHARE
 from .report import DriftReport, compute_report, resolve_methods
 
-META_COLUMNS = ("id", "ts", "model_version", "variant", "latency_ms", "prediction")
-RESERVED_INPUTS = (*META_COLUMNS, "probabilities", "label")
 DEFAULT_WINDOW = {"last_n": 1000}
 DEFAULT_ROLLING = {"size": 500, "count": 12}
 RETRAIN_ACTIVE = ("submitted",)
@@ -96,45 +94,6 @@ def _positive_number(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise InvalidInput(f"{what} must be a positive number, got {value!r}")
     return float(value)
-
-
-# -- prediction log access --------------------------------------------------------------------
-
-
-def read_log(
-    path: str | None,
-    *,
-    last_n: int | None = None,
-    since: float | None = None,
-    until: float | None = None,
-    labelled: bool = False,
-) -> pd.DataFrame:
-    """A window of a prediction log without shadow traffic (empty if the log does not exist)."""
-    if not path or not Path(path).is_file():
-        return pd.DataFrame(columns=[*META_COLUMNS, *(["label"] if labelled else [])])
-    from ..serving.prediction_log import PredictionLog
-
-    log = PredictionLog(path)
-    try:
-        reader = log.labelled if labelled else log.read
-        frame = reader(last_n=None if last_n is None else last_n, since=since, until=until)
-    finally:
-        log.close()
-    if "variant" in frame.columns and len(frame):
-        frame = frame[frame["variant"] != "shadow"]
-        if last_n is not None and len(frame) > last_n:
-            frame = frame.iloc[-last_n:]
-    return frame.reset_index(drop=True)
-
-
-def feature_frame(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
-    """The model's input columns of a log frame (undoing the log's ``input.`` prefixes)."""
-    columns = {}
-    for name in names:
-        source = f"input.{name}" if name in RESERVED_INPUTS else name
-        if source in frame.columns:
-            columns[name] = frame[source]
-    return pd.DataFrame(columns, index=frame.index)
 
 
 def _window_bounds(frame: pd.DataFrame) -> tuple[datetime | None, datetime | None]:

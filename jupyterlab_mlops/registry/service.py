@@ -741,6 +741,31 @@ class RegistryService:
             ]
         return _page(items, total or 0, offset, limit)
 
+    def versions_by_run(
+        self, run_id: str, *, include_archived: bool = True, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Versions a run registered, newest first (``{"name", "version", …}`` each)."""
+        with self.db.session() as session:
+            query = (
+                select(m.ModelVersion)
+                .join(m.ModelVersion.model)
+                .where(m.ModelVersion.run_id == run_id)
+                .order_by(m.ModelVersion.created_at.desc(), m.ModelVersion.version.desc())
+                .limit(limit)
+            )
+            if not include_archived:
+                query = query.where(m.ModelVersion.archived.is_(False))
+            rows = session.scalars(query).all()
+            return [
+                self.version_dict(
+                    row.model.name,
+                    row,
+                    sorted(self._held(session, row.model_id, row.version)),
+                    full=False,
+                )
+                for row in rows
+            ]
+
     def get_version(self, name: str, version: int | str) -> dict[str, Any]:
         return self.resolve(ModelRef(check_name(name), version=check_version(version)))
 

@@ -462,3 +462,47 @@ def _frame(rows: list[tuple], probabilities: bool = False) -> pd.DataFrame:
         }
     )
     return pd.concat([meta, inputs], axis=1)
+
+
+RESERVED_INPUTS = (*META_COLUMNS, "probabilities", "label")
+
+
+# -- reading windows (the drift monitors' view of the log) --------------------------------------
+
+
+def read_log(
+    path: str | None,
+    *,
+    last_n: int | None = None,
+    since: float | None = None,
+    until: float | None = None,
+    labelled: bool = False,
+) -> pd.DataFrame:
+    """A window of a prediction log without shadow traffic (empty if the log does not exist)."""
+    import pandas as pd
+
+    if not path or not Path(path).is_file():
+        return pd.DataFrame(columns=[*META_COLUMNS, *(["label"] if labelled else [])])
+    log = PredictionLog(path)
+    try:
+        reader = log.labelled if labelled else log.read
+        frame = reader(last_n=None if last_n is None else last_n, since=since, until=until)
+    finally:
+        log.close()
+    if "variant" in frame.columns and len(frame):
+        frame = frame[frame["variant"] != "shadow"]
+        if last_n is not None and len(frame) > last_n:
+            frame = frame.iloc[-last_n:]
+    return frame.reset_index(drop=True)
+
+
+def feature_frame(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """The model's input columns of a log frame (undoing the log's ``input.`` prefixes)."""
+    import pandas as pd
+
+    columns = {}
+    for name in names:
+        source = f"input.{name}" if name in RESERVED_INPUTS else name
+        if source in frame.columns:
+            columns[name] = frame[source]
+    return pd.DataFrame(columns, index=frame.index)

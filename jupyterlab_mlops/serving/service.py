@@ -15,6 +15,7 @@ import re
 import shutil
 import sqlite3
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,9 @@ from ..errors import Conflict, InvalidInput, MLOpsError, NotFound
 from ..refs import parse_ref
 from ..store import models as m
 from .deployers.base import Deployer, Progress, no_progress
+
+# Statuses of a deployment that no longer serves anything.
+INACTIVE_STATUSES = ("stopped", "failed", "deleted", "removed", "error")
 
 if TYPE_CHECKING:
     from ..app import MLOps
@@ -359,6 +363,46 @@ class DeploymentService:
             for item in items:
                 item["stats"] = self.stats(item)
         return {"items": items, "total": total, "offset": offset, "limit": limit}
+
+    def find(
+        self,
+        *,
+        name: str | None = None,
+        model: str | None = None,
+        model_ref: str | None = None,
+        version: int | None = None,
+        target: str | None = None,
+        status: str | Sequence[str] | None = None,
+        active: bool | None = None,
+        pinned: bool | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Deployments matching every given filter, newest first: the one way other domains
+        and workflows look deployments up. ``active``: not stopped or failed; ``pinned``: the
+        reference names a version (``churn/3``) rather than following an alias."""
+        query = select(m.Deployment)
+        for column, value in (
+            (m.Deployment.name, name),
+            (m.Deployment.model_name, model),
+            (m.Deployment.model_ref, model_ref),
+            (m.Deployment.version, version),
+            (m.Deployment.target, target),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if isinstance(status, str):
+            query = query.where(m.Deployment.status == status)
+        elif status is not None:
+            query = query.where(m.Deployment.status.in_(list(status)))
+        if active is not None:
+            condition = m.Deployment.status.not_in(INACTIVE_STATUSES)
+            query = query.where(condition if active else ~condition)
+        if pinned is not None:
+            follows = m.Deployment.model_ref.contains("@")
+            query = query.where(~follows if pinned else follows)
+        query = query.order_by(m.Deployment.created_at.desc(), m.Deployment.id).limit(limit)
+        with self.mlops.db.session() as session:
+            return [self.to_dict(row) for row in session.scalars(query).all()]
 
     # -- lifecycle ----------------------------------------------------------------------------
 
