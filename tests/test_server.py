@@ -80,3 +80,18 @@ async def test_server_start_emits_no_auth_warning(jp_serverapp):
         jp_serverapp.web_app.add_handlers(".*$", all_routes())
     auth_warnings = [w for w in caught if "JupyterServerAuthWarning" in type(w.message).__name__]
     assert auth_warnings == []
+
+
+async def test_the_openapi_document_is_served_to_authenticated_users_only(jp_fetch):
+    response = await jp_fetch("mlops", "api", "openapi.json")
+    document = json.loads(response.body)
+    assert document["openapi"].startswith("3.")
+    assert document["info"]["version"] == __version__
+    health = document["paths"]["/mlops/api/health"]["get"]
+    assert health["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Health"
+    }
+    assert "ErrorResponse" in document["components"]["schemas"]
+    with pytest.raises(HTTPClientError) as error:
+        await jp_fetch("mlops", "api", "openapi.json", headers={"Authorization": ""})
+    assert error.value.code == 403
