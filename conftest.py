@@ -27,3 +27,29 @@ def _isolated_mlops_environment():
     for key in [k for k in os.environ if k.startswith("MLOPS_")]:
         del os.environ[key]
     os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """One real PostgreSQL server for the session (see tests/engines.py), stopped at the end."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent / "tests"))
+    from engines import start_postgres
+
+    cluster = start_postgres()
+    if isinstance(cluster, str):
+        pytest.skip(cluster)
+    yield cluster
+    cluster.stop()
+    shutil.rmtree(cluster.directory, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """The store under test: SQLite in the test's directory, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / '.mlops' / 'mlops.db'}"
+    return request.getfixturevalue("postgres_cluster").create_database()

@@ -78,3 +78,21 @@ class Unavailable(MLOpsError):
 
     code = "unavailable"
     status = 503
+
+
+class StoreUnavailable(Unavailable):
+    """The metadata store cannot take the request now: busy (another process holds the write
+    lock), read-only, or unreachable. Safe to retry after ``retry_after`` seconds."""
+
+    code = "store_unavailable"
+
+    def __init__(self, message: str, *, retry_after: int = 5, code: str | None = None):
+        super().__init__(message, code=code, details={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
+class InsufficientStorage(MLOpsError):
+    """The artifact store or the root has no room (or is read-only) for what we must write."""
+
+    code = "insufficient_storage"
+    status = 507

@@ -17,8 +17,8 @@ from jupyterlab_mlops.workflows.records import WorkflowRecords
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = Database(f"sqlite:///{tmp_path / 'mlops.db'}")
+def db(store_url):
+    database = Database(store_url)
     yield database
     database.dispose()
 

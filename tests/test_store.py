@@ -12,8 +12,8 @@ from jupyterlab_mlops.store import ArtifactStore, Database
 from jupyterlab_mlops.store.models import Base, RegisteredModel
 
 
-def test_migrated_schema_equals_orm_models(tmp_path):
-    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
+def test_migrated_schema_equals_orm_models(store_url):
+    db = Database(store_url)
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         diff = compare_metadata(context, Base.metadata)
@@ -21,8 +21,8 @@ def test_migrated_schema_equals_orm_models(tmp_path):
     assert db.current_revision() == Database.head_revision()
 
 
-def test_upgrade_is_idempotent_and_keeps_data(tmp_path):
-    url = f"sqlite:///{tmp_path / 'm.db'}"
+def test_upgrade_is_idempotent_and_keeps_data(store_url):
+    url = store_url
     db = Database(url)
     with db.session() as session:
         session.add(RegisteredModel(name="churn"))
@@ -99,3 +99,44 @@ def test_any_fsspec_url_works():
     digest = store.put_bytes(b"in memory")
     assert store.get_bytes(digest) == b"in memory"
     assert store.local_path(digest) is None
+
+
+def test_a_store_locked_by_another_process_is_a_503_with_retry_after(tmp_path):
+    """Another process holds SQLite's write lock past the busy timeout: the caller is told the
+    store is busy (503, retry later), not handed a 500, and nothing is half-written."""
+    from sqlalchemy import select
+
+    from jupyterlab_mlops.errors import StoreUnavailable
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    Database(url).dispose()
+    holder = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    db = Database(url, upgrade=False)
+    # The lock outlives a busy timeout shortened for the test (30 s in production).
+    db.engine.pool.dispose()
+    from sqlalchemy import event
+
+    event.listen(db.engine, "connect", lambda conn, _r: conn.execute("PRAGMA busy_timeout=200"))
+    with pytest.raises(StoreUnavailable) as caught, db.write_session() as session:
+        session.add(RegisteredModel(name="churn"))
+    assert caught.value.status == 503 and caught.value.code == "store_busy"
+    assert caught.value.retry_after == 5
+    holder.execute("ROLLBACK")
+    with db.session() as session:
+        assert session.scalars(select(RegisteredModel)).all() == []
+        session.add(RegisteredModel(name="churn"))
+    with db.session() as session:
+        assert [m.name for m in session.scalars(select(RegisteredModel))] == ["churn"]
+
+
+def test_a_read_only_store_is_a_clear_503(tmp_path):
+    from jupyterlab_mlops.errors import StoreUnavailable
+
+    path = tmp_path / "m.db"
+    Database(f"sqlite:///{path}").dispose()
+    db = Database(f"sqlite:///file:{path}?mode=ro&uri=true", upgrade=False)
+    with pytest.raises(StoreUnavailable) as caught, db.session() as session:
+        session.add(RegisteredModel(name="churn"))
+    assert caught.value.code == "store_read_only"
+    assert "read-only" in caught.value.message

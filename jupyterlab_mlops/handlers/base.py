@@ -148,6 +148,9 @@ class MLOpsHandler(APIHandler):
         if isinstance(error, MLOpsError):
             self.set_status(error.status)
             body = error.to_dict()
+            retry_after = getattr(error, "retry_after", None)
+            if retry_after is not None:
+                self.set_header("Retry-After", str(int(retry_after)))
         elif isinstance(error, web.HTTPError):
             message = error.log_message or self._reason
             if error.args and len(error.args) > 2:

@@ -18,9 +18,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..errors import MLOpsError
+from ..errors import MLOpsError, StoreUnavailable
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _upgrade_lock = threading.Lock()
@@ -107,11 +108,14 @@ class Database:
     @contextmanager
     def _unit_of_work(self, *, immediate: bool) -> Iterator[Session]:
         session = self._sessions()
-        if immediate and self.kind == "sqlite":
-            session.connection(execution_options={"mlops_immediate": True})
         try:
+            if immediate and self.kind == "sqlite":
+                session.connection(execution_options={"mlops_immediate": True})
             yield session
             session.commit()
+        except OperationalError as err:
+            session.rollback()
+            raise store_error(err, self.display_url) from err
         except BaseException:
             session.rollback()
             raise
@@ -120,6 +124,49 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# What the engines say when the store cannot take a transaction now (as opposed to a bug).
+_BUSY = (
+    "database is locked",
+    "database table is locked",
+    "lock timeout",
+    "deadlock detected",
+    "could not obtain lock",
+    "could not serialize access",
+)
+_READ_ONLY = ("readonly database", "read-only", "read only")
+_UNREACHABLE = (
+    "unable to open database",
+    "connection refused",
+    "could not connect",
+    "server closed the connection",
+    "connection timed out",
+    "no such host",
+)
+
+
+def store_error(err: OperationalError, where: str) -> MLOpsError | OperationalError:
+    """The :class:`StoreUnavailable` (a 503 with ``Retry-After``) an engine error means, or the
+    error itself when it is not about availability (a bug: let it surface as a 500)."""
+    text = str(getattr(err, "orig", err)).lower()
+    if any(marker in text for marker in _BUSY):
+        return StoreUnavailable(
+            "the store is busy: another process holds its write lock; retry shortly",
+            code="store_busy",
+            retry_after=5,
+        )
+    if any(marker in text for marker in _READ_ONLY):
+        return StoreUnavailable(
+            f"the store {where} is read-only: nothing can be recorded until it is writable",
+            code="store_read_only",
+            retry_after=60,
+        )
+    if any(marker in text for marker in _UNREACHABLE):
+        return StoreUnavailable(
+            f"the store {where} cannot be reached", code="store_unreachable", retry_after=10
+        )
+    return err
 
 
 def _disable_pysqlite_begin(dbapi_connection, _record) -> None:
