@@ -53,3 +53,19 @@ def store_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / '.mlops' / 'mlops.db'}"
     return request.getfixturevalue("postgres_cluster").create_database()
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """An S3-compatible server (moto, a stand-in for S3) on loopback for the session."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent / "tests"))
+    from engines import start_s3
+
+    server = start_s3()
+    if isinstance(server, str):
+        pytest.skip(server)
+    yield server
+    server.stop()

@@ -10,6 +10,7 @@ also how child processes (run workers, kernels, serving processes) find the same
 from __future__ import annotations
 
 import getpass
+import json
 import os
 from collections.abc import Sequence
 from functools import cached_property
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_core.paths import jupyter_config_path
-from traitlets import Bool, Float, Int, Unicode, default
+from traitlets import Bool, Dict, Float, Int, Unicode, default
 from traitlets.config import Config, LoggingConfigurable
 from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, PyFileConfigLoader
 
@@ -31,6 +32,7 @@ ENV_OVERRIDES = {
     "root_dir": "MLOPS_ROOT_DIR",
     "store_url": "MLOPS_STORE_URL",
     "artifact_root": "MLOPS_ARTIFACT_ROOT",
+    "artifact_storage_options": "MLOPS_ARTIFACT_STORAGE_OPTIONS",
     "executor_class": "MLOPS_EXECUTOR_CLASS",
     "max_concurrent_runs": "MLOPS_MAX_CONCURRENT_RUNS",
     "default_timeout": "MLOPS_DEFAULT_TIMEOUT",
@@ -70,6 +72,13 @@ class MLOps(LoggingConfigurable):
         help="Where artifacts (notebooks, models) are stored by sha256: a directory or any "
         "fsspec URL such as s3://bucket/prefix. Default: <root>/.mlops/artifacts. "
         "Env: MLOPS_ARTIFACT_ROOT.",
+    ).tag(config=True)
+
+    artifact_storage_options = Dict(
+        {},
+        help="Options handed to fsspec for the artifact root, e.g. {'endpoint_url': "
+        "'http://minio:9000'} for an S3-compatible server, or credentials (s3fs also reads "
+        "the standard AWS_* variables). Env: MLOPS_ARTIFACT_STORAGE_OPTIONS (JSON).",
     ).tag(config=True)
 
     executor_class = Unicode(
@@ -174,6 +183,11 @@ class MLOps(LoggingConfigurable):
             "MLOPS_ROOT_DIR": str(Path(self.root_dir).resolve()),
             "MLOPS_STORE_URL": self.resolved_store_url,
             "MLOPS_ARTIFACT_ROOT": self.resolved_artifact_root,
+            **(
+                {"MLOPS_ARTIFACT_STORAGE_OPTIONS": json.dumps(self.artifact_storage_options)}
+                if self.artifact_storage_options
+                else {}
+            ),
         }
 
     @staticmethod
@@ -191,7 +205,7 @@ class MLOps(LoggingConfigurable):
 
     @cached_property
     def artifacts(self) -> ArtifactStore:
-        return ArtifactStore(self.resolved_artifact_root)
+        return ArtifactStore(self.resolved_artifact_root, self.artifact_storage_options)
 
     @cached_property
     def events(self) -> EventBus:

@@ -112,3 +112,82 @@ def start_postgres() -> PostgresCluster | str:
     cluster = PostgresCluster(bindir, directory, _free_port())
     cluster.start()
     return cluster
+
+
+# -- an S3-compatible object store ------------------------------------------------------------------
+
+
+@dataclass
+class S3Server:
+    """moto's server mode on loopback: a stand-in for S3 (same API, in memory)."""
+
+    process: subprocess.Popen
+    port: int
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """The standard variables boto/s3fs read: what a team sets on every machine."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+
+    @property
+    def storage_options(self) -> dict:
+        return {"key": "testing", "secret": "testing", "endpoint_url": self.endpoint}
+
+    def create_bucket(self) -> str:
+        import boto3
+
+        name = f"mlops-{uuid.uuid4().hex[:10]}"
+        client = boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+        )
+        client.create_bucket(Bucket=name)
+        return name
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_s3() -> S3Server | str:
+    try:
+        import moto  # noqa: F401
+        import s3fs  # noqa: F401
+    except ImportError as err:
+        return f"no S3 stand-in here ({err.name} is not installed)"
+    import sys
+    import time
+    import urllib.request
+
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return f"moto's server exited with {process.returncode}"
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)
+            return S3Server(process, port)
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    return "moto's server did not answer within 60 s"

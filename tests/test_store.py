@@ -140,3 +140,73 @@ def test_a_read_only_store_is_a_clear_503(tmp_path):
         session.add(RegisteredModel(name="churn"))
     assert caught.value.code == "store_read_only"
     assert "read-only" in caught.value.message
+
+
+# -- artifacts on an S3-compatible object store (moto's server: a stand-in for S3) ---------------
+
+
+def test_artifacts_on_s3_are_content_addressed_and_verified(s3_server):
+    bucket = s3_server.create_bucket()
+    store = ArtifactStore(f"s3://{bucket}/team/artifacts", s3_server.storage_options)
+    assert not store.is_local and store.local_path("0" * 64) is None
+    sha = store.put_bytes(b"model bytes")
+    assert sha == hashlib.sha256(b"model bytes").hexdigest()
+    assert store.put_bytes(b"model bytes") == sha  # stored once
+    assert store.get_bytes(sha) == b"model bytes"
+    assert store.size(sha) == len(b"model bytes")
+
+    import s3fs
+
+    fs = s3fs.S3FileSystem(**s3_server.storage_options)
+    assert fs.ls(f"{bucket}/team/artifacts/sha256/{sha[:2]}") == [
+        f"{bucket}/team/artifacts/sha256/{sha[:2]}/{sha}"
+    ]
+    fs.pipe_file(f"{bucket}/team/artifacts/sha256/{sha[:2]}/{sha}", b"tampered")
+    fs.invalidate_cache()
+    with pytest.raises(IntegrityError, match="corrupt"):
+        store.get_bytes(sha)
+
+
+def test_files_round_trip_through_s3(s3_server, tmp_path):
+    bucket = s3_server.create_bucket()
+    store = ArtifactStore(f"s3://{bucket}/a", s3_server.storage_options)
+    source = tmp_path / "notebook.ipynb"
+    source.write_bytes(b"{}" * 100_000)
+    sha = store.put_file(source)
+    copy = store.get_file(sha, tmp_path / "out" / "copy.ipynb")
+    assert copy.read_bytes() == source.read_bytes()
+    assert hashlib.sha256(copy.read_bytes()).hexdigest() == sha
+
+
+def test_a_missing_bucket_or_an_unreachable_endpoint_fail_at_start(s3_server):
+    from jupyterlab_mlops.errors import Unavailable
+
+    with pytest.raises(Unavailable, match="bucket 'no-such-bucket' does not exist"):
+        ArtifactStore("s3://no-such-bucket/x", s3_server.storage_options)
+    bucket = s3_server.create_bucket()
+    wrong = {**s3_server.storage_options, "endpoint_url": "http://127.0.0.1:9"}
+    with pytest.raises(Unavailable, match="cannot be reached"):
+        ArtifactStore(
+            f"s3://{bucket}/x",
+            {**wrong, "config_kwargs": {"retries": {"max_attempts": 1}, "connect_timeout": 1}},
+        )
+
+
+def test_the_artifact_root_and_its_options_come_from_config_or_environment(
+    s3_server, tmp_path, monkeypatch
+):
+    import json
+
+    from jupyterlab_mlops.app import MLOps
+
+    bucket = s3_server.create_bucket()
+    monkeypatch.setenv("MLOPS_ARTIFACT_ROOT", f"s3://{bucket}/lab")
+    monkeypatch.setenv("MLOPS_ARTIFACT_STORAGE_OPTIONS", json.dumps(s3_server.storage_options))
+    mlops = MLOps(root_dir=str(tmp_path))
+    sha = mlops.artifacts.put_bytes(b"shared by the team")
+    assert mlops.artifacts.get_bytes(sha) == b"shared by the team"
+    # Workers and kernels started by the server reach the same bucket the same way.
+    child = mlops.child_environment()
+    assert child["MLOPS_ARTIFACT_ROOT"] == f"s3://{bucket}/lab"
+    assert json.loads(child["MLOPS_ARTIFACT_STORAGE_OPTIONS"]) == s3_server.storage_options
+    mlops.stop()

@@ -1,7 +1,10 @@
 """Content-addressed artifact store: bytes are stored under their sha256 and verified on read.
 
 Local directory by default; any fsspec URL (``s3://bucket/prefix``, ``gs://…``, ``memory://``)
-works the same way. Identical content is stored once.
+works the same way, with ``storage_options`` handed to fsspec (an S3-compatible endpoint,
+credentials; s3fs also reads the standard ``AWS_*`` variables). Identical content is stored once.
+On an object store a write is one PUT, which becomes visible only when complete, so no reader sees
+half an artifact; on a disk it is a temporary file renamed into place.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import BinaryIO
 
 import fsspec
 
-from ..errors import IntegrityError, InvalidInput, NotFound
+from ..errors import IntegrityError, InvalidInput, NotFound, Unavailable
 
 CHUNK = 1024 * 1024
 
@@ -41,13 +44,38 @@ def _check_digest(sha256: str) -> str:
 
 
 class ArtifactStore:
-    def __init__(self, root: str):
+    def __init__(self, root: str, storage_options: dict | None = None):
         self.root = root.rstrip("/")
-        self.fs, self._base = fsspec.core.url_to_fs(self.root)
-        self.is_local = self.fs.protocol in ("file", ("file", "local")) or "file" in (
-            self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
-        )
-        self.fs.makedirs(self._base, exist_ok=True)
+        self.storage_options = dict(storage_options or {})
+        try:
+            self.fs, self._base = fsspec.core.url_to_fs(self.root, **self.storage_options)
+        except (ImportError, ValueError) as err:
+            raise Unavailable(f"artifact root {self.root!r} cannot be opened: {err}") from None
+        protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
+        self.is_local = "file" in protocols or "local" in protocols
+        if self.is_local:
+            self.fs.makedirs(self._base, exist_ok=True)
+        else:
+            self._check_reachable()
+
+    def _check_reachable(self) -> None:
+        """Fail at start-up, with the reason, when the bucket is missing or the credentials are
+        wrong: not with a 500 on the first run that stores something."""
+        bucket = self._base.split("/", 1)[0]
+        try:
+            self.fs.ls(bucket, detail=False)
+        except FileNotFoundError:
+            raise Unavailable(
+                f"artifact root {self.root!r}: the bucket {bucket!r} does not exist; create it "
+                "or fix c.MLOps.artifact_root"
+            ) from None
+        except PermissionError as err:
+            raise Unavailable(
+                f"artifact root {self.root!r}: access denied ({err}); check the credentials "
+                "(AWS_* variables or c.MLOps.artifact_storage_options)"
+            ) from None
+        except Exception as err:  # the client's own connection errors (botocore, gcsfs, …)
+            raise Unavailable(f"artifact root {self.root!r} cannot be reached: {err}") from None
 
     def _path(self, sha256: str) -> str:
         sha256 = _check_digest(sha256)
@@ -60,6 +88,9 @@ class ArtifactStore:
         sha256 = sha256_bytes(data)
         target = self._path(sha256)
         if not self.fs.exists(target):
+            if not self.is_local:
+                self.fs.pipe_file(target, data)
+                return sha256
             self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
             tmp = f"{target}.tmp-{os.getpid()}-{os.urandom(4).hex()}"
             with self.fs.open(tmp, "wb") as f:
@@ -72,6 +103,13 @@ class ArtifactStore:
         path = Path(path)
         if not path.is_file():
             raise NotFound(f"file not found: {path}")
+        if not self.is_local:
+            # Hash first, then one upload under the final key (no rename on object stores).
+            sha256 = sha256_file(path)
+            target = self._path(sha256)
+            if not self.fs.exists(target):
+                self.fs.put_file(str(path), target)
+            return sha256
         digest = hashlib.sha256()
         tmp_dir = f"{self._base}/tmp"
         self.fs.makedirs(tmp_dir, exist_ok=True)
