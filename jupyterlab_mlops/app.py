@@ -159,9 +159,12 @@ class MLOps(LoggingConfigurable):
     def _apply_env_overrides(self) -> None:
         for trait, variable in ENV_OVERRIDES.items():
             value = os.environ.get(variable)
-            if value:
-                trait_type = self.traits()[trait]
-                setattr(self, trait, trait_type.from_string(value))
+            if not value:
+                continue
+            if trait == "artifact_storage_options":
+                setattr(self, trait, json.loads(value))
+            else:
+                setattr(self, trait, self.traits()[trait].from_string(value))
 
     # -- resolved locations -------------------------------------------------------------------
 

@@ -114,7 +114,7 @@ def start_postgres() -> PostgresCluster | str:
     return cluster
 
 
-# -- an S3-compatible object store ------------------------------------------------------------------
+# -- an S3-compatible object store -------------------------------------------------------------
 
 
 @dataclass

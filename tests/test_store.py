@@ -142,7 +142,7 @@ def test_a_read_only_store_is_a_clear_503(tmp_path):
     assert "read-only" in caught.value.message
 
 
-# -- artifacts on an S3-compatible object store (moto's server: a stand-in for S3) ---------------
+# -- artifacts on an S3-compatible object store (moto: a stand-in for S3) --------------------------
 
 
 def test_artifacts_on_s3_are_content_addressed_and_verified(s3_server):
