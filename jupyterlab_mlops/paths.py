@@ -1,34 +1,170 @@
-"""Confining user-supplied paths to the server root."""
+"""Confining user-supplied paths, and every write we make, to the server root.
+
+Reading: :func:`resolve_in_root` resolves symlinks first, so a link pointing outside the root is
+refused like any outside path. Writing: :func:`write_in_root` and :func:`make_dirs_in_root`
+re-walk the resolved path one component at a time with ``O_NOFOLLOW`` from an open descriptor of
+the root, so a directory swapped for a symlink between the check and the write (the race a
+running notebook can win) makes the write fail with a 403 instead of landing outside the root.
+Names that no file system takes (over 255 bytes, NUL bytes) and symlink loops are a 400.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
+import secrets
+import stat
 from pathlib import Path
 
 from .errors import Forbidden, InvalidInput, NotFound
 
+NAME_MAX = 255
 
-def resolve_in_root(root: str | os.PathLike, path: str, *, must_exist: bool = True) -> Path:
+
+def _check_text(path: str) -> None:
+    if not isinstance(path, str) or not path.strip():
+        raise InvalidInput("a path is required", details={"field": "path"})
+    if "\x00" in path:
+        raise InvalidInput("the path contains a NUL byte", details={"field": "path"})
+    for part in Path(path).parts:
+        if len(os.fsencode(part)) > NAME_MAX:
+            raise InvalidInput(
+                f"path component {part[:40]!r}… is longer than {NAME_MAX} bytes",
+                details={"field": "path"},
+            )
+
+
+def resolve_in_root(
+    root: str | os.PathLike, path: str, *, must_exist: bool = True, regular_file: bool = False
+) -> Path:
     """Resolve ``path`` (relative to ``root``, or absolute) and refuse anything outside ``root``.
 
     Symlinks are resolved first, so a link that points outside the root is refused too.
+    ``regular_file`` also refuses directories, FIFOs and devices (a 400 naming the path).
     """
-    if not isinstance(path, str) or not path.strip():
-        raise InvalidInput("a path is required")
-    if "\x00" in path:
-        raise InvalidInput("the path contains a NUL byte")
+    _check_text(path)
     root_path = Path(root).resolve()
     candidate = Path(path)
     if not candidate.is_absolute():
         candidate = root_path / candidate
-    resolved = candidate.resolve()
+    try:
+        resolved = candidate.resolve()
+        exists = resolved.exists()
+    except RuntimeError:  # Python < 3.13 reports a symlink loop this way
+        raise InvalidInput(f"path {path!r} is a symlink loop", details={"field": "path"}) from None
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise InvalidInput(
+                f"path {path!r} is a symlink loop", details={"field": "path"}
+            ) from None
+        raise InvalidInput(
+            f"path {path!r} cannot be used: {err.strerror}", details={"field": "path"}
+        ) from None
     if resolved != root_path and root_path not in resolved.parents:
         raise Forbidden(f"path {path!r} is outside the server root")
-    if must_exist and not resolved.exists():
+    if must_exist and not exists:
         raise NotFound(f"no such file: {path}")
+    if regular_file and exists and not stat.S_ISREG(resolved.stat().st_mode):
+        raise InvalidInput(f"{path!r} is not a regular file", details={"field": "path"})
     return resolved
 
 
 def relative_to_root(root: str | os.PathLike, path: str | os.PathLike) -> str:
     """The API form of a path: POSIX, relative to the root."""
     return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+
+
+# -- writing --------------------------------------------------------------------------------------
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+def _open_dirs(root_path: Path, parts: tuple[str, ...], *, create: bool, shown: str) -> int:
+    """An fd of ``root/parts…``, walked without following any symlink (created if asked)."""
+    fd = os.open(root_path, _DIR_FLAGS)
+    try:
+        for part in parts:
+            try:
+                next_fd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            except FileNotFoundError:
+                if not create:
+                    raise
+                try:
+                    os.mkdir(part, 0o755, dir_fd=fd)
+                except FileExistsError:
+                    pass
+                next_fd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            except OSError as err:
+                if err.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
+                    raise Forbidden(
+                        f"{shown!r}: {part!r} became a symlink or a file while writing; "
+                        "refusing to write outside the server root"
+                    ) from None
+                raise
+            os.close(fd)
+            fd = next_fd
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def locate_in_root(
+    root: str | os.PathLike, path: str | os.PathLike
+) -> tuple[Path, tuple[str, ...]]:
+    """(the resolved root, the components of ``path`` below it): where a write is to go,
+    checked now; :func:`write_at` checks again, component by component, while writing."""
+    root_path = Path(root).resolve()
+    target = resolve_in_root(root_path, os.fspath(path), must_exist=False)
+    return root_path, target.relative_to(root_path).parts
+
+
+def make_dirs_in_root(root: str | os.PathLike, path: str | os.PathLike) -> Path:
+    """Create ``path`` (and its parents) inside the root; refuse symlinks that leave it."""
+    root_path, parts = locate_in_root(root, path)
+    os.close(_open_dirs(root_path, parts, create=True, shown=os.fspath(path)))
+    return root_path.joinpath(*parts)
+
+
+def write_in_root(
+    root: str | os.PathLike, path: str | os.PathLike, data: bytes, *, mode: int = 0o644
+) -> Path:
+    """Write ``data`` to ``path`` inside the root, atomically (temporary file + rename).
+
+    The directories are walked with ``O_NOFOLLOW`` from the root's descriptor and the file is
+    created with ``O_EXCL | O_NOFOLLOW`` next to its final name, so no symlink — one planted
+    before the call or swapped in during it — can send the bytes outside the root. An existing
+    file (or symlink) at ``path`` is replaced, never written through.
+    """
+    root_path, parts = locate_in_root(root, path)
+    return write_at(root_path, parts, data, mode=mode, shown=os.fspath(path))
+
+
+def write_at(
+    root_path: Path, parts: tuple[str, ...], data: bytes, *, mode: int = 0o644, shown: str = ""
+) -> Path:
+    """Write to ``root_path/parts…`` (from :func:`locate_in_root`) without following symlinks."""
+    shown = shown or "/".join(parts)
+    if not parts:
+        raise InvalidInput("cannot write to the server root itself", details={"field": "path"})
+    directory = _open_dirs(root_path, parts[:-1], create=True, shown=shown)
+    name = parts[-1]
+    temporary = f".{name[:200]}.{secrets.token_hex(4)}.tmp"
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(temporary, flags, mode, dir_fd=directory)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.rename(temporary, name, src_dir_fd=directory, dst_dir_fd=directory)
+        except BaseException:
+            try:
+                os.unlink(temporary, dir_fd=directory)
+            except FileNotFoundError:
+                pass
+            raise
+        return root_path.joinpath(*parts)
+    finally:
+        os.close(directory)
