@@ -86,6 +86,7 @@ class Run(Base):
         Index("ix_runs_created_at", "created_at"),
         Index("ix_runs_status", "status"),
         Index("ix_runs_notebook_path", "notebook_path"),
+        Index("ix_runs_schedule_id", "schedule_id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -101,6 +102,8 @@ class Run(Base):
     # Why it ran: "user", "reproduce", "sweep", "drift", "deploy".
     trigger: Mapped[str] = mapped_column(String(32), default="user")
     trigger_details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The schedule whose fire started this run (trigger "schedule"), for its history.
+    schedule_id: Mapped[str | None] = mapped_column(String(32))
     reproduces_run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id"))
     group_id: Mapped[str | None] = mapped_column(ForeignKey("run_groups.id"))
     created_by: Mapped[str] = mapped_column(String(255), default="")
@@ -422,3 +425,58 @@ class WorkflowStep(Base):
     finished_at: Mapped[datetime | None]
 
     workflow: Mapped[Workflow] = relationship(back_populates="steps")
+
+
+class Schedule(Base):
+    """A notebook (or pipeline) to run on a cron schedule in a time zone."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (Index("ix_schedules_due", "active", "next_fire_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255))
+    # "notebook" or "pipeline"; target_path is the .ipynb or .pipeline.yaml, root-relative.
+    target_kind: Mapped[str] = mapped_column(String(16), default="notebook")
+    target_path: Mapped[str] = mapped_column(String(1024))
+    parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    kernel_name: Mapped[str | None] = mapped_column(String(255))
+    timeout_seconds: Mapped[float | None] = mapped_column(Float)
+    cron: Mapped[str] = mapped_column(String(255))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # skip: no new run while the previous one is active; queue: run anyway (after it).
+    overlap: Mapped[str] = mapped_column(String(16), default="skip")
+    # none: fire times missed while nothing ran are dropped; latest: run the most recent one.
+    catch_up: Mapped[str] = mapped_column(String(16), default="none")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    end_at: Mapped[datetime | None]
+    # Which outcomes to tell whom: {"on": ["failed", "timed_out"], "webhook": url, "email": […]}.
+    notify: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    next_fire_at: Mapped[datetime | None]
+    last_fire_at: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ScheduleFire(Base):
+    """One fire time of a schedule, claimed once in the database by whichever process (server,
+    second server, standalone scheduler) inserts it first: the unique key is the guarantee."""
+
+    __tablename__ = "schedule_fires"
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "fire_time", name="uq_schedule_fire"),
+        Index("ix_schedule_fires_schedule", "schedule_id", "fire_time"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    schedule_id: Mapped[str] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
+    fire_time: Mapped[datetime]
+    # claimed → submitted | skipped | failed
+    status: Mapped[str] = mapped_column(String(16), default="claimed")
+    reason: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(String(32))
+    pipeline_run_id: Mapped[str | None] = mapped_column(String(32))
+    manual: Mapped[bool] = mapped_column(Boolean, default=False)
+    claimed_by: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
