@@ -78,7 +78,10 @@ def _message(error: dict[str, Any], allowed: list[str]) -> str:
         return f"{field!r} is required"
     if kind in {"finite_number"}:
         return f"{field!r} must be a finite number"
-    return f"{field!r}: {error.get('msg', 'invalid value')}"
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    if not error.get("loc"):
+        return message
+    return f"{field!r}: {message}"
 
 
 def validation_error(err: ValidationError, model: type[BaseModel] | None = None) -> InvalidInput:

@@ -104,6 +104,8 @@ class Run(Base):
     trigger_details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # The schedule whose fire started this run (trigger "schedule"), for its history.
     schedule_id: Mapped[str | None] = mapped_column(String(32))
+    # Values the notebook declared with mlops.log_output(key, value), read by pipeline steps.
+    outputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
     reproduces_run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id"))
     group_id: Mapped[str | None] = mapped_column(ForeignKey("run_groups.id"))
     created_by: Mapped[str] = mapped_column(String(255), default="")
@@ -479,4 +481,3 @@ class ScheduleFire(Base):
     manual: Mapped[bool] = mapped_column(Boolean, default=False)
     claimed_by: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-

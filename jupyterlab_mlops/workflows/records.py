@@ -23,7 +23,7 @@ from ..store.models import Workflow, WorkflowStep, utcnow
 
 ACTIVE = ("pending", "running")
 TERMINAL = ("succeeded", "failed", "cancelled")
-STEP_STATES = ("pending", "running", "succeeded", "failed", "skipped")
+STEP_STATES = ("pending", "running", "succeeded", "failed", "skipped", "cancelled")
 
 
 def this_process() -> str:
@@ -196,6 +196,40 @@ class WorkflowRecords:
             step = self._step(row, name)
             step.outputs = {**(step.outputs or {}), **outputs}
             row.updated_at = row.heartbeat_at = utcnow()
+
+    def set_step(
+        self, workflow_id: str, name: str, status: str, *, outputs: dict[str, Any] | None = None
+    ) -> None:
+        """Put a step back to ``status`` without a new attempt (a retry waiting its backoff)."""
+        if status not in STEP_STATES:
+            raise InvalidInput(f"unknown step status {status!r}")
+        with self.db.session() as session:
+            row = self._row(session, workflow_id)
+            step = self._step(row, name)
+            step.status = status
+            if outputs:
+                step.outputs = {**(step.outputs or {}), **outputs}
+            row.updated_at = row.heartbeat_at = utcnow()
+
+    def reset_steps(self, workflow_id: str, names: set[str] | list[str]) -> dict[str, Any]:
+        """A new attempt of an ended workflow: ``names`` go back to pending (attempt + 1, their
+        previous run kept in ``outputs.previous``); the workflow runs again."""
+        now = utcnow()
+        with self.db.session() as session:
+            row = self._row(session, workflow_id)
+            for step in row.steps:
+                if step.name in names:
+                    previous = {k: v for k, v in (step.outputs or {}).items() if k != "previous"}
+                    history = [*((step.outputs or {}).get("previous") or []), previous]
+                    step.status, step.error, step.detail = "pending", None, ""
+                    step.attempt += 1
+                    step.outputs = {"previous": history}
+                    step.started_at = step.finished_at = None
+            row.status, row.error, row.finished_at = "running", None, None
+            row.updated_at = row.heartbeat_at = now
+            row.owner = self.owner
+            session.flush()
+            return workflow_dict(row)
 
     def set_outputs(self, workflow_id: str, **outputs: Any) -> None:
         with self.db.session() as session:

@@ -411,4 +411,3 @@ class ScheduleService:
             log.warning("schedule %s could not start its run: %s", schedule["id"], err.message)
             return self._set_fire(fire_id, status="failed", reason=err.message)
         return self._set_fire(fire_id, status="submitted", run_id=run["id"])
-

@@ -1,5 +1,5 @@
-"""Schedules: cron schedules of notebooks and pipelines, their claimed fire times, and the
-schedule a run was started by.
+"""Schedules: cron schedules of notebooks and pipelines, their claimed fire times, the schedule
+a run was started by, and the outputs a run declared (read by pipeline steps).
 
 Revision ID: 0003
 Revises: 0002
@@ -65,12 +65,16 @@ def upgrade() -> None:
 
     with op.batch_alter_table("runs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("schedule_id", sa.String(length=32), nullable=True))
+        batch_op.add_column(
+            sa.Column("outputs", sa.JSON(), nullable=False, server_default=sa.text("'{}'"))
+        )
         batch_op.create_index("ix_runs_schedule_id", ["schedule_id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("runs", schema=None) as batch_op:
         batch_op.drop_index("ix_runs_schedule_id")
+        batch_op.drop_column("outputs")
         batch_op.drop_column("schedule_id")
     op.drop_table("schedule_fires")
     op.drop_table("schedules")
