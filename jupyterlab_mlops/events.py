@@ -27,6 +27,7 @@ APPROVAL_REQUESTED = "approval_requested"  # approval id, model, alias, version,
 APPROVAL_DECIDED = "approval_decided"  # approval id, status, user
 ALERT_RAISED = "alert_raised"  # alert_id, monitor_id, deployment_id, rule
 DEPLOYMENT_FAILED = "deployment_failed"  # deployment_id, reason
+PIPELINE_FINISHED = "pipeline_finished"  # pipeline_run_id, status, pipeline_path
 
 EVENTS = (
     RUN_FINISHED,
@@ -36,6 +37,7 @@ EVENTS = (
     APPROVAL_DECIDED,
     ALERT_RAISED,
     DEPLOYMENT_FAILED,
+    PIPELINE_FINISHED,
 )
 
 Handler = Callable[["Event"], None]

@@ -481,3 +481,21 @@ class ScheduleFire(Base):
     manual: Mapped[bool] = mapped_column(Boolean, default=False)
     claimed_by: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Notification(Base):
+    """A message for every open lab on this store (a run failed, a pipeline finished, …): labs
+    poll for the ones after the last id they showed, so any server's lab sees every one."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))  # run | pipeline_run | schedule | alert
+    level: Mapped[str] = mapped_column(String(16), default="info")  # info | success | error
+    title: Mapped[str] = mapped_column(String(255))
+    message: Mapped[str] = mapped_column(Text, default="")
+    # What "Open" shows: {"run_id": …} / {"pipeline_run_id": …} / {"schedule_id": …}
+    link: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+

@@ -20,6 +20,7 @@ Example::
         notebook: report.ipynb
         depends_on: [train]
         run_if: all_done    # also when train failed (default all_success)
+    notify: {on: [failed, succeeded], webhook: "https://hooks.slack.com/…"}
 
 A step declares outputs from its notebook with ``mlops.log_output("train_path", value)``; a
 downstream step reads them as ``${steps.<name>.outputs.<key>}``. A parameter that is exactly one
@@ -37,6 +38,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ..errors import InvalidInput
 from ..schemas import FiniteFloat, Schema, parse
+from .schemas import Notify
 
 STEP_NAME = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 REFERENCE = re.compile(
@@ -62,6 +64,7 @@ class PipelineSpec(Schema):
     name: str | None = Field(None, min_length=1, max_length=255)
     description: str = Field("", max_length=10_000)
     parameters: dict[str, Any] = Field(default_factory=dict)
+    notify: Notify | None = None
     steps: list[StepSpec] = Field(min_length=1, max_length=200)
 
     @field_validator("steps")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Conflict, InvalidInput, MLOpsError, NotFound
+from ..events import PIPELINE_FINISHED, EventBus
 from ..paths import relative_to_root, resolve_in_root
 from . import pipeline_spec
 from .pipeline_spec import PipelineSpec
@@ -47,10 +48,18 @@ class PipelineRuns:
 
 
 class PipelineService:
-    def __init__(self, records: WorkflowRecords, runs: PipelineRuns, *, root_dir: str):
+    def __init__(
+        self,
+        records: WorkflowRecords,
+        runs: PipelineRuns,
+        *,
+        root_dir: str,
+        events: EventBus | None = None,
+    ):
         self.records = records
         self.runs = runs
         self.root_dir = root_dir
+        self.events = events
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -184,7 +193,19 @@ class PipelineService:
                 )
             else:
                 flow = self.records.finish(run_id, "succeeded")
+            self._announce(flow, spec)
         return self.view(flow)
+
+    def _announce(self, flow: dict[str, Any], spec: PipelineSpec) -> None:
+        if self.events is not None:
+            self.events.publish(
+                PIPELINE_FINISHED,
+                pipeline_run_id=flow["id"],
+                status=flow["status"],
+                pipeline_path=flow["subject"],
+                error=flow["error"],
+                notify=spec.notify.model_dump() if spec.notify else None,
+            )
 
     def _step_once(self, flow: dict[str, Any], spec: PipelineSpec) -> bool:
         """One pass over the steps; whether anything changed."""
@@ -294,7 +315,9 @@ class PipelineService:
                     self.runs.cancel(active_run, user=user)
                 except MLOpsError as err:
                     log.info("cancelling run %s: %s", active_run, err.message)
-        return self.view(self.records.finish(run_id, "cancelled", error=f"cancelled by {user}"))
+        flow = self.records.finish(run_id, "cancelled", error=f"cancelled by {user or 'a user'}")
+        self._announce(flow, PipelineSpec.model_validate(flow["inputs"]["spec"]))
+        return self.view(flow)
 
     def repair(self, run_id: str, *, user: str = "") -> dict[str, Any]:
         flow = self.records.get(run_id, kind=KIND)

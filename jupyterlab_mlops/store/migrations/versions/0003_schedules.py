@@ -1,5 +1,5 @@
 """Schedules: cron schedules of notebooks and pipelines, their claimed fire times, the schedule
-a run was started by, and the outputs a run declared (read by pipeline steps).
+a run was started by, and the outputs a run declared (read by pipeline steps), and notifications for the labs.
 
 Revision ID: 0003
 Revises: 0002
@@ -63,6 +63,20 @@ def upgrade() -> None:
             "ix_schedule_fires_schedule", ["schedule_id", "fire_time"], unique=False
         )
 
+    op.create_table(
+        "notifications",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("level", sa.String(length=16), nullable=False),
+        sa.Column("title", sa.String(length=255), nullable=False),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("link", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.create_index("ix_notifications_created_at", ["created_at"], unique=False)
+
     with op.batch_alter_table("runs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("schedule_id", sa.String(length=32), nullable=True))
         batch_op.add_column(
@@ -76,5 +90,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_runs_schedule_id")
         batch_op.drop_column("outputs")
         batch_op.drop_column("schedule_id")
+    op.drop_table("notifications")
     op.drop_table("schedule_fires")
     op.drop_table("schedules")
