@@ -498,4 +498,3 @@ class Notification(Base):
     # What "Open" shows: {"run_id": …} / {"pipeline_run_id": …} / {"schedule_id": …}
     link: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-

@@ -102,3 +102,95 @@ class ScheduleQuery(Schema):
     offset: NonNegativeInt = 0
     limit: PositiveInt = Field(50, le=500)
     active: bool | None = None
+
+
+class ScheduleFirePage(Schema):
+    items: list[ScheduleFire]
+    total: int
+    offset: int
+    limit: int
+
+
+class TriggeredFire(ScheduleFire):
+    schedule_id: str
+
+
+# -- pipelines ----------------------------------------------------------------------------------
+
+
+class PipelineRunCreate(Schema):
+    pipeline_path: str = Field(min_length=1, max_length=1024)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class PipelineStep(Schema):
+    name: str
+    notebook: str
+    depends_on: list[str]
+    status: Literal["pending", "running", "succeeded", "failed", "skipped", "cancelled"]
+    run_id: str | None
+    attempt: int = Field(description="Attempt of the pipeline run this step belongs to")
+    tries: int = Field(description="Runs of this step in this attempt (retries included)")
+    reused: bool = Field(description="Succeeded in an earlier attempt; its outputs were reused")
+    outputs: dict[str, Any]
+    error: str | None
+    started_at: str | None
+    finished_at: str | None
+    previous_runs: list[str]
+
+
+class PipelineRun(Schema):
+    id: str
+    pipeline_path: str
+    name: str
+    status: Literal["pending", "running", "succeeded", "failed", "cancelled"]
+    attempt: int
+    parameters: dict[str, Any]
+    trigger: str
+    schedule_id: str | None
+    error: str | None
+    created_by: str
+    created_at: str | None
+    updated_at: str | None
+    finished_at: str | None
+    steps: list[PipelineStep]
+
+
+class PipelineRunPage(Schema):
+    items: list[PipelineRun]
+    total: int
+    offset: int
+    limit: int
+
+
+class PipelineRunQuery(Schema):
+    model_config = ConfigDict(strict=False, extra="forbid")
+
+    offset: NonNegativeInt = 0
+    limit: PositiveInt = Field(50, le=500)
+    pipeline_path: str | None = Field(None, max_length=1024)
+
+
+# -- lab notifications --------------------------------------------------------------------------
+
+
+class LabNotification(Schema):
+    id: int
+    kind: str
+    level: Literal["info", "success", "error"]
+    title: str
+    message: str
+    link: dict[str, Any]
+    created_at: str | None
+
+
+class NotificationPage(Schema):
+    items: list[LabNotification]
+    last_id: int = Field(description="Poll with after=last_id for the next ones")
+
+
+class NotificationQuery(Schema):
+    model_config = ConfigDict(strict=False, extra="forbid")
+
+    after: NonNegativeInt | None = None
+    limit: PositiveInt = Field(50, le=500)

@@ -1,5 +1,6 @@
-"""Schedules: cron schedules of notebooks and pipelines, their claimed fire times, the schedule
-a run was started by, and the outputs a run declared (read by pipeline steps), and notifications for the labs.
+"""Schedules and notifications: cron schedules of notebooks and pipelines, their claimed fire
+times, the schedule a run was started by, the outputs a run declared (read by pipeline steps),
+and the notifications every open lab shows.
 
 Revision ID: 0003
 Revises: 0002
