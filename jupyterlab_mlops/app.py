@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_core.paths import jupyter_config_path
-from traitlets import Bool, Dict, Float, Int, Unicode, default
+from traitlets import Bool, Dict, Float, Int, List, Unicode, default
 from traitlets.config import Config, LoggingConfigurable
 from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, PyFileConfigLoader
 
@@ -46,6 +46,9 @@ ENV_OVERRIDES = {
     "alert_webhook_url": "MLOPS_ALERT_WEBHOOK_URL",
     "smtp_host": "MLOPS_SMTP_HOST",
     "smtp_port": "MLOPS_SMTP_PORT",
+    "run_scheduler": "MLOPS_RUN_SCHEDULER",
+    "default_timezone": "MLOPS_DEFAULT_TIMEZONE",
+    "notification_webhook_url": "MLOPS_NOTIFICATION_WEBHOOK_URL",
     "output_dir": "MLOPS_OUTPUT_DIR",
 }
 
@@ -142,6 +145,34 @@ class MLOps(LoggingConfigurable):
         "addition to a monitor's own channels. Env: MLOPS_ALERT_WEBHOOK_URL.",
     ).tag(config=True)
 
+    run_scheduler = Bool(
+        True,
+        help="Run the periodic jobs (run queue, schedules, pipelines, drift monitors, alias "
+        "following) inside this process. Turn off on servers when `jupyter mlops scheduler` "
+        "runs them for the team's store. Env: MLOPS_RUN_SCHEDULER.",
+    ).tag(config=True)
+
+    default_timezone = Unicode(
+        "UTC", help="IANA time zone of schedules created without one (e.g. Europe/Paris)."
+    ).tag(config=True)
+
+    notify_on = List(
+        Unicode(),
+        ["failed", "timed_out"],
+        help="Run, pipeline and scheduled-run outcomes notified when the schedule or pipeline "
+        "does not say (succeeded, failed, timed_out, cancelled): failures only by default.",
+    ).tag(config=True)
+
+    notification_webhook_url = Unicode(
+        "",
+        help="Slack-compatible webhook receiving every notification. Env: "
+        "MLOPS_NOTIFICATION_WEBHOOK_URL.",
+    ).tag(config=True)
+
+    notification_email = List(
+        Unicode(), [], help="Addresses e-mailed every notification (SMTP settings below)."
+    ).tag(config=True)
+
     smtp_host = Unicode("localhost", help="SMTP server for drift alert e-mails.").tag(config=True)
     smtp_port = Int(25, help="SMTP port for drift alert e-mails.").tag(config=True)
     smtp_sender = Unicode("mlops@localhost", help="From address of alert e-mails.").tag(config=True)
@@ -228,6 +259,69 @@ class MLOps(LoggingConfigurable):
         return WorkflowRecords(self.db)
 
     @cached_property
+    def outbox(self):
+        """Background delivery of webhooks and e-mail (never on a request's or run's path)."""
+        from .channels import Outbox
+
+        return Outbox()
+
+    @property
+    def smtp(self):
+        from .channels import SmtpSettings
+
+        return SmtpSettings(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            sender=self.smtp_sender,
+            username=self.smtp_username,
+            password=self.smtp_password,
+            starttls=self.smtp_starttls,
+            ssl=self.smtp_ssl,
+        )
+
+    @cached_property
+    def pipelines(self):
+        """Pipeline runs: DAGs of notebook runs with retries, cancel and repair."""
+        from .workflows.pipelines import PipelineRuns, PipelineService
+
+        runs = PipelineRuns(submit=self.runs.submit, get=self.runs.get, cancel=self.runs.cancel)
+        return PipelineService(
+            self.workflow_records, runs, root_dir=self.root_dir, events=self.events
+        )
+
+    @cached_property
+    def schedules(self):
+        """Cron schedules of notebooks, each fire time claimed once in the store."""
+        from .workflows.schedules import ScheduleRuns, ScheduleService
+
+        runs = ScheduleRuns(
+            check=self.runs.check,
+            submit=self.runs.submit,
+            status=lambda run_id: self.runs.get(run_id)["status"],
+        )
+        return ScheduleService(self.db, runs, default_timezone=self.default_timezone)
+
+    @cached_property
+    def notifier(self):
+        """How runs, pipeline runs and scheduled runs ended, told in the lab and beyond."""
+        from .workflows.notifications import NotificationSettings, Notifier
+
+        settings = NotificationSettings(
+            default_on=tuple(self.notify_on),
+            webhook_url=self.notification_webhook_url,
+            email_to=tuple(self.notification_email),
+            smtp=self.smtp,
+        )
+        notifier = Notifier(
+            self.db,
+            self.outbox,
+            settings,
+            run=self.runs.get,
+            schedule_notify=lambda schedule_id: self.schedules.notify_of(schedule_id),
+        )
+        return notifier
+
+    @cached_property
     def registry(self):
         """Model registry: versions, aliases, quality gates, audit log, lineage."""
         from .registry.service import RegistryService
@@ -298,11 +392,29 @@ class MLOps(LoggingConfigurable):
         self.deployments.start()
         # Scheduled drift checks every monitor_interval, in a worker thread.
         self.monitors.start()
-        self.scheduler.start()
+        self._start_workflows()
+        if self.run_scheduler:
+            self.scheduler.start()
+
+    def _start_workflows(self) -> None:
+        """Workflows react to the domains' events and advance on the scheduler."""
+        from .events import PIPELINE_FINISHED, RUN_FINISHED
+
+        def pipeline_step_finished(event) -> None:
+            if event.get("trigger") == "pipeline":
+                self.scheduler.trigger("workflows.pipelines")
+
+        self.events.subscribe(RUN_FINISHED, self.notifier.on_run_finished)
+        self.events.subscribe(RUN_FINISHED, pipeline_step_finished)
+        self.events.subscribe(PIPELINE_FINISHED, self.notifier.on_pipeline_finished)
+        self.scheduler.add_job("workflows.pipelines", 2.0, self.pipelines.advance_all)
+        self.scheduler.add_job("workflows.schedules", 5.0, self.schedules.tick)
 
     def stop(self) -> None:
         if "scheduler" in self.__dict__:
             self.scheduler.stop()
+        if "outbox" in self.__dict__:
+            self.outbox.close()
         if "monitors" in self.__dict__:
             self.monitors.stop()
         if "runs" in self.__dict__:

@@ -371,6 +371,7 @@ class RunService:
         trigger: str = "user",
         trigger_details: dict[str, Any] | None = None,
         from_text: bool = False,
+        schedule_id: str | None = None,
     ) -> dict[str, Any]:
         """Validate, record (queued, with provenance) and hand to the executor."""
         prepared = self._prepare(
@@ -392,12 +393,36 @@ class RunService:
                 user=user,
                 trigger=trigger,
                 trigger_details=trigger_details or {},
+                schedule_id=schedule_id,
             )
             session.add(run)
             session.flush()
             run_id = run.id
         self.executor.launch([run_id])
         return self.get(run_id)
+
+    def check(
+        self,
+        notebook_path: str,
+        parameters: dict[str, Any] | None = None,
+        kernel_name: str | None = None,
+    ) -> dict[str, Any]:
+        """What :meth:`submit` would run, validated, with nothing recorded: the root-relative
+        notebook path and the coerced parameters (schedules and monitors check this when
+        they are created, long before their first run)."""
+        prepared = self._prepare(
+            notebook_path,
+            parameters,
+            kernel_name=kernel_name,
+            timeout=None,
+            tags=None,
+            input_files=None,
+            from_text=False,
+        )
+        return {
+            "notebook_path": relative_to_root(self.root, prepared["path"]),
+            "parameters": prepared["parameters"],
+        }
 
     # -- read ---------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ succeeded, as a new attempt of the same pipeline run.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,6 +61,9 @@ class PipelineService:
         self.runs = runs
         self.root_dir = root_dir
         self.events = events
+        # Threads of this process (the scheduler job, event handlers, REST calls) advance one
+        # pipeline run at a time; other processes are kept out by the claim in the store.
+        self._advancing = threading.RLock()
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -176,6 +180,10 @@ class PipelineService:
                     log.warning("pipeline run %s: %s", flow["id"], err.message)
 
     def advance(self, run_id: str) -> dict[str, Any]:
+        with self._advancing:
+            return self._advance(run_id)
+
+    def _advance(self, run_id: str) -> dict[str, Any]:
         flow = self.records.get(run_id, kind=KIND)
         if flow["status"] in TERMINAL or not self.records.claim(run_id, stale_after=STALE_AFTER):
             return self.view(flow)
@@ -305,6 +313,10 @@ class PipelineService:
     # -- cancel and repair ---------------------------------------------------------------------
 
     def cancel(self, run_id: str, *, user: str = "") -> dict[str, Any]:
+        with self._advancing:
+            return self._cancel(run_id, user)
+
+    def _cancel(self, run_id: str, user: str) -> dict[str, Any]:
         flow = self.records.get(run_id, kind=KIND)
         if flow["status"] in TERMINAL:
             raise Conflict(f"pipeline run {run_id} already {flow['status']}")
@@ -320,6 +332,10 @@ class PipelineService:
         return self.view(flow)
 
     def repair(self, run_id: str, *, user: str = "") -> dict[str, Any]:
+        with self._advancing:
+            return self._repair(run_id, user)
+
+    def _repair(self, run_id: str, user: str) -> dict[str, Any]:
         flow = self.records.get(run_id, kind=KIND)
         if flow["status"] not in ("failed", "cancelled"):
             raise Conflict(
@@ -335,4 +351,4 @@ class PipelineService:
                 self.records.update_step(run_id, record["name"], reused=True)
         self.records.reset_steps(run_id, rerun)
         log.info("pipeline run %s repaired by %s: re-running %s", run_id, user, sorted(rerun))
-        return self.advance(run_id)
+        return self._advance(run_id)

@@ -3,9 +3,10 @@
 Only this module touches the ``workflows`` and ``workflow_steps`` tables. A workflow's steps are
 declared when it is created (names in order); each then goes ``pending → running →
 succeeded | failed | skipped``, and the workflow ends ``succeeded``, ``failed`` or
-``cancelled``. Whoever advances a workflow claims it (``owner`` = ``host:pid``) and beats a
-heartbeat, so after a restart :meth:`WorkflowRecords.orphans` returns exactly the workflows
-whose owner is gone.
+``cancelled``. Every change is one write transaction taken at BEGIN (``write_session``), so
+concurrent writers queue instead of failing. Whoever advances a workflow claims it (``owner`` =
+``host:pid``) and beats a heartbeat, so after a restart :meth:`WorkflowRecords.orphans` returns
+exactly the workflows whose owner is gone.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ class WorkflowRecords:
     ) -> dict[str, Any]:
         if len(set(steps)) != len(steps) or not steps:
             raise InvalidInput(f"a workflow needs distinct step names, got {steps!r}")
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             row = Workflow(
                 kind=kind,
                 status="pending",
@@ -150,7 +151,7 @@ class WorkflowRecords:
 
     def start_step(self, workflow_id: str, name: str, detail: str = "") -> dict[str, Any]:
         now = utcnow()
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             row = self._row(session, workflow_id)
             step = self._step(row, name)
             if step.status in ("succeeded", "failed", "skipped"):
@@ -175,7 +176,7 @@ class WorkflowRecords:
         if status not in STEP_STATES:
             raise InvalidInput(f"unknown step status {status!r}")
         now = utcnow()
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             row = self._row(session, workflow_id)
             step = self._step(row, name)
             step.status, step.error = status, error
@@ -191,7 +192,7 @@ class WorkflowRecords:
 
     def update_step(self, workflow_id: str, name: str, **outputs: Any) -> None:
         """Record intermediate outputs of a running step (a run id, a deployment id)."""
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             row = self._row(session, workflow_id)
             step = self._step(row, name)
             step.outputs = {**(step.outputs or {}), **outputs}
@@ -203,7 +204,7 @@ class WorkflowRecords:
         """Put a step back to ``status`` without a new attempt (a retry waiting its backoff)."""
         if status not in STEP_STATES:
             raise InvalidInput(f"unknown step status {status!r}")
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             row = self._row(session, workflow_id)
             step = self._step(row, name)
             step.status = status
@@ -215,7 +216,7 @@ class WorkflowRecords:
         """A new attempt of an ended workflow: ``names`` go back to pending (attempt + 1, their
         previous run kept in ``outputs.previous``); the workflow runs again."""
         now = utcnow()
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             row = self._row(session, workflow_id)
             for step in row.steps:
                 if step.name in names:
@@ -232,7 +233,7 @@ class WorkflowRecords:
             return workflow_dict(row)
 
     def set_outputs(self, workflow_id: str, **outputs: Any) -> None:
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             row = self._row(session, workflow_id)
             row.outputs = {**(row.outputs or {}), **outputs}
             row.updated_at = utcnow()
@@ -248,7 +249,7 @@ class WorkflowRecords:
         if status not in TERMINAL:
             raise InvalidInput(f"a workflow ends {', '.join(TERMINAL)}, not {status!r}")
         now = utcnow()
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             row = self._row(session, workflow_id)
             row.status, row.error = status, error
             if outputs:
@@ -264,7 +265,7 @@ class WorkflowRecords:
     # -- ownership, for restarts --------------------------------------------------------------
 
     def heartbeat(self, workflow_id: str) -> None:
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             session.execute(
                 update(Workflow)
                 .where(Workflow.id == workflow_id, Workflow.owner == self.owner)
@@ -275,7 +276,7 @@ class WorkflowRecords:
         """Take over a workflow whose owner has not beaten for ``stale_after`` seconds (or is
         this process): one process wins, in the database, however many try."""
         cutoff = utcnow() - timedelta(seconds=stale_after)
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             result = session.execute(
                 update(Workflow)
                 .where(

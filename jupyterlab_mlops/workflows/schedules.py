@@ -157,7 +157,7 @@ class ScheduleService:
         now = self.clock()
         if body.end_at is not None and body.end_at.tzinfo is None:
             raise InvalidInput("'end_at' needs a UTC offset", details={"field": "end_at"})
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             row = Schedule(
                 name=body.name or target["target_path"].rsplit("/", 1)[-1],
                 target_kind="notebook",
@@ -206,7 +206,7 @@ class ScheduleService:
     def update(self, schedule_id: str, changes: ScheduleUpdate, *, user: str = "") -> dict:
         given = changes.model_fields_set
         now = self.clock()
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             row = self._row(session, schedule_id)
             expression = cron.check_cron(changes.cron) if "cron" in given else row.cron
             zone_name = (
@@ -242,11 +242,17 @@ class ScheduleService:
             return self.to_dict(row, self._last_fire(session, row.id))
 
     def delete(self, schedule_id: str) -> dict[str, Any]:
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             row = self._row(session, schedule_id)
             gone = self.to_dict(row)
             session.delete(row)
         return gone
+
+    def notify_of(self, schedule_id: str) -> dict[str, Any] | None:
+        """The schedule's notification settings (``None``: the global default applies)."""
+        with self.db.session() as session:
+            row = session.get(Schedule, schedule_id)
+            return dict(row.notify) if row is not None and row.notify else None
 
     def fires(self, schedule_id: str, *, offset: int = 0, limit: int = 50) -> dict[str, Any]:
         with self.db.session() as session:
@@ -297,7 +303,7 @@ class ScheduleService:
     def tick(self) -> list[dict[str, Any]]:
         """Fire every due schedule's due times (claimed in the store: once across processes)."""
         now = self.clock()
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             due = session.scalars(
                 select(Schedule).where(
                     Schedule.active.is_(True),
@@ -332,7 +338,7 @@ class ScheduleService:
 
     def _claim(self, schedule_id: str, instant: datetime, *, manual: bool) -> int | None:
         try:
-            with self.db.session() as session:
+            with self.db.write_session() as session:
                 fire = ScheduleFire(
                     schedule_id=schedule_id,
                     fire_time=instant,
@@ -371,7 +377,7 @@ class ScheduleService:
         return None
 
     def _set_fire(self, fire_id: int, **values: Any) -> dict[str, Any]:
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             fire = session.get(ScheduleFire, fire_id)
             for key, value in values.items():
                 setattr(fire, key, value)
