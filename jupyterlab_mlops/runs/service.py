@@ -63,6 +63,7 @@ def run_to_dict(run: Run, *, detail: bool = False) -> dict[str, Any]:
         "input_files": run.input_files,
         "trigger": run.trigger,
         "trigger_details": run.trigger_details,
+        "schedule_id": run.schedule_id,
         "reproduces_run_id": run.reproduces_run_id,
         "group_id": run.group_id,
         "created_by": run.created_by,
@@ -92,6 +93,7 @@ def run_to_dict(run: Run, *, detail: bool = False) -> dict[str, Any]:
             for m in run.metrics
         ]
         data["logged_params"] = {p.key: p.value for p in run.params}
+        data["outputs"] = dict(run.outputs or {})
         data["artifacts"] = [
             {
                 "name": a.name,
@@ -456,9 +458,13 @@ class RunService:
         group_id: str | None = None,
         kind: str | None = None,
         tag: str | None = None,
+        schedule_id: str | None = None,
     ) -> dict[str, Any]:
-        """Newest first, paginated; filter by notebook (substring), status, group, kind, tag."""
+        """Newest first, paginated; filter by notebook (substring), status, group, kind, tag,
+        schedule."""
         query = select(Run)
+        if schedule_id:
+            query = query.where(Run.schedule_id == schedule_id)
         if notebook:
             query = query.where(Run.notebook_path.contains(notebook, autoescape=True))
         if status:
