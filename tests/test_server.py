@@ -95,3 +95,30 @@ async def test_the_openapi_document_is_served_to_authenticated_users_only(jp_fet
     with pytest.raises(HTTPClientError) as error:
         await jp_fetch("mlops", "api", "openapi.json", headers={"Authorization": ""})
     assert error.value.code == 403
+
+
+def test_every_route_is_described_in_the_openapi_document():
+    """A route cannot be added without its models: the document is built from the handlers."""
+    from tornado import web
+
+    from jupyterlab_mlops.handlers.base import NotFoundHandler
+    from jupyterlab_mlops.handlers.openapi import build_openapi
+
+    undescribed = []
+    for pattern, handler, *_ in all_routes():
+        if handler is NotFoundHandler:
+            continue
+        for method_name in handler.SUPPORTED_METHODS:
+            method = getattr(handler, method_name.lower())
+            if method == web.RequestHandler._unimplemented_method:
+                continue
+            if getattr(method, "__openapi__", None) is None:
+                undescribed.append(f"{method_name} {pattern}")
+    assert undescribed == []
+    document = build_openapi()
+    for path, operations in document["paths"].items():
+        assert path.startswith("/mlops/api/") and "(" not in path, path
+        for method, operation in operations.items():
+            assert "401" in operation["responses"], (method, path)
+            success = [code for code in operation["responses"] if code.startswith("2")]
+            assert len(success) == 1, (method, path)

@@ -5,7 +5,7 @@ The catch-all comes last so unknown routes get a JSON 404.
 
 from __future__ import annotations
 
-from . import deployments, drift, health, models, runs
+from . import deployments, drift, health, models, notifications, pipelines, runs, schedules
 from .base import NotFoundHandler
 
 API_PREFIX = "/mlops/api"
@@ -13,7 +13,16 @@ API_PREFIX = "/mlops/api"
 
 def all_routes() -> list[tuple]:
     routes: list[tuple] = []
-    for module in (health, deployments, models, runs, drift):
+    for module in (
+        health,
+        deployments,
+        models,
+        runs,
+        drift,
+        schedules,
+        pipelines,
+        notifications,
+    ):
         routes.extend(module.routes)
     routes.append((rf"{API_PREFIX}/(.*)", NotFoundHandler))
     return routes
