@@ -145,6 +145,11 @@ class MLOps(LoggingConfigurable):
         "addition to a monitor's own channels. Env: MLOPS_ALERT_WEBHOOK_URL.",
     ).tag(config=True)
 
+    max_request_bytes = Int(
+        2 * 1024 * 1024,
+        help="Largest REST request body accepted (413 past it); 0 for no limit of ours.",
+    ).tag(config=True)
+
     run_scheduler = Bool(
         True,
         help="Run the periodic jobs (run queue, schedules, pipelines, drift monitors, alias "

@@ -73,6 +73,13 @@ class UntrustedArtifact(MLOpsError):
     status = 422
 
 
+class PayloadTooLarge(MLOpsError):
+    """A request body over ``c.MLOps.max_request_bytes``."""
+
+    code = "payload_too_large"
+    status = 413
+
+
 class Unavailable(MLOpsError):
     """A backing engine (Docker, a Dask scheduler, a deployment) cannot be reached."""
 

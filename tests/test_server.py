@@ -122,3 +122,17 @@ def test_every_route_is_described_in_the_openapi_document():
             assert "401" in operation["responses"], (method, path)
             success = [code for code in operation["responses"] if code.startswith("2")]
             assert len(success) == 1, (method, path)
+
+
+async def test_an_oversized_body_is_a_413_and_nothing_is_stored(jp_fetch, jp_root_dir):
+    from jupyterlab_mlops.app import MLOps
+
+    big = json.dumps({"notebook_path": "x.ipynb", "parameters": {"blob": "x" * (3 * 2**20)}})
+    with pytest.raises(HTTPClientError) as error:
+        await jp_fetch("mlops", "api", "runs", method="POST", body=big)
+    assert error.value.code == 413
+    body = json.loads(error.value.response.body)["error"]
+    assert body["code"] == "payload_too_large"
+    assert body["details"]["limit"] == MLOps.max_request_bytes.default_value
+    response = await jp_fetch("mlops", "api", "health")
+    assert json.loads(response.body)["counts"]["runs"] == 0

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from tornado import web
 
 from ..app import MLOps
-from ..errors import InvalidInput, MLOpsError, NotFound
+from ..errors import InvalidInput, MLOpsError, NotFound, PayloadTooLarge
 from ..schemas import INT64_MAX, loads, parse, parse_json
 
 MAX_PAGE_SIZE = 500
@@ -73,6 +73,19 @@ class MLOpsHandler(APIHandler):
     @property
     def mlops(self) -> MLOps:
         return self.settings["mlops"]
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()  # authentication first: strangers get 403, not 413
+        # Refuse an oversized body before anything parses or stores it: a 413 naming the
+        # limit, which c.MLOps.max_request_bytes sets.
+        limit = self.mlops.max_request_bytes
+        size = len(self.request.body or b"")
+        if limit and size > limit:
+            raise PayloadTooLarge(
+                f"request body of {size} bytes is over the limit of {limit} bytes "
+                "(c.MLOps.max_request_bytes)",
+                details={"limit": limit, "size": size},
+            )
 
     @property
     def username(self) -> str:
@@ -188,6 +201,7 @@ def _http_code(status: int) -> str:
         404: "not_found",
         405: "method_not_allowed",
         409: "conflict",
+        413: "payload_too_large",
     }.get(status, "http_error")
 
 
