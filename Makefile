@@ -41,9 +41,12 @@ chromium:
 	  echo "installing Debian's chromium for the UI tests"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; }
 
+# ruff, the import-linter layer contracts of docs/architecture.md, and the check that the
+# frontend's generated API types match the server's OpenAPI document.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # A real Docker engine and a local base image (no registry is needed): see
 # scripts/docker-engine.sh. The image-build tests use them through DOCKER_HOST.
