@@ -22,8 +22,8 @@ _PUBLIC_API: dict[str, str] = {
     "log_param": ".tracking:log_param",
     "log_artifact": ".tracking:log_artifact",
     "current_run_id": ".tracking:current_run_id",
-    "register_model": ".registry.api:register_model",
-    "load_model": ".registry.api:load_model",
+    "register_model": ".facade.registry:register_model",
+    "load_model": ".facade.registry:load_model",
     "drift_report": ".drift.report:drift_report",
 }
 

@@ -23,7 +23,7 @@ from traitlets.config import Config, LoggingConfigurable
 from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, PyFileConfigLoader
 
 from .errors import InvalidInput
-from .events import EventBus
+from .events import ALIAS_CHANGED, EventBus
 from .scheduler import Scheduler
 from .store import ArtifactStore, Database
 
@@ -329,9 +329,21 @@ class MLOps(LoggingConfigurable):
     @cached_property
     def registry(self):
         """Model registry: versions, aliases, quality gates, audit log, lineage."""
+        from .drift.profile import build_profile
         from .registry.service import RegistryService
 
-        return RegistryService(self)
+        def deployments_holding(model: str, version: int) -> list[str]:
+            found = self.deployments.find(model=model, version=version, active=True)
+            return [deployment["name"] for deployment in found]
+
+        return RegistryService(
+            self.db,
+            self.artifacts,
+            runs=self.runs,
+            deployments_holding=deployments_holding,
+            profile_builder=build_profile,
+            events=self.events,
+        )
 
     @cached_property
     def deployments(self):
@@ -395,6 +407,10 @@ class MLOps(LoggingConfigurable):
         self.runs.start()
         # Deployments whose process is gone -> stopped; follow aliases in the background.
         self.deployments.start()
+        # ... and at once when an alias moves in this process (the poll is the fallback).
+        self.events.subscribe(
+            ALIAS_CHANGED, lambda e: self.deployments.on_alias_changed(e["model"], e["alias"])
+        )
         # Scheduled drift checks every monitor_interval, in a worker thread.
         self.monitors.start()
         self._start_workflows()

@@ -394,6 +394,25 @@ def test_gate_definition_is_validated(registry):
     assert registry.get_gate("churn") == {}
 
 
+def test_non_finite_gate_thresholds_are_refused_and_nothing_is_stored(registry):
+    register_simple(registry)
+    registry.set_gate("churn", {"thresholds": {"auc": 0.8}}, user="lead")
+    audit_before = registry.audit("churn")["total"]
+    for gate, field in (
+        ({"thresholds": {"auc": {">=": float("inf")}}}, "thresholds.auc.>="),
+        ({"thresholds": {"auc": float("nan")}}, "thresholds.auc"),
+        ({"compare": {"metric": "auc", "min_delta": float("-inf")}}, "compare.min_delta"),
+        ({"thresholds": {"auc": {">=": True}}}, "thresholds.auc.>="),
+    ):
+        with pytest.raises(InvalidInput) as refused:
+            registry.set_gate("churn", gate, user="eve")
+        assert refused.value.details["field"] == field
+        assert field in refused.value.message
+    # the gate and the audit log are as they were
+    assert registry.get_gate("churn") == {"thresholds": {"auc": {">=": 0.8}}}
+    assert registry.audit("churn")["total"] == audit_before
+
+
 # -- archiving ------------------------------------------------------------------------------
 
 

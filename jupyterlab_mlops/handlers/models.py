@@ -1,44 +1,55 @@
 """REST routes of the model registry under ``/mlops/api/models``.
 
-Thin: parse and validate the request, call ``mlops.registry``, write JSON. Every response
-carries a ``Server-Timing: app;dur=<ms>`` header (used by ``benchmarks/registry.py``).
+Thin: parse the path, the query string and the body with the registry's models
+(``registry/schemas.py``), call ``mlops.registry``, write JSON. Every response carries a
+``Server-Timing: app;dur=<ms>`` header (used by ``benchmarks/registry.py``). Work that reads
+model files, or that moves an alias (deployments following it switch in the same call), runs
+off the event loop.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import functools
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 from jupyter_server.auth.decorator import authorized
+from pydantic import BaseModel
 from tornado import web
 
 from ..errors import InvalidInput
 from ..refs import ModelRef, check_alias, check_name, check_version
+from ..registry.schemas import (
+    AliasList,
+    AliasMove,
+    AuditPage,
+    AuditQuery,
+    DeleteAliasQuery,
+    Gate,
+    GateUpdateRequest,
+    Lineage,
+    Model,
+    ModelListQuery,
+    ModelPage,
+    ModelUpdateRequest,
+    ModelVersionDetail,
+    Promotion,
+    ReasonRequest,
+    RegisterVersionRequest,
+    SetAliasRequest,
+    VersionListQuery,
+    VersionPage,
+)
+from ..schemas import parse
 from ..serialization import FILE_SUFFIX
-from .base import MLOpsHandler, string_field
+from .base import MLOpsHandler, in_thread
+from .openapi import operation
 
 PREFIX = r"/mlops/api/models"
 SEGMENT = r"([^/]+)"
-REGISTER_FIELDS = {
-    "run_id",
-    "artifact",
-    "sample_artifact",
-    "target",
-    "metrics",
-    "params",
-    "tags",
-    "description",
-    "trust",
-}
-
-
-def _bool(value: Any, field: str) -> bool:
-    if not isinstance(value, bool):
-        raise InvalidInput(f"{field!r} must be true or false, got {value!r}")
-    return value
+# Query arguments jupyter-server itself reads (token auth in the URL): not ours to refuse.
+SERVER_ARGUMENTS = frozenset({"token"})
+M = TypeVar("M", bound=BaseModel)
 
 
 def version_ref(name: str, segment: str) -> ModelRef:
@@ -67,110 +78,125 @@ class ModelsBaseHandler(MLOpsHandler):
         self._timing()
         super().write_json(data, status)
 
+    def query_as(self, model: type[M]) -> M:
+        """The query string as ``model``; empty values are absent, unknown names a 400."""
+        arguments = {
+            name: self.get_query_argument(name)
+            for name in self.request.query_arguments
+            if name not in SERVER_ARGUMENTS and self.get_query_argument(name) != ""
+        }
+        return parse(model, arguments)
+
     @property
     def registry(self):
         return self.mlops.registry
 
-    def bool_argument(self, name: str) -> bool | None:
-        raw = self.get_query_argument(name, None)
-        if raw is None or raw == "":
-            return None
-        if raw.lower() in ("true", "1", "yes"):
-            return True
-        if raw.lower() in ("false", "0", "no"):
-            return False
-        raise InvalidInput(f"query argument {name!r} must be true or false, got {raw!r}")
-
 
 class ModelListHandler(ModelsBaseHandler):
+    @operation(
+        "Registered models: search, tag and alias filters, paginated",
+        query=ModelListQuery,
+        response=ModelPage,
+    )
     @web.authenticated
     @authorized
     def get(self) -> None:
-        """``?q=&tag=key[=value]&alias=&offset=&limit=``"""
-        offset, limit = self.page_arguments()
+        query = self.query_as(ModelListQuery)
         self.write_json(
             self.registry.list_models(
-                q=self.get_query_argument("q", None) or None,
-                tag=self.get_query_argument("tag", None) or None,
-                alias=self.get_query_argument("alias", None) or None,
-                offset=offset,
-                limit=limit,
+                q=query.q,
+                tag=query.tag,
+                alias=query.alias,
+                offset=query.offset,
+                limit=query.limit,
             )
         )
 
 
 class ModelHandler(ModelsBaseHandler):
+    @operation(
+        "One model: latest version, counts, aliases, gate", response=Model, path_params=("name",)
+    )
     @web.authenticated
     @authorized
     def get(self, name: str) -> None:
         self.write_json(self.registry.get_model(name))
 
+    @operation(
+        "Change a model's description or tags",
+        request=ModelUpdateRequest,
+        response=Model,
+        path_params=("name",),
+    )
     @web.authenticated
     @authorized
     def patch(self, name: str) -> None:
-        """``{"description"?: str, "tags"?: {key: value}}``"""
-        body = self.json_body()
-        unknown = set(body) - {"description", "tags"}
-        if unknown:
-            raise InvalidInput(f"unknown field(s): {', '.join(sorted(unknown))}")
+        body = self.body_as(ModelUpdateRequest)
         self.write_json(
             self.registry.update_model(
-                name,
-                description=string_field(body, "description"),
-                tags=body.get("tags"),
-                user=self.username,
+                name, description=body.description, tags=body.tags, user=self.username
             )
         )
 
 
 class VersionListHandler(ModelsBaseHandler):
+    @operation(
+        "A model's versions (summaries), newest first by default",
+        query=VersionListQuery,
+        response=VersionPage,
+        path_params=("name",),
+    )
     @web.authenticated
     @authorized
     def get(self, name: str) -> None:
-        """``?offset=&limit=&archived=true|false&order=desc|asc``"""
-        offset, limit = self.page_arguments()
+        query = self.query_as(VersionListQuery)
         self.write_json(
             self.registry.list_versions(
                 name,
-                offset=offset,
-                limit=limit,
-                archived=self.bool_argument("archived"),
-                order=self.get_query_argument("order", "desc"),
+                offset=query.offset,
+                limit=query.limit,
+                archived=query.archived,
+                order=query.order,
             )
         )
 
+    @operation(
+        "Register a run's model file as the next version",
+        request=RegisterVersionRequest,
+        response=ModelVersionDetail,
+        status=201,
+        errors=(400, 404, 422),
+        path_params=("name",),
+    )
     @web.authenticated
     @authorized
     async def post(self, name: str) -> None:
-        """Register a run's model artifact as the next version (201)."""
         check_name(name)
-        body = self.json_body()
-        unknown = set(body) - REGISTER_FIELDS
-        if unknown:
-            raise InvalidInput(
-                f"unknown field(s): {', '.join(sorted(unknown))}; "
-                f"expected {', '.join(sorted(REGISTER_FIELDS))}"
-            )
-        register = functools.partial(
+        body = self.body_as(RegisterVersionRequest)
+        # Reading, checking and profiling a model file is CPU work: keep the server responsive.
+        version = await in_thread(
             self.registry.register_run_artifact,
             name,
-            string_field(body, "run_id", required=True),
-            string_field(body, "artifact", required=True),
-            sample_artifact=string_field(body, "sample_artifact"),
-            target=string_field(body, "target"),
-            metrics=body.get("metrics"),
-            params=body.get("params"),
-            tags=body.get("tags"),
-            description=string_field(body, "description") or "",
+            body.run_id,
+            body.artifact,
+            sample_artifact=body.sample_artifact,
+            target=body.target,
+            metrics=body.metrics,
+            params=body.params,
+            tags=body.tags,
+            description=body.description,
             user=self.username,
-            trust=_bool(body.get("trust", False), "trust"),
+            trust=body.trust,
         )
-        # Reading, checking and profiling a model file is CPU work: keep the server responsive.
-        version = await asyncio.get_running_loop().run_in_executor(None, register)
         self.write_json(version, status=201)
 
 
 class VersionHandler(ModelsBaseHandler):
+    @operation(
+        "One version (by number or @alias) with signature, profile and environment",
+        response=ModelVersionDetail,
+        path_params=("name", "version"),
+    )
     @web.authenticated
     @authorized
     def get(self, name: str, version: str) -> None:
@@ -178,6 +204,11 @@ class VersionHandler(ModelsBaseHandler):
 
 
 class LineageHandler(ModelsBaseHandler):
+    @operation(
+        "Lineage: version → run → notebook → parameters → inputs → git → environment",
+        response=Lineage,
+        path_params=("name", "version"),
+    )
     @web.authenticated
     @authorized
     def get(self, name: str, version: str) -> None:
@@ -185,15 +216,19 @@ class LineageHandler(ModelsBaseHandler):
 
 
 class ArtifactHandler(ModelsBaseHandler):
+    @operation(
+        "The version's model file, verified by sha256, streamed",
+        content_type="application/octet-stream",
+        errors=(400, 404, 422),
+        path_params=("name", "version"),
+    )
     @web.authenticated
     @authorized
     async def get(self, name: str, version: str) -> None:
         """The stored bytes, verified first, streamed, with their sha256 in the headers."""
         ref = version_ref(name, version)
         # Verifying the sha256 reads the whole file: off the event loop.
-        info, chunks = await asyncio.get_running_loop().run_in_executor(
-            None, self.registry.artifact_stream, ref
-        )
+        info, chunks = await in_thread(self.registry.artifact_stream, ref)
         sha256 = info["artifact_sha256"]
         filename = f"{info['name']}-v{info['version']}.{FILE_SUFFIX[info['serialization']]}"
         self.set_header("Content-Type", "application/octet-stream")
@@ -210,20 +245,26 @@ class ArtifactHandler(ModelsBaseHandler):
 
 
 class ArchiveHandler(ModelsBaseHandler):
+    @operation(
+        "Archive (refused while an alias or a deployment uses it) or unarchive a version",
+        request=ReasonRequest,
+        response=ModelVersionDetail,
+        errors=(400, 404, 409),
+        path_params=("name", "version"),
+    )
     @web.authenticated
     @authorized
     def post(self, name: str, version: str, action: str) -> None:
-        """``{"reason"?: str}`` — archive is refused (409) while an alias/deployment uses it."""
-        body = self.json_body()
-        reason = string_field(body, "reason") or ""
+        body = self.body_as(ReasonRequest)
         ref = version_ref(name, version)
         if ref.version is None:
             raise InvalidInput("archive/unarchive take a version number, not an alias")
         method = self.registry.archive if action == "archive" else self.registry.unarchive
-        self.write_json(method(name, ref.version, user=self.username, reason=reason))
+        self.write_json(method(name, ref.version, user=self.username, reason=body.reason))
 
 
 class AliasListHandler(ModelsBaseHandler):
+    @operation("A model's aliases", response=AliasList, path_params=("name",))
     @web.authenticated
     @authorized
     def get(self, name: str) -> None:
@@ -231,82 +272,116 @@ class AliasListHandler(ModelsBaseHandler):
 
 
 class AliasHandler(ModelsBaseHandler):
+    @operation(
+        "The version an alias points at",
+        response=ModelVersionDetail,
+        path_params=("name", "alias"),
+    )
     @web.authenticated
     @authorized
     def get(self, name: str, alias: str) -> None:
         self.write_json(self.registry.resolve(ModelRef(check_name(name), alias=check_alias(alias))))
 
+    @operation(
+        "Point an alias at a version, through the quality gate (409 gate_failed if refused)",
+        request=SetAliasRequest,
+        response=Promotion,
+        errors=(400, 404, 409),
+        path_params=("name", "alias"),
+    )
     @web.authenticated
     @authorized
-    def put(self, name: str, alias: str) -> None:
-        """``{"version": int, "reason"?: str, "force"?: bool}`` — a gated promotion."""
-        body = self.json_body()
-        unknown = set(body) - {"version", "reason", "force"}
-        if unknown:
-            raise InvalidInput(f"unknown field(s): {', '.join(sorted(unknown))}")
-        if "version" not in body:
-            raise InvalidInput("'version' is required")
-        if isinstance(body["version"], str):
-            raise InvalidInput(f"'version' must be an integer, got {body['version']!r}")
-        self.write_json(
-            self.registry.set_alias(
-                name,
-                alias,
-                check_version(body["version"]),
-                user=self.username,
-                reason=string_field(body, "reason") or "",
-                force=_bool(body.get("force", False), "force"),
-            )
+    async def put(self, name: str, alias: str) -> None:
+        body = self.body_as(SetAliasRequest)
+        result = await in_thread(
+            self.registry.set_alias,
+            name,
+            alias,
+            body.version,
+            user=self.username,
+            reason=body.reason,
+            force=body.force,
         )
+        self.write_json(result)
 
+    @operation(
+        "Remove an alias",
+        query=DeleteAliasQuery,
+        response=AliasMove,
+        path_params=("name", "alias"),
+    )
     @web.authenticated
     @authorized
-    def delete(self, name: str, alias: str) -> None:
-        reason = self.get_query_argument("reason", "")
-        self.write_json(self.registry.delete_alias(name, alias, user=self.username, reason=reason))
+    async def delete(self, name: str, alias: str) -> None:
+        query = self.query_as(DeleteAliasQuery)
+        result = await in_thread(
+            self.registry.delete_alias, name, alias, user=self.username, reason=query.reason
+        )
+        self.write_json(result)
 
 
 class RollbackHandler(ModelsBaseHandler):
+    @operation(
+        "Move an alias back to the version it pointed at before its last change",
+        request=ReasonRequest,
+        response=AliasMove,
+        errors=(400, 404, 409),
+        path_params=("name", "alias"),
+    )
     @web.authenticated
     @authorized
-    def post(self, name: str, alias: str) -> None:
-        """``{"reason"?: str}`` — move the alias back to its previous version."""
-        body = self.json_body()
-        reason = string_field(body, "reason") or ""
-        self.write_json(self.registry.rollback(name, alias, user=self.username, reason=reason))
+    async def post(self, name: str, alias: str) -> None:
+        body = self.body_as(ReasonRequest)
+        result = await in_thread(
+            self.registry.rollback, name, alias, user=self.username, reason=body.reason
+        )
+        self.write_json(result)
 
 
 class GateHandler(ModelsBaseHandler):
+    @operation("A model's quality gate", response=Gate, path_params=("name",))
     @web.authenticated
     @authorized
     def get(self, name: str) -> None:
         self.write_json({"gate": self.registry.get_gate(name)})
 
+    @operation(
+        "Replace a model's quality gate ({} removes it)",
+        request=GateUpdateRequest,
+        response=Gate,
+        path_params=("name",),
+    )
     @web.authenticated
     @authorized
     def put(self, name: str) -> None:
-        """``{"gate": {...}, "reason"?: str}`` (or the gate object itself)."""
-        body = self.json_body()
-        gate = body["gate"] if "gate" in body else body
-        reason = (string_field(body, "reason") or "") if "gate" in body else ""
+        body = self.body_as(GateUpdateRequest)
         self.write_json(
-            {"gate": self.registry.set_gate(name, gate, user=self.username, reason=reason)}
+            {
+                "gate": self.registry.set_gate(
+                    name, body.gate, user=self.username, reason=body.reason
+                )
+            }
         )
 
 
 class AuditHandler(ModelsBaseHandler):
+    @operation(
+        "A model's audit log, newest first",
+        query=AuditQuery,
+        response=AuditPage,
+        path_params=("name",),
+    )
     @web.authenticated
     @authorized
     def get(self, name: str) -> None:
-        """``?alias=&action=&offset=&limit=`` — newest first."""
-        offset, limit = self.page_arguments()
+        query = self.query_as(AuditQuery)
         self.write_json(
             self.registry.audit(
                 name,
-                alias=self.get_query_argument("alias", None) or None,
-                action=self.get_query_argument("action", None) or None,
-                offset=offset,
-                limit=limit,
+                alias=query.alias,
+                action=query.action,
+                offset=query.offset,
+                limit=query.limit,
             )
         )
 

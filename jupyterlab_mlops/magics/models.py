@@ -10,7 +10,7 @@ from typing import Any
 from IPython.display import HTML, display
 
 from ..errors import InvalidInput
-from ..registry.api import current_run_id
+from ..facade.registry import current_run_id
 from . import MagicContext, subcommand
 
 

@@ -1,6 +1,6 @@
 """Quality gate: metric thresholds and champion/challenger comparison for promotions.
 
-Gate format (``RegisteredModel.gate``)::
+Gate format (``RegisteredModel.gate``, parsed by :class:`~.schemas.GateConfig`)::
 
     {"thresholds": {"auc": {">=": 0.8}, "log_loss": {"<=": 0.4}},
      "compare": {"alias": "production", "metric": "auc", "mode": "max", "min_delta": 0.0},
@@ -10,17 +10,24 @@ Gate format (``RegisteredModel.gate``)::
 requires the candidate to be at least as good as the version currently holding ``alias``
 (default: the alias being set) on ``metric``; ``mode`` says whether bigger (max) or smaller
 (min) is better, ``min_delta`` how much better it must be.
+
+This module reads and writes a model's gate (every change audited) and evaluates a candidate
+against it; ``aliases.py`` applies the decision when an alias is set.
 """
 
 from __future__ import annotations
 
-import math
 import operator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import InvalidInput
-from ..refs import check_alias
+from sqlalchemy.orm import Session
+
+from ..schemas import parse
+from ..store import audit
+from ..store.models import utcnow
+from .records import find_model
+from .schemas import GateConfig
 
 OPERATORS = {
     ">=": operator.ge,
@@ -29,65 +36,37 @@ OPERATORS = {
     "<": operator.lt,
     "==": operator.eq,
 }
-GATE_KEYS = {"thresholds", "compare", "aliases"}
-
-
-def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InvalidInput(f"{what} must be a finite number, got {value!r}")
-    return float(value)
 
 
 def normalize_gate(gate: Any) -> dict[str, Any]:
     """Validate a gate definition (400 naming the problem) and return its canonical form."""
-    if gate is None:
-        return {}
-    if not isinstance(gate, dict):
-        raise InvalidInput("the gate must be a JSON object")
-    unknown = set(gate) - GATE_KEYS
-    if unknown:
-        raise InvalidInput(
-            f"unknown gate key(s): {', '.join(sorted(unknown))}; expected {sorted(GATE_KEYS)}"
-        )
-    result: dict[str, Any] = {}
-    thresholds = gate.get("thresholds") or {}
-    if not isinstance(thresholds, dict):
-        raise InvalidInput("gate.thresholds must be an object {metric: {op: value}}")
-    clean: dict[str, dict[str, float]] = {}
-    for metric, rule in thresholds.items():
-        if not isinstance(metric, str) or not metric:
-            raise InvalidInput("gate.thresholds keys must be metric names")
-        if not isinstance(rule, dict):  # a bare number means "at least"
-            rule = {">=": rule}
-        if not rule:
-            raise InvalidInput(f"gate.thresholds.{metric} is empty")
-        for op, value in rule.items():
-            if op not in OPERATORS:
-                raise InvalidInput(
-                    f"gate.thresholds.{metric}: unknown operator {op!r}; use one of "
-                    f"{', '.join(OPERATORS)}"
-                )
-            clean.setdefault(metric, {})[op] = _number(value, f"gate.thresholds.{metric}.{op}")
-    if clean:
-        result["thresholds"] = clean
-    compare = gate.get("compare")
-    if compare:
-        if not isinstance(compare, dict) or not isinstance(compare.get("metric"), str):
-            raise InvalidInput("gate.compare must be an object with a 'metric' name")
-        mode = compare.get("mode", "max")
-        if mode not in ("max", "min"):
-            raise InvalidInput(f"gate.compare.mode must be 'max' or 'min', got {mode!r}")
-        entry: dict[str, Any] = {"metric": compare["metric"], "mode": mode}
-        if compare.get("alias") is not None:
-            entry["alias"] = check_alias(compare["alias"])
-        entry["min_delta"] = _number(compare.get("min_delta", 0.0), "gate.compare.min_delta")
-        result["compare"] = entry
-    aliases = gate.get("aliases")
-    if aliases is not None:
-        if not isinstance(aliases, list):
-            raise InvalidInput("gate.aliases must be a list of alias names")
-        result["aliases"] = [check_alias(a) for a in aliases]
-    return result
+    if isinstance(gate, GateConfig):
+        return gate.stored()
+    return parse(GateConfig, gate).stored()
+
+
+def read_gate(session: Session, name: str) -> dict[str, Any]:
+    return dict(find_model(session, name).gate or {})
+
+
+def write_gate(
+    session: Session, name: str, gate: Any, *, user: str = "", reason: str = ""
+) -> dict[str, Any]:
+    """Replace the model's gate (``None``/``{}`` removes it), audited with the previous one."""
+    clean = normalize_gate(gate)
+    model = find_model(session, name)
+    previous = dict(model.gate or {})
+    model.gate = clean
+    model.updated_at = utcnow()
+    audit.record(
+        session,
+        model_name=name,
+        action="set_gate",
+        user=user,
+        reason=reason,
+        details={"gate": clean, "previous": previous},
+    )
+    return clean
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """Lineage: version → run → notebook (path, sha256) → parameters → input data → git → environment.
 
-Built from the run's recorded provenance (``Run.provenance``), so it says what actually ran, not
-what the notebook looks like now. A version registered outside any run still reports its own
-artifact and the environment captured at registration, and lists what is missing.
+Built from the run's recorded provenance (the ``provenance`` of the runs service's detail
+dict), so it says what actually ran, not what the notebook looks like now. A version registered
+outside any run still reports its own artifact and the environment captured at registration,
+and lists what is missing.
 """
 
 from __future__ import annotations
@@ -10,17 +11,27 @@ from __future__ import annotations
 from typing import Any
 
 from ..store import models as m
+from .records import iso
 
 ENVIRONMENT_KEYS = ("kernel", "python", "packages", "platform")
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
+RUN_FIELDS = (
+    "id",
+    "kind",
+    "status",
+    "trigger",
+    "created_by",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "output_notebook_path",
+    "output_notebook_sha256",
+)
 
 
 def build_lineage(
-    model_name: str, version: m.ModelVersion, run: m.Run | None, aliases: list[str]
+    model_name: str, version: m.ModelVersion, run: dict[str, Any] | None, aliases: list[str]
 ) -> dict[str, Any]:
+    """``run`` is the runs service's detail dict of the version's run (None: no run)."""
     chain: dict[str, Any] = {
         "model": {
             "name": model_name,
@@ -31,7 +42,7 @@ def build_lineage(
             "flavour": version.flavour,
             "model_class": version.model_class,
             "created_by": version.created_by,
-            "created_at": _iso(version.created_at),
+            "created_at": iso(version.created_at),
         },
         "run": None,
         "notebook": None,
@@ -44,26 +55,17 @@ def build_lineage(
     if run is None:
         chain["missing"].append("run")
         return chain
-    provenance = dict(run.provenance or {})
-    chain["run"] = {
-        "id": run.id,
-        "kind": run.kind,
-        "status": run.status,
-        "trigger": run.trigger,
-        "created_by": run.created_by,
-        "created_at": _iso(run.created_at),
-        "started_at": _iso(run.started_at),
-        "finished_at": _iso(run.finished_at),
-        "output_notebook_path": run.output_notebook_path,
-        "output_notebook_sha256": run.output_notebook_sha256,
-        "user": provenance.get("user"),
-    }
+    provenance = dict(run.get("provenance") or {})
+    chain["run"] = {key: run.get(key) for key in RUN_FIELDS}
+    chain["run"]["user"] = provenance.get("user")
     chain["notebook"] = {
-        "path": run.notebook_path,
-        "sha256": provenance.get("notebook_sha256") or run.input_notebook_sha256,
+        "path": run.get("notebook_path"),
+        "sha256": provenance.get("notebook_sha256") or run.get("input_notebook_sha256"),
     }
     chain["parameters"] = (
-        provenance["parameters"] if "parameters" in provenance else dict(run.parameters or {})
+        provenance["parameters"]
+        if "parameters" in provenance
+        else dict(run.get("parameters") or {})
     )
     chain["inputs"] = dict(provenance.get("inputs") or {})
     chain["git"] = provenance.get("git")

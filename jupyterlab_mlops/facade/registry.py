@@ -1,4 +1,4 @@
-"""In-notebook API: ``mlops.register_model(...)`` and ``mlops.load_model(ref)``.
+"""In-notebook API of the registry: ``mlops.register_model(...)`` and ``mlops.load_model(ref)``.
 
 Code in a notebook (interactive, or executed headlessly as a run) talks to the same store as the
 server: the server exports ``MLOPS_*`` to its kernels and the run worker sets ``MLOPS_RUN_ID``, so
@@ -12,27 +12,23 @@ import importlib.util
 import os
 from typing import Any
 
-from ..app import MLOps, build_mlops
+from . import shared_mlops
 
-_cache: dict[tuple, MLOps] = {}
-
-
-def _mlops() -> MLOps:
-    """One ``MLOps`` per store configuration (the environment may change between calls)."""
-    key = tuple(
-        os.environ.get(v) for v in ("MLOPS_ROOT_DIR", "MLOPS_STORE_URL", "MLOPS_ARTIFACT_ROOT")
-    )
-    if key not in _cache:
-        _cache[key] = build_mlops(os.environ.get("MLOPS_ROOT_DIR") or None)
-    return _cache[key]
+# Where the tracking API (``mlops.log_metric``, the current run) lives: its new home first.
+TRACKING_MODULES = ("jupyterlab_mlops.facade.tracking", "jupyterlab_mlops.tracking")
 
 
 def current_run_id() -> str | None:
     """The run this code belongs to: the tracking API's answer if available, else the env."""
-    if importlib.util.find_spec("jupyterlab_mlops.tracking") is not None:
-        tracking = importlib.import_module("jupyterlab_mlops.tracking")
-        if hasattr(tracking, "current_run_id"):
-            return tracking.current_run_id()
+    for name in TRACKING_MODULES:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ModuleNotFoundError:
+            found = False
+        if found:
+            tracking = importlib.import_module(name)
+            if hasattr(tracking, "current_run_id"):
+                return tracking.current_run_id()
     return os.environ.get("MLOPS_RUN_ID") or None
 
 
@@ -55,7 +51,7 @@ def register_model(
     profile drift monitoring compares against; ``y_sample`` the output type and classes. The
     version is linked to the current run (inside ``jupyter mlops run``/the Runs panel).
     """
-    mlops = _mlops()
+    mlops = shared_mlops()
     version = mlops.registry.register(
         model,
         name,
@@ -66,7 +62,7 @@ def register_model(
         tags=tags,
         description=description,
         run_id=run_id if run_id is not None else current_run_id(),
-        user=MLOps.current_user(),
+        user=mlops.current_user(),
         trust_pickle=trust_pickle,
     )
     print(
@@ -79,4 +75,4 @@ def register_model(
 
 def load_model(ref: str | tuple, *, trust: bool = False) -> Any:
     """Load ``churn@production``, ``churn/3`` or ``churn`` (latest), verified by sha256."""
-    return _mlops().registry.load_model(ref, trust=trust)
+    return shared_mlops().registry.load_model(ref, trust=trust)
