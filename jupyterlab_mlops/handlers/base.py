@@ -23,6 +23,8 @@ from ..errors import InvalidInput, MLOpsError, NotFound, PayloadTooLarge
 from ..schemas import INT64_MAX, loads, parse, parse_json
 
 MAX_PAGE_SIZE = 500
+# Query arguments jupyter-server itself reads (token auth in the URL): not ours to refuse.
+SERVER_ARGUMENTS = frozenset({"token"})
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -118,11 +120,12 @@ class MLOpsHandler(APIHandler):
         return parse_json(model, self.request.body or b"")
 
     def query_as(self, model: type[M]) -> M:
-        """The query string as ``model`` (whose config should say ``strict=False``)."""
+        """The query string as ``model`` (whose config says ``strict=False``): empty values
+        are absent, unknown names a 400; jupyter-server's own ``token`` is not ours."""
         arguments = {
             name: self.get_query_argument(name)
             for name in self.request.query_arguments
-            if self.get_query_argument(name) != ""
+            if name not in SERVER_ARGUMENTS and self.get_query_argument(name) != ""
         }
         return parse(model, arguments)
 

@@ -40,15 +40,12 @@ from ..registry.schemas import (
     VersionListQuery,
     VersionPage,
 )
-from ..schemas import parse
 from ..serialization import FILE_SUFFIX
 from .base import MLOpsHandler, in_thread
 from .openapi import operation
 
 PREFIX = r"/mlops/api/models"
 SEGMENT = r"([^/]+)"
-# Query arguments jupyter-server itself reads (token auth in the URL): not ours to refuse.
-SERVER_ARGUMENTS = frozenset({"token"})
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -77,15 +74,6 @@ class ModelsBaseHandler(MLOpsHandler):
     def write_json(self, data: Any, status: int = 200) -> None:
         self._timing()
         super().write_json(data, status)
-
-    def query_as(self, model: type[M]) -> M:
-        """The query string as ``model``; empty values are absent, unknown names a 400."""
-        arguments = {
-            name: self.get_query_argument(name)
-            for name in self.request.query_arguments
-            if name not in SERVER_ARGUMENTS and self.get_query_argument(name) != ""
-        }
-        return parse(model, arguments)
 
     @property
     def registry(self):
