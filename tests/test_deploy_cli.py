@@ -85,3 +85,37 @@ def test_cli_deploy_list_logs_sync_stop_and_build_context(root, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["--root-dir", str(tmp_path), "deploy", "churn/1", "--target", "ec2"])
     assert exit_.value.code == 2 and "invalid choice: 'ec2'" in capsys.readouterr().err
+
+
+def test_the_deploy_target_comes_from_the_configuration(tmp_path, monkeypatch, capsys):
+    """Neither the CLI nor the magic picks a target: c.MLOps.default_deploy_target does."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLOPS_ROOT_DIR", str(tmp_path))
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")  # manifests only
+    (tmp_path / "jupyter_mlops_config.json").write_text(
+        json.dumps({"MLOps": {"default_deploy_target": "kubernetes"}})
+    )
+    mlops = MLOps(root_dir=str(tmp_path))
+    register_models(mlops)
+    try:
+        assert main(["--root-dir", str(tmp_path), "deploy", "churn/1", "--json"]) == 0
+        captured = capsys.readouterr()
+        record = json.loads(captured.out)
+        assert record["target"] == "kubernetes" and record["status"] == "written"
+        assert "deploying churn/1 (kubernetes)" in captured.err  # the progress line, on stderr
+        created = not InteractiveShell.initialized()
+        shell = InteractiveShell.instance()
+        try:
+            shell.run_line_magic("load_ext", "jupyterlab_mlops")
+            second = shell.run_line_magic("mlops", "deploy churn/2 --name second")
+        finally:
+            if created:
+                InteractiveShell.clear_instance()
+        assert second["target"] == "kubernetes" and second["name"] == "second"
+        assert [d["target"] for d in mlops.deployments.find()] == ["kubernetes", "kubernetes"]
+        # An explicit --target still wins.
+        monkeypatch.setenv("MLOPS_DEFAULT_DEPLOY_TARGET", "docker")
+        code = main(["--root-dir", str(tmp_path), "deploy", "churn/1", "--target", "kubernetes"])
+        assert code == 0 and "target:  kubernetes" in capsys.readouterr().out
+    finally:
+        mlops.stop()

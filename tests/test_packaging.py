@@ -50,6 +50,8 @@ def test_cli_help_lists_commands(tmp_path):
     assert result.returncode == 0
     assert "usage: jupyter mlops" in result.stdout
     assert "info" in result.stdout
+    for command in ("run", "runs", "models", "lineage", "deploy", "build", "deployments", "drift"):
+        assert f"    {command} " in result.stdout
 
 
 def test_cli_info_reads_the_store(tmp_path):

@@ -59,6 +59,8 @@ def test_refused_input_exits_two_and_records_nothing(root):
     done = cli(root, "run", "ok.ipynb", "-p", "nope", "1")
     assert done.returncode == 2
     assert "unknown parameter 'nope'" in done.stderr
+    done = cli(root, "run", "ok.ipynb", "x=lots")  # NAME=VALUE, as in the magic
+    assert done.returncode == 2 and "parameter 'x' expects int" in done.stderr
     assert MLOps(root_dir=str(root)).runs.list()["total"] == 0
 
 

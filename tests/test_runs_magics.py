@@ -16,7 +16,6 @@ def shell(tmp_path, monkeypatch):
     ip = globalipapp.start_ipython() or globalipapp.get_ipython()
     monkeypatch.setattr(ip.display_formatter, "active_types", ["text/plain", "text/html"])
     ip.run_line_magic("load_ext", "jupyterlab_mlops")
-    ip.magics_manager.registry["MLOpsMagics"].context._mlops = None
     ok_notebook(tmp_path)
     write_notebook(tmp_path / "plain.ipynb", ["print(1)"])
     yield ip
@@ -39,6 +38,7 @@ def test_run_shows_progress_and_links_the_output(shell, tmp_path):
     assert run["status"] == "succeeded", run
     assert run["parameters"] == {"x": 5, "name": "magic"}
     assert run["trigger"] == "magic"
+    assert "cell" in captured.stderr  # tqdm.auto's bar (a widget in a kernel) counts cells
     html = captured.outputs[-1].data["text/html"]
     link = f'href="{run["output_notebook_path"]}"'
     assert link in html and "score = 10" in html

@@ -1,26 +1,29 @@
-"""``jupyter mlops …``: the command-line interface.
+"""``jupyter mlops …``: the command-line interface, a thin adapter over the command layer.
 
 ``jupyter mlops`` finds this as the ``jupyter-mlops`` console script. Configuration is read the
 way the server reads it (``jupyter_server_config.{py,json}`` and ``jupyter_mlops_config.{py,json}``
 in the Jupyter config path and the current directory, then ``MLOPS_*`` environment variables), so
-the CLI, the server and the magics see the same store. Each resource's commands live in their own
-module in this package and register themselves on the parser.
+the CLI, the server and the magics see the same store. The commands, their arguments and their
+output are defined once in :mod:`jupyterlab_mlops.commands`; this module builds the argparse
+tree from them, runs one, prints text (or JSON with ``--json``) and returns the exit status:
+0 ok, 1 a run failed (or the server side failed), 2 refused input, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import functools
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from ..app import build_mlops
+from ..commands import CLI, EXIT_FAILED, EXIT_REFUSED, Command, Context, all_commands, all_groups
+from ..commands.render import json_text
+from ..commands.spec import add_arguments
 from ..errors import MLOpsError
 from ..version import __version__
-from .common import CommandContext
 
-# Modules whose ``register(subparsers)`` adds commands; each command sets ``func``.
-COMMAND_MODULES = ["info", "deploy", "models", "runs"]
+EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,29 +44,67 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="Extra config file (.py or .json) with c.MLOps.* settings; may be repeated.",
     )
-    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(f".{name}", __name__)
-        module.register(subparsers)
+    top = parser.add_subparsers(title="commands", metavar="COMMAND")
+    groups = all_groups()
+    containers: dict[str, argparse._SubParsersAction] = {"": top}
+    for command in all_commands():
+        if not command.cli:
+            continue
+        *prefix, last = command.name.split()
+        for depth in range(len(prefix)):
+            path = " ".join(prefix[: depth + 1])
+            if path not in containers:
+                group = groups.get(path)
+                sub = containers[" ".join(prefix[:depth])].add_parser(
+                    prefix[depth], help=group.help if group else None
+                )
+                sub.set_defaults(command=None, help_parser=sub)
+                containers[path] = sub.add_subparsers(title=f"{path} commands", metavar="ACTION")
+        sub = containers[" ".join(prefix)].add_parser(
+            last, help=command.help, description=command.description or command.help
+        )
+        add_arguments(sub, command, CLI)
+        sub.set_defaults(command=command, help_parser=sub)
     return parser
+
+
+def run(command: Command, context: Context, options: argparse.Namespace) -> int:
+    """Call the command, print its output, return its exit status."""
+    data = command.call(context, options)
+    if getattr(options, "json", False):
+        output = json_text(command.json_data(data))
+    else:
+        output = command.render_text(data, options, context)
+    if output:
+        print(output, flush=True)
+    return int(command.exit_code(data, options))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    func: Callable[[CommandContext, argparse.Namespace], int] | None = getattr(args, "func", None)
-    if func is None:
-        parser.print_help()
+    options = parser.parse_args(argv)
+    command: Command | None = getattr(options, "command", None)
+    if command is None:
+        getattr(options, "help_parser", parser).print_help()
         return 0
+
+    @functools.cache
+    def mlops():
+        from ..app import build_mlops
+
+        return build_mlops(options.root_dir, options.config)
+
     try:
-        context = CommandContext(build_mlops(args.root_dir, args.config))
-        return int(func(context, args) or 0)
+        return run(command, Context(CLI, mlops), options)
     except MLOpsError as err:
         print(f"error: {err.message}", file=sys.stderr)
-        return 2 if err.status < 500 else 1
+        return EXIT_REFUSED if err.status < 500 else EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":  # pragma: no cover

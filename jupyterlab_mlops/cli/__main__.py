@@ -1,3 +1,5 @@
+"""``python -m jupyterlab_mlops.cli``: the same as ``jupyter mlops``."""
+
 import sys
 
 from . import main

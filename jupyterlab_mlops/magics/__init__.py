@@ -1,76 +1,51 @@
-"""``%mlops …``: the notebook's command line.
+"""``%mlops …``: the notebook's command line, a thin adapter over the command layer.
 
-``%load_ext jupyterlab_mlops`` registers the magic. Each resource's subcommands live in their
-own module in this package and register themselves in ``SUBCOMMANDS``; ``%mlops help`` lists them.
+``%load_ext jupyterlab_mlops`` registers the magic. Every command that has a ``magic`` name in
+:mod:`jupyterlab_mlops.commands` is a sub-command here (``%mlops help`` lists them): its words are
+parsed with the command's own arguments, its data rendered for the notebook (HTML tables, the drift
+widget, progress through tqdm's notebook widget). A refusal or an error is one printed line, never
+a traceback. The ``MLOps`` used is the process's shared one for the current store environment
+(``MLOPS_*``), so a kernel that switches stores follows it.
 """
 
 from __future__ import annotations
 
-import importlib
+import argparse
 import shlex
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.display import HTML, display
 
-from ..errors import MLOpsError
+from ..commands import MAGIC, Command, Context, magic_commands
+from ..commands.render import Html, escape
+from ..commands.spec import add_arguments
+from ..errors import InvalidInput, MLOpsError
 
 
-@dataclass
-class Subcommand:
-    name: str
-    usage: str
-    help: str
-    func: Callable[[MagicContext, list[str]], Any]
+class _Parser(argparse.ArgumentParser):
+    """Parse errors become an ``InvalidInput`` (printed), not an exit of the kernel's code."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise InvalidInput(f"{message}\nusage: {self.format_usage().strip()[len('usage: ') :]}")
 
 
-SUBCOMMANDS: dict[str, Subcommand] = {}
-
-# Modules whose ``register()`` adds subcommands to ``SUBCOMMANDS``.
-MAGIC_MODULES = ["info", "deploy", "models", "runs", "drift"]
-
-
-def subcommand(name: str, usage: str, help: str):
-    """Decorator used by the modules of this package to add ``%mlops <name>``."""
-
-    def wrap(func: Callable[[MagicContext, list[str]], Any]):
-        SUBCOMMANDS[name] = Subcommand(name, usage, help, func)
-        return func
-
-    return wrap
+def magic_parser(command: Command) -> argparse.ArgumentParser:
+    parser = _Parser(prog=f"%mlops {command.magic}", description=command.magic_help or command.help)
+    add_arguments(parser, command, MAGIC)
+    return parser
 
 
-class MagicContext:
-    """What a subcommand gets: the user namespace and a lazily built ``MLOps``."""
-
-    def __init__(self, shell: Any):
-        self.shell = shell
-        self._mlops = None
-
-    @property
-    def namespace(self) -> dict[str, Any]:
-        return self.shell.user_ns
-
-    @property
-    def mlops(self):
-        if self._mlops is None:
-            from ..app import build_mlops
-
-            self._mlops = build_mlops()
-        return self._mlops
-
-
-def _load_modules() -> None:
-    for name in MAGIC_MODULES:
-        importlib.import_module(f".{name}", __name__)
+def usage(command: Command) -> str:
+    text = magic_parser(command).format_usage().strip()
+    return " ".join(text.removeprefix("usage:").replace("[-h]", "").split())
 
 
 def help_html() -> str:
     rows = "".join(
-        f"<tr><td><code>%mlops {s.usage}</code></td><td>{s.help}</td></tr>"
-        for s in sorted(SUBCOMMANDS.values(), key=lambda s: s.name)
+        f"<tr><td><code>{escape(usage(c))}</code></td>"
+        f"<td>{escape(c.magic_help or c.help)}</td></tr>"
+        for _, c in sorted(magic_commands().items())
     )
     return (
         "<div class='jp-mlops-magic-help'><b>%mlops</b> — jupyterlab-mlops from a notebook"
@@ -78,13 +53,26 @@ def help_html() -> str:
     )
 
 
+def show(output: Any) -> None:
+    """Text is printed, markup and rich objects (the drift report) are displayed."""
+    if output is None or (isinstance(output, str) and not output):
+        return
+    if isinstance(output, Html):
+        display(HTML(str(output)))
+    elif isinstance(output, str):
+        print(output)
+    else:
+        display(output)
+
+
+def _shared_mlops():
+    from ..facade import shared_mlops
+
+    return shared_mlops()
+
+
 @magics_class
 class MLOpsMagics(Magics):
-    def __init__(self, shell: Any):
-        super().__init__(shell)
-        _load_modules()
-        self.context = MagicContext(shell)
-
     @line_magic
     def mlops(self, line: str) -> Any:
         """Run ``%mlops help`` for the list of subcommands."""
@@ -97,14 +85,21 @@ class MLOpsMagics(Magics):
             display(HTML(help_html()))
             return None
         name, args = words[0], words[1:]
-        command = SUBCOMMANDS.get(name)
+        command = magic_commands().get(name)
         if command is None:
             print(f"%mlops: unknown subcommand {name!r}. Try %mlops help.")
             return None
+        context = Context(MAGIC, _shared_mlops, namespace=self.shell.user_ns)
         try:
-            return command.func(self.context, args)
+            options = magic_parser(command).parse_args(args)
+            data = command.call(context, options)
+            show(command.render_notebook(data, options, context))
         except MLOpsError as err:
             print(f"%mlops {name}: {err.message}")
-        except SystemExit:  # argparse already printed its usage message
-            pass
-        return None
+            return None
+        except SystemExit:  # --help: argparse printed it
+            return None
+        except KeyboardInterrupt:
+            print(f"%mlops {name}: interrupted")
+            return None
+        return data if command.magic_returns else None

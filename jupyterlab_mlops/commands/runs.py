@@ -1,0 +1,387 @@
+"""Runs: ``run NB.ipynb -p alpha 0.1`` (or ``alpha=0.1``), ``runs list|show|cancel|reproduce``,
+and the notebook's ``params``.
+
+``run`` waits with a progress bar over the notebook's cells and its exit status says whether the
+run succeeded (1: failed, timed out or cancelled; 2: refused input). ``--no-wait`` returns the
+queued run at once (it keeps running after the CLI exits, or while the notebook goes on).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from ..runs.parameters import parse_assignments
+from . import progress
+from .context import Context
+from .defaults import RUNS_PAGE_SIZE, page
+from .render import (
+    Column,
+    Html,
+    escape,
+    lines,
+    seconds,
+    table_html,
+    table_text,
+    text_table,
+    timestamp,
+)
+from .spec import EXIT_FAILED, EXIT_OK, Command, Group, arg
+
+GROUPS = [Group("runs", "List, show, cancel and reproduce runs.")]
+
+
+# -- waiting --------------------------------------------------------------------------------
+
+
+def wait_for_run(context: Context, run: dict[str, Any]) -> dict[str, Any]:
+    """Follow ``run`` to its end with a progress bar; Ctrl-C stops waiting, not the run."""
+    with progress.run_cells(run["id"]) as on_progress:
+        try:
+            return context.mlops.runs.wait(run["id"], on_progress=on_progress)
+        except KeyboardInterrupt:
+            context.warn(
+                f"\nstopped waiting; run {run['id']} continues "
+                f"(cancel it with: {context.spell('runs cancel', run['id'])})"
+            )
+            raise
+
+
+# -- text -----------------------------------------------------------------------------------
+
+
+def summary_text(run: dict[str, Any]) -> str:
+    reason = f" ({run['status_reason']})" if run.get("status_reason") else ""
+    parts = [f"run {run['id']}: {run['status']}{reason}"]
+    if run.get("error"):
+        error = run["error"]
+        parts.append(f"  error in cell {error['cell_index']}: {error['ename']}: {error['evalue']}")
+    if run.get("metrics"):
+        parts.append("  metrics: " + ", ".join(f"{k}={v:g}" for k, v in run["metrics"].items()))
+    if run.get("duration_seconds") is not None:
+        parts.append(f"  duration: {run['duration_seconds']:.1f}s")
+    if run.get("output_notebook_path"):
+        parts.append(f"  output notebook: {run['output_notebook_path']}")
+    return "\n".join(parts)
+
+
+def comparison_text(comparison: dict[str, Any]) -> str:
+    if "outputs" not in comparison:
+        return f"  comparison: {comparison.get('error', comparison)}"
+    outputs = comparison["outputs"]
+    verdict = "match" if outputs["match"] else "differ"
+    parts = [f"  outputs {verdict}: {outputs['matched']}/{outputs['total']} code cells identical"]
+    for cell in outputs["cells"]:
+        if not cell["match"]:
+            parts.append(f"    code cell {cell['code_cell']} differs:")
+            parts += [f"      {line}" for line in (cell.get("diff") or "").splitlines()[:12]]
+    env = comparison["environment"]
+    if env["same"]:
+        parts.append("  environment: unchanged")
+        return "\n".join(parts)
+    for kind in ("added", "removed", "changed"):
+        if env["packages"][kind]:
+            parts.append(f"  packages {kind}: {', '.join(env['packages'][kind])}")
+    for key, change in env["git"].items():
+        parts.append(f"  git {key}: {change['original']} → {change['reproduced']}")
+    for kind in ("added", "removed", "changed"):
+        if env["inputs"][kind]:
+            parts.append(f"  inputs {kind}: {', '.join(env['inputs'][kind])}")
+    return "\n".join(parts)
+
+
+def detail_text(run: dict[str, Any]) -> str:
+    parts = [
+        summary_text(run),
+        f"  notebook: {run['notebook_path']}  kernel: {run['kernel_name']}",
+        f"  parameters: {run['parameters']}",
+    ]
+    prov = run.get("provenance") or {}
+    if prov:
+        git = prov.get("git") or {}
+        parts.append(f"  notebook sha256: {prov.get('notebook_sha256')}")
+        python = prov.get("python", {}).get("version")
+        parts.append(f"  python {python} on {prov.get('platform', {}).get('hostname')}")
+        if git:
+            dirty = ", dirty" if git.get("dirty") else ""
+            parts.append(f"  git: {git.get('commit')} ({git.get('branch')}{dirty})")
+        parts += [f"  input {path}: {sha}" for path, sha in (prov.get("inputs") or {}).items()]
+    if run.get("comparison"):
+        parts.append(comparison_text(run["comparison"]))
+    return "\n".join(parts)
+
+
+# -- HTML -----------------------------------------------------------------------------------
+
+
+def notebook_link(context: Context, root_relative: str) -> str:
+    """A link relative to the kernel's directory: JupyterLab opens it in a new tab."""
+    target = Path(context.mlops.root_dir) / root_relative
+    return os.path.relpath(target, os.getcwd())
+
+
+def result_html(run: dict[str, Any], context: Context) -> Html:
+    parts = [
+        f"<p>Run <code>{escape(run['id'])}</code> of <b>{escape(run['notebook_path'])}</b>: "
+        f"<b>{escape(run['status'])}</b>"
+    ]
+    if run.get("duration_seconds") is not None:
+        parts.append(f" in {run['duration_seconds']:.1f}s")
+    parts.append("</p>")
+    if run.get("error"):
+        e = run["error"]
+        parts.append(
+            f"<p>Error in cell {escape(e['cell_index'])}: <code>{escape(e['ename'])}: "
+            f"{escape(e['evalue'])}</code></p>"
+        )
+    elif run.get("status_reason") and run["status"] != "succeeded":
+        parts.append(f"<p>{escape(run['status_reason'])}</p>")
+    if run.get("metrics"):
+        metrics = ", ".join(f"{escape(k)} = {v:.4g}" for k, v in run["metrics"].items())
+        parts.append(f"<p>Metrics: {metrics}</p>")
+    if run.get("output_notebook_path"):
+        href = escape(notebook_link(context, run["output_notebook_path"]))
+        parts.append(f'<p>Output notebook: <a href="{href}">{href}</a></p>')
+    return Html("".join(parts))
+
+
+def run_columns(context: Context) -> list[Column]:
+    def output(run: dict[str, Any]) -> str:
+        if not run["output_notebook_path"]:
+            return ""
+        href = escape(notebook_link(context, run["output_notebook_path"]))
+        return f'<a href="{href}">output</a>'
+
+    return [
+        Column("id", lambda r: r["id"], lambda r: f"<code>{escape(r['id'])}</code>"),
+        Column("status", lambda r: r["status"]),
+        Column("notebook", lambda r: r["notebook_path"]),
+        Column("parameters", lambda r: ", ".join(f"{k}={v}" for k, v in r["parameters"].items())),
+        Column("metrics", lambda r: ", ".join(f"{k}={v:.4g}" for k, v in r["metrics"].items())),
+        Column("duration", lambda r: seconds(r["duration_seconds"])),
+        Column("started", lambda r: timestamp(r["started_at"] or r["created_at"])),
+        Column("", lambda r: r["output_notebook_path"], output, in_text=False),
+    ]
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+def run_notebook(context: Context, options: argparse.Namespace) -> dict[str, Any]:
+    assignments = [tuple(p) for p in options.parameter] + list(options.assignments)
+    run = context.mlops.runs.submit(
+        options.notebook,
+        parse_assignments(assignments),
+        kernel_name=options.kernel,
+        timeout=options.timeout if options.timeout is not None else context.defaults.run_timeout,
+        tags=options.tag,
+        input_files=options.input,
+        user=context.user,
+        trigger=context.trigger,
+        from_text=True,
+    )
+    return run if options.no_wait else wait_for_run(context, run)
+
+
+def run_text(run: dict[str, Any], options: argparse.Namespace, context: Context) -> str:
+    return run["id"] if options.no_wait else summary_text(run)
+
+
+def run_html(run: dict[str, Any], options: argparse.Namespace, context: Context) -> Html:
+    if options.no_wait:
+        return Html(
+            f"<p>Run <code>{escape(run['id'])}</code> submitted ({escape(run['status'])}).</p>"
+        )
+    return result_html(run, context)
+
+
+def run_exit_code(run: dict[str, Any], options: argparse.Namespace) -> int:
+    return EXIT_OK if options.no_wait or run["status"] == "succeeded" else EXIT_FAILED
+
+
+def list_runs(context: Context, options: argparse.Namespace) -> dict[str, Any]:
+    offset, limit = page(options.offset, options.limit, RUNS_PAGE_SIZE)
+    return context.mlops.runs.list(offset, limit, notebook=options.notebook, status=options.status)
+
+
+def list_text(data: dict[str, Any], options: argparse.Namespace, context: Context) -> str:
+    table = table_text(run_columns(context), data["items"])
+    return lines(table, f"{len(data['items'])} of {data['total']} runs")
+
+
+def list_html(data: dict[str, Any], options: argparse.Namespace, context: Context) -> Html:
+    table = table_html(run_columns(context), data["items"], "jp-mlops-runs")
+    return Html(f"{table}<p>{len(data['items'])} of {data['total']} runs</p>")
+
+
+def show_run(context: Context, options: argparse.Namespace) -> dict[str, Any]:
+    return context.mlops.runs.get(options.run_id)
+
+
+def cancel_run(context: Context, options: argparse.Namespace) -> dict[str, Any]:
+    return context.mlops.runs.cancel(options.run_id, user=context.user)
+
+
+def reproduce_run(context: Context, options: argparse.Namespace) -> dict[str, Any]:
+    run = context.mlops.runs.reproduce(options.run_id, user=context.user)
+    return run if options.no_wait else wait_for_run(context, run)
+
+
+def reproduce_text(run: dict[str, Any], options: argparse.Namespace, context: Context) -> str:
+    if options.no_wait:
+        return run["id"]
+    return lines(summary_text(run), run.get("comparison") and comparison_text(run["comparison"]))
+
+
+def reproduce_exit_code(run: dict[str, Any], options: argparse.Namespace) -> int:
+    if options.no_wait:
+        return EXIT_OK
+    comparison = run.get("comparison") or {}
+    ok = run["status"] == "succeeded" and comparison.get("outputs_match")
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def this_notebook() -> str:
+    """The notebook of this kernel (the tracking module is moving into facade/)."""
+    try:
+        from ..facade.tracking import notebook_path
+    except ImportError:
+        from ..tracking import notebook_path
+    return notebook_path()
+
+
+def notebook_parameters(context: Context, options: argparse.Namespace) -> dict[str, Any]:
+    return context.mlops.runs.inspect(options.notebook or this_notebook())
+
+
+def parameters_html(info: dict[str, Any], options: argparse.Namespace, context: Context) -> Html:
+    if not info["has_parameters_cell"]:
+        return Html(f"<p><b>{escape(info['path'])}</b>: {escape(info['hint'])}</p>")
+    rows = "".join(
+        f"<tr><td><code>{escape(p['name'])}</code></td><td>{escape(p['type'])}</td>"
+        f"<td><code>{escape(p['default_source'])}</code></td><td>{escape(p['help'])}</td></tr>"
+        for p in info["parameters"]
+    )
+    return Html(
+        f"<p>Parameters of <b>{escape(info['path'])}</b> "
+        f"(kernel {escape(info['kernel_name'])}):</p>"
+        "<table><tr><th>name</th><th>type</th><th>default</th><th>help</th></tr>"
+        f"{rows}</table>"
+    )
+
+
+def parameters_text(info: dict[str, Any], options: argparse.Namespace, context: Context) -> str:
+    if not info["has_parameters_cell"]:
+        return f"{info['path']}: {info['hint']}"
+    rows = [(p["name"], p["type"], p["default_source"], p["help"]) for p in info["parameters"]]
+    return lines(
+        f"Parameters of {info['path']} (kernel {info['kernel_name']}):",
+        text_table(["name", "type", "default", "help"], rows),
+    )
+
+
+RUN_ARGUMENTS = (
+    arg("notebook", help="Notebook path, relative to the root."),
+    arg(
+        "assignments",
+        nargs="*",
+        metavar="NAME=VALUE",
+        help="Parameter values, converted to the type of the notebook's default.",
+    ),
+    arg(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="A parameter value (like NAME=VALUE); repeatable.",
+    ),
+    arg("--kernel", default=None, help="Kernel name (default: the notebook's)."),
+    arg(
+        "--timeout",
+        type=float,
+        default=None,
+        help="Time limit in seconds (default: c.MLOps.default_timeout).",
+    ),
+    arg("--tag", action="append", default=[], help="Tag the run; repeatable."),
+    arg(
+        "--input",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="A data file the run reads (its sha256 is recorded); repeatable.",
+    ),
+    arg("--no-wait", action="store_true", help="Submit and return at once."),
+)
+
+LIST_ARGUMENTS = (
+    arg("--notebook", default=None, help="Only runs of notebooks matching this."),
+    arg("--status", default=None, help="Only runs in these states (comma-separated)."),
+    arg("--limit", type=int, default=RUNS_PAGE_SIZE),
+    arg("--offset", type=int, default=0),
+)
+
+COMMANDS = [
+    Command(
+        "run",
+        "Run a notebook headlessly with parameters (papermill), reproducibly.",
+        run_notebook,
+        RUN_ARGUMENTS,
+        text=run_text,
+        notebook=run_html,
+        exit_code=run_exit_code,
+        magic="run",
+        magic_help="Run a notebook headlessly with parameters; shows progress and a link to "
+        "the output.",
+        magic_returns=True,
+    ),
+    Command(
+        "runs list",
+        "Recent runs, newest first.",
+        list_runs,
+        LIST_ARGUMENTS,
+        text=list_text,
+        notebook=list_html,
+        magic="runs",
+        magic_help="Recent runs as a table.",
+        magic_returns=True,
+    ),
+    Command(
+        "runs show",
+        "One run: parameters, metrics, provenance, error.",
+        show_run,
+        (arg("run_id"),),
+        text=lambda run, options, context: detail_text(run),
+    ),
+    Command(
+        "runs cancel",
+        "Cancel a queued or running run (kills its kernel).",
+        cancel_run,
+        (arg("run_id"),),
+        text=lambda run, options, context: f"run {run['id']}: {run['status']}",
+        magic="cancel",
+        magic_returns=True,
+    ),
+    Command(
+        "runs reproduce",
+        "Re-run a run's stored notebook with its parameters and compare.",
+        reproduce_run,
+        (arg("run_id"), arg("--no-wait", action="store_true")),
+        text=reproduce_text,
+        exit_code=reproduce_exit_code,
+    ),
+    Command(
+        "params",
+        "Show a notebook's parameters (default: this one).",
+        notebook_parameters,
+        (arg("notebook", nargs="?", default=None),),
+        text=parameters_text,
+        notebook=parameters_html,
+        cli=False,
+        magic="params",
+        magic_returns=True,
+    ),
+]
