@@ -18,10 +18,10 @@ from .version import __version__
 
 # public name -> "module:attribute", imported on first use
 _PUBLIC_API: dict[str, str] = {
-    "log_metric": ".tracking:log_metric",
-    "log_param": ".tracking:log_param",
-    "log_artifact": ".tracking:log_artifact",
-    "current_run_id": ".tracking:current_run_id",
+    "log_metric": ".facade.tracking:log_metric",
+    "log_param": ".facade.tracking:log_param",
+    "log_artifact": ".facade.tracking:log_artifact",
+    "current_run_id": ".facade.tracking:current_run_id",
     "register_model": ".facade.registry:register_model",
     "load_model": ".facade.registry:load_model",
     "drift_report": ".drift.report:drift_report",

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_core.paths import jupyter_config_path
-from traitlets import Bool, Dict, Float, Int, List, Unicode, default
+from traitlets import Bool, Dict, Float, Int, List, Type, Unicode, default, observe
 from traitlets.config import Config, LoggingConfigurable
 from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, PyFileConfigLoader
 
@@ -84,10 +84,12 @@ class MLOps(LoggingConfigurable):
         "the standard AWS_* variables). Env: MLOPS_ARTIFACT_STORAGE_OPTIONS (JSON).",
     ).tag(config=True)
 
-    executor_class = Unicode(
+    executor_class = Type(
         "jupyterlab_mlops.runs.executors.local.LocalExecutor",
+        klass="jupyterlab_mlops.runs.executors.base.Executor",
         help="Executor that runs notebooks: the local process pool (default) or "
-        "jupyterlab_mlops.runs.executors.dask.DaskExecutor.",
+        "jupyterlab_mlops.runs.executors.dask.DaskExecutor (a class or its dotted name). "
+        "Env: MLOPS_EXECUTOR_CLASS.",
     ).tag(config=True)
 
     max_concurrent_runs = Int(
@@ -364,7 +366,34 @@ class MLOps(LoggingConfigurable):
         """Notebook runs: submit, queue, cancel, reproduce, sweeps, recovery."""
         from .runs.service import RunService
 
-        return RunService(self)
+        return RunService(
+            self.db,
+            self.artifacts,
+            self._run_settings(),
+            executor_factory=self.executor_class,
+            events=self.events,
+            log=self.log,
+        )
+
+    def _run_settings(self):
+        from .runs.settings import RunSettings
+
+        executor = self.executor_class
+        return RunSettings(
+            root_dir=Path(self.root_dir),
+            store_url=self.resolved_store_url,
+            artifact_root=self.resolved_artifact_root,
+            output_dir=self.output_dir,
+            default_timeout=self.default_timeout,
+            max_concurrent_runs=self.max_concurrent_runs,
+            executor_class=f"{executor.__module__}.{executor.__qualname__}",
+            dask_scheduler_address=self.dask_scheduler_address,
+        )
+
+    @observe("max_concurrent_runs", "default_timeout", "output_dir", "dask_scheduler_address")
+    def _run_settings_changed(self, _change) -> None:
+        if "runs" in self.__dict__:
+            self.runs.configure(self._run_settings())
 
     @cached_property
     def monitors(self):
@@ -405,6 +434,8 @@ class MLOps(LoggingConfigurable):
         self.artifacts  # noqa: B018
         # Runs left running whose process is gone -> failed; then watch queue and timeouts.
         self.runs.start()
+        if "runs.queue" not in self.scheduler.jobs:
+            self.scheduler.add_job("runs.queue", self.runs.tick_seconds, self.runs.tick)
         # Deployments whose process is gone -> stopped; follow aliases in the background.
         self.deployments.start()
         # ... and at once when an alias moves in this process (the poll is the fallback).

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from pathlib import Path
 
 import nbformat
 import psutil
+import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from tornado.httpclient import HTTPClientError
+
+from jupyterlab_mlops.runs import TERMINAL_STATES
 
 RUN_DEADLINE = 180.0  # generous: the test machine is shared; nothing asserts on speed
 
@@ -116,3 +122,42 @@ def overlap(intervals: list[tuple[float, float]]) -> int:
         current += delta
         peak = max(peak, current)
     return peak
+
+
+# -- the REST API of a real Jupyter server (``jp_fetch``) ----------------------------------------
+
+
+async def fetch_json(jp_fetch, *parts, method="GET", body=None, params=None):
+    """``(status, decoded body)``; ``body`` is JSON-encoded unless it is a string already."""
+    kwargs = {"method": method}
+    if body is None and method == "POST":
+        body = ""
+    if body is not None:
+        kwargs["body"] = body if isinstance(body, str) else json.dumps(body)
+    if params:
+        kwargs["params"] = params
+    response = await jp_fetch("mlops", "api", *parts, **kwargs)
+    return response.code, json.loads(response.body)
+
+
+async def error_of(jp_fetch, *parts, method="GET", body=None, params=None):
+    """``(status, error object)`` of a request that must fail with a JSON error."""
+    with pytest.raises(HTTPClientError) as error:
+        await fetch_json(jp_fetch, *parts, method=method, body=body, params=params)
+    response = error.value.response
+    assert response.headers["Content-Type"].startswith("application/json")
+    data = json.loads(response.body)
+    assert set(data["error"]) >= {"code", "message"}
+    assert "Traceback" not in data["error"]["message"]
+    return error.value.code, data["error"]
+
+
+async def wait_finished(jp_fetch, run_id: str) -> dict:
+    """Poll ``GET /runs/{id}`` until the run is in a final state."""
+    deadline = time.monotonic() + RUN_DEADLINE
+    while True:
+        _, run = await fetch_json(jp_fetch, "runs", run_id)
+        if run["status"] in TERMINAL_STATES:
+            return run
+        assert time.monotonic() < deadline, run
+        await asyncio.sleep(0.3)

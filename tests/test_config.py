@@ -37,7 +37,7 @@ def test_defaults_live_under_the_root(tmp_path):
     mlops = MLOps(root_dir=str(tmp_path))
     assert mlops.resolved_store_url == f"sqlite:///{tmp_path / '.mlops' / 'mlops.db'}"
     assert mlops.resolved_artifact_root == str(tmp_path / ".mlops" / "artifacts")
-    assert mlops.executor_class.endswith("LocalExecutor")
+    assert mlops.executor_class.__name__ == "LocalExecutor"
 
 
 def test_environment_overrides_config(tmp_path, monkeypatch):

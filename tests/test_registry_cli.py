@@ -103,14 +103,13 @@ def test_cli_lineage_prints_the_chain(mlops, capsys):
 def magics(mlops, monkeypatch):
     from IPython.core.interactiveshell import InteractiveShell
 
-    from jupyterlab_mlops import tracking
+    from jupyterlab_mlops.facade import tracking
     from jupyterlab_mlops.magics import MLOpsMagics
 
     monkeypatch.delenv("MLOPS_RUN_ID", raising=False)
     monkeypatch.setenv("MLOPS_ROOT_DIR", mlops.root_dir)
     monkeypatch.setenv("JPY_SESSION_NAME", str(Path(mlops.root_dir) / "nb.ipynb"))
-    monkeypatch.setattr(tracking, "_mlops", None)
-    monkeypatch.setattr(tracking, "_interactive_run_id", None)
+    tracking.end_interactive_run()  # start from a clean slate: a new interactive run
     created = not InteractiveShell.initialized()
     shell = InteractiveShell.instance()
     for name in ("model", "X_train", "y_train"):

@@ -117,13 +117,12 @@ def test_model_registered_inside_a_real_run_is_linked_to_it(mlops, capsys):
 
 def test_interactive_register_model_and_load_model(mlops, monkeypatch, capsys):
     import jupyterlab_mlops as api
-    from jupyterlab_mlops import tracking
+    from jupyterlab_mlops.facade import tracking
 
     monkeypatch.delenv("MLOPS_RUN_ID", raising=False)
     monkeypatch.setenv("MLOPS_ROOT_DIR", mlops.root_dir)
     monkeypatch.setenv("JPY_SESSION_NAME", str(Path(mlops.root_dir) / "explore.ipynb"))
-    monkeypatch.setattr(tracking, "_mlops", None)
-    monkeypatch.setattr(tracking, "_interactive_run_id", None)
+    tracking.end_interactive_run()  # start from a clean slate: a new interactive run
     from sklearn.ensemble import RandomForestClassifier
 
     X_train, X_test, y_train, _ = training_split()

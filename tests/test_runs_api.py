@@ -2,48 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 
 import pytest
-from _runs_support import RUN_DEADLINE, ok_notebook, write_notebook
+from _runs_support import error_of, fetch_json, ok_notebook, wait_finished, write_notebook
 from tornado.httpclient import HTTPClientError
-
-from jupyterlab_mlops.runs import TERMINAL_STATES
-
-
-async def fetch_json(jp_fetch, *parts, method="GET", body=None, params=None):
-    kwargs = {"method": method}
-    if body is None and method == "POST":
-        body = ""
-    if body is not None:
-        kwargs["body"] = body if isinstance(body, str) else json.dumps(body)
-    if params:
-        kwargs["params"] = params
-    response = await jp_fetch("mlops", "api", *parts, **kwargs)
-    return response.code, json.loads(response.body)
-
-
-async def error_of(jp_fetch, *parts, method="GET", body=None, params=None):
-    with pytest.raises(HTTPClientError) as error:
-        await fetch_json(jp_fetch, *parts, method=method, body=body, params=params)
-    response = error.value.response
-    assert response.headers["Content-Type"].startswith("application/json")
-    data = json.loads(response.body)
-    assert set(data["error"]) >= {"code", "message"}
-    assert "Traceback" not in data["error"]["message"]
-    return error.value.code, data["error"]
-
-
-async def wait_finished(jp_fetch, run_id: str) -> dict:
-    deadline = time.monotonic() + RUN_DEADLINE
-    while True:
-        _, run = await fetch_json(jp_fetch, "runs", run_id)
-        if run["status"] in TERMINAL_STATES:
-            return run
-        assert time.monotonic() < deadline, run
-        await asyncio.sleep(0.3)
 
 
 async def test_parameters_route(jp_fetch, jp_root_dir):

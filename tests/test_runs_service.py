@@ -384,13 +384,12 @@ def test_sweep_runs_the_grid_as_one_group_and_picks_the_best(mlops):
 
 def test_tracking_outside_a_run_creates_an_interactive_run(mlops, monkeypatch):
     import jupyterlab_mlops as api
-    from jupyterlab_mlops import tracking
+    from jupyterlab_mlops.facade import tracking
 
     monkeypatch.delenv("MLOPS_RUN_ID", raising=False)
     monkeypatch.setenv("MLOPS_ROOT_DIR", mlops.root_dir)
     monkeypatch.setenv("JPY_SESSION_NAME", str(root_of(mlops) / "explore.ipynb"))
-    monkeypatch.setattr(tracking, "_mlops", None)
-    monkeypatch.setattr(tracking, "_interactive_run_id", None)
+    tracking.end_interactive_run()  # start from a clean slate: a new interactive run
     api.log_metric("loss", 0.5)
     api.log_metric("loss", 0.25)
     api.log_param("optimizer", {"name": "adam"})
@@ -424,3 +423,36 @@ def test_notebook_without_kernel_metadata_runs_as_python(mlops):
     output = json.loads(mlops.runs.output_notebook(run["id"]))
     printed = "".join("".join(o.get("text", "")) for c in output["cells"] for o in c["outputs"])
     assert "n squared is 49" in printed
+
+
+def test_end_interactive_run_closes_it_and_each_store_gets_its_own(
+    mlops, monkeypatch, tmp_path_factory
+):
+    import jupyterlab_mlops as api
+    from jupyterlab_mlops.facade import tracking
+
+    monkeypatch.delenv("MLOPS_RUN_ID", raising=False)
+    monkeypatch.setenv("MLOPS_ROOT_DIR", mlops.root_dir)
+    monkeypatch.setenv("JPY_SESSION_NAME", str(root_of(mlops) / "session.ipynb"))
+    tracking.end_interactive_run()
+    api.log_metric("m", 1.0)
+    first = api.current_run_id()
+    assert tracking.end_interactive_run() == [first]
+    closed = mlops.runs.get(first)
+    assert closed["status"] == "succeeded" and closed["metrics"] == {"m": 1.0}
+    api.log_metric("m", 2.0)
+    second = api.current_run_id()
+    assert second != first and mlops.runs.get(second)["metrics"] == {"m": 2.0}
+    # another store (the environment names it): another interactive run, in that store
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    monkeypatch.setenv("MLOPS_ROOT_DIR", str(elsewhere))
+    api.log_metric("m", 3.0)
+    third = api.current_run_id()
+    other = MLOps(root_dir=str(elsewhere))
+    assert other.runs.get(third)["metrics"] == {"m": 3.0}
+    monkeypatch.setenv("MLOPS_ROOT_DIR", mlops.root_dir)
+    assert api.current_run_id() == second
+    assert sorted(tracking.end_interactive_run()) == sorted([second, third])
+    assert other.runs.get(third)["status"] == "succeeded"
+    assert mlops.runs.get(second)["status"] == "succeeded"
+    other.stop()

@@ -19,7 +19,7 @@ def info(context: Context, options: argparse.Namespace) -> dict[str, Any]:
         "store": mlops.db.display_url,
         "schema_revision": mlops.db.current_revision(),
         "artifact_root": mlops.resolved_artifact_root,
-        "executor": mlops.executor_class,
+        "executor": mlops.runs.settings.executor_class,
         "counts": mlops.counts(),
     }
 

@@ -244,11 +244,9 @@ def reproduce_exit_code(run: dict[str, Any], options: argparse.Namespace) -> int
 
 
 def this_notebook() -> str:
-    """The notebook of this kernel (the tracking module is moving into facade/)."""
-    try:
-        from ..facade.tracking import notebook_path
-    except ImportError:
-        from ..tracking import notebook_path
+    """The notebook of this kernel."""
+    from ..facade.tracking import notebook_path
+
     return notebook_path()
 
 

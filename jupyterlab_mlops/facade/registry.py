@@ -7,29 +7,10 @@ a model registered inside a run is linked to that run (and through it to its pro
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import os
 from typing import Any
 
 from . import shared_mlops
-
-# Where the tracking API (``mlops.log_metric``, the current run) lives: its new home first.
-TRACKING_MODULES = ("jupyterlab_mlops.facade.tracking", "jupyterlab_mlops.tracking")
-
-
-def current_run_id() -> str | None:
-    """The run this code belongs to: the tracking API's answer if available, else the env."""
-    for name in TRACKING_MODULES:
-        try:
-            found = importlib.util.find_spec(name) is not None
-        except ModuleNotFoundError:
-            found = False
-        if found:
-            tracking = importlib.import_module(name)
-            if hasattr(tracking, "current_run_id"):
-                return tracking.current_run_id()
-    return os.environ.get("MLOPS_RUN_ID") or None
+from .tracking import current_run_id
 
 
 def register_model(

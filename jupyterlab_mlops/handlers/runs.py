@@ -1,8 +1,8 @@
 """REST routes of notebook runs: parameters, runs, cancel, reproduce, output, sweeps.
 
-Thin: parse and check the request's shape, call ``mlops.runs``, write JSON. Work that can take
-a moment (provenance: hashing, git, package list; killing a process tree) runs in a thread so
-the server's event loop never waits on it.
+Thin: parse the request with its model (``runs/schemas.py``), call ``mlops.runs``, write JSON.
+Work that can take a moment (provenance: hashing, git, package list; killing a process tree)
+runs in a thread so the server's event loop never waits on it.
 """
 
 from __future__ import annotations
@@ -12,74 +12,88 @@ import asyncio
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..errors import InvalidInput
-from .base import MLOpsHandler, check_fields, string_field
+from ..runs.schemas import (
+    NotebookParameters,
+    NotebookQuery,
+    OutputLocation,
+    OutputQuery,
+    PageQuery,
+    RunDetail,
+    RunListQuery,
+    RunPage,
+    SubmitRun,
+    Sweep,
+    SweepPage,
+    SweepRequest,
+)
+from .base import MLOpsHandler
+from .openapi import operation
 
 PREFIX = r"/mlops/api"
 RUN_ID = r"([0-9A-Za-z_-]+)"
-SUBMIT_FIELDS = {"notebook_path", "parameters", "kernel_name", "timeout", "tags", "input_files"}
-SWEEP_FIELDS = {
-    "notebook_path",
-    "grid",
-    "metric",
-    "mode",
-    "name",
-    "kernel_name",
-    "timeout",
-    "tags",
-    "input_files",
-}
 
 
 class NotebookParametersHandler(MLOpsHandler):
     """``GET /notebooks/parameters?path=…``: what the run dialog builds its form from."""
 
+    @operation(
+        "A notebook's parameters and kernel",
+        query=NotebookQuery,
+        response=NotebookParameters,
+    )
     @web.authenticated
     @authorized
     def get(self) -> None:
-        path = self.get_query_argument("path", "")
-        if not path:
-            raise InvalidInput("query argument 'path' is required")
-        self.write_json(self.mlops.runs.inspect(path))
+        query = self.query_as(NotebookQuery)
+        self.write_json(self.mlops.runs.inspect(query.path))
 
 
 class RunsHandler(MLOpsHandler):
+    @operation("Runs, newest first", query=RunListQuery, response=RunPage, errors=(400,))
     @web.authenticated
     @authorized
     def get(self) -> None:
-        offset, limit = self.page_arguments()
+        query = self.query_as(RunListQuery)
         self.write_json(
             self.mlops.runs.list(
-                offset,
-                limit,
-                notebook=self.get_query_argument("notebook", None) or None,
-                status=self.get_query_argument("status", None) or None,
-                group_id=self.get_query_argument("group_id", None) or None,
-                kind=self.get_query_argument("kind", None) or None,
-                tag=self.get_query_argument("tag", None) or None,
+                query.offset,
+                query.limit,
+                notebook=query.notebook or None,
+                status=query.status or None,
+                group_id=query.group_id or None,
+                kind=query.kind,
+                tag=query.tag or None,
             )
         )
 
+    @operation(
+        "Run a notebook (queued; 400 names a bad parameter)",
+        request=SubmitRun,
+        response=RunDetail,
+        status=201,
+        errors=(400, 403, 404, 503),
+    )
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        body = self.json_body()
-        check_fields(body, SUBMIT_FIELDS)
-        notebook_path = string_field(body, "notebook_path", required=True)
+        body = self.body_as(SubmitRun)
         run = await asyncio.to_thread(
             self.mlops.runs.submit,
-            notebook_path,
-            body.get("parameters") or {},
-            kernel_name=string_field(body, "kernel_name"),
-            timeout=body.get("timeout"),
-            tags=body.get("tags"),
-            input_files=body.get("input_files"),
+            body.notebook_path,
+            body.parameters or {},
+            kernel_name=body.kernel_name,
+            timeout=body.timeout,
+            tags=body.tags,
+            input_files=body.input_files,
             user=self.username,
         )
         self.write_json(run, status=201)
 
 
 class RunHandler(MLOpsHandler):
+    @operation(
+        "A run with everything recorded about it", response=RunDetail, path_params=("run_id",)
+    )
     @web.authenticated
     @authorized
     def get(self, run_id: str) -> None:
@@ -87,6 +101,12 @@ class RunHandler(MLOpsHandler):
 
 
 class CancelHandler(MLOpsHandler):
+    @operation(
+        "Cancel a queued run, or kill a running one",
+        response=RunDetail,
+        errors=(404, 409),
+        path_params=("run_id",),
+    )
     @web.authenticated
     @authorized
     async def post(self, run_id: str) -> None:
@@ -95,6 +115,13 @@ class CancelHandler(MLOpsHandler):
 
 
 class ReproduceHandler(MLOpsHandler):
+    @operation(
+        "Re-run a run's stored input notebook (compared with the original when done)",
+        response=RunDetail,
+        status=201,
+        errors=(404, 409, 503),
+        path_params=("run_id",),
+    )
     @web.authenticated
     @authorized
     async def post(self, run_id: str) -> None:
@@ -105,14 +132,26 @@ class ReproduceHandler(MLOpsHandler):
 class OutputHandler(MLOpsHandler):
     """``GET``: the output notebook (JSON). ``POST``: write it under the root to open it."""
 
+    @operation(
+        "The executed notebook",
+        query=OutputQuery,
+        content_type="application/x-ipynb+json",
+        path_params=("run_id",),
+    )
     @web.authenticated
     @authorized
     def get(self, run_id: str) -> None:
+        query = self.query_as(OutputQuery)
         data = self.mlops.runs.output_notebook(run_id)
-        if self.get_query_argument("download", None):
+        if query.download:
             self.set_header("Content-Disposition", f'attachment; filename="{run_id}.ipynb"')
         self.finish(data, set_content_type="application/x-ipynb+json")
 
+    @operation(
+        "Write the executed notebook under the root (to open it in the lab)",
+        response=OutputLocation,
+        path_params=("run_id",),
+    )
     @web.authenticated
     @authorized
     async def post(self, run_id: str) -> None:
@@ -121,35 +160,42 @@ class OutputHandler(MLOpsHandler):
 
 
 class SweepsHandler(MLOpsHandler):
+    @operation("Sweeps, newest first", query=PageQuery, response=SweepPage, errors=(400,))
     @web.authenticated
     @authorized
     def get(self) -> None:
-        offset, limit = self.page_arguments()
-        self.write_json(self.mlops.runs.list_sweeps(offset, limit))
+        query = self.query_as(PageQuery)
+        self.write_json(self.mlops.runs.list_sweeps(query.offset, query.limit))
 
+    @operation(
+        "Run a notebook once per combination of a parameter grid",
+        request=SweepRequest,
+        response=Sweep,
+        status=201,
+        errors=(400, 403, 404, 503),
+    )
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        body = self.json_body()
-        check_fields(body, SWEEP_FIELDS)
-        notebook_path = string_field(body, "notebook_path", required=True)
+        body = self.body_as(SweepRequest)
         sweep = await asyncio.to_thread(
             self.mlops.runs.sweep,
-            notebook_path,
-            body.get("grid"),
-            metric=string_field(body, "metric"),
-            mode=string_field(body, "mode") or "max",
-            name=string_field(body, "name") or "",
-            kernel_name=string_field(body, "kernel_name"),
-            timeout=body.get("timeout"),
-            tags=body.get("tags"),
-            input_files=body.get("input_files"),
+            body.notebook_path,
+            body.grid,
+            metric=body.metric,
+            mode=body.mode or "max",
+            name=body.name or "",
+            kernel_name=body.kernel_name,
+            timeout=body.timeout,
+            tags=body.tags,
+            input_files=body.input_files,
             user=self.username,
         )
         self.write_json(sweep, status=201)
 
 
 class SweepHandler(MLOpsHandler):
+    @operation("A sweep with its runs and best run", response=Sweep, path_params=("group_id",))
     @web.authenticated
     @authorized
     def get(self, group_id: str) -> None:

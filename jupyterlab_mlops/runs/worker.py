@@ -1,12 +1,17 @@
-"""Executes one run: ``python -m jupyterlab_mlops.runs.worker RUN_ID``.
+"""Executes one run: ``python -m jupyterlab_mlops.runs.worker RUN_ID`` (or ``--standby``).
 
 Started by an executor in its own process (and session), with ``MLOPS_*`` in the environment so
-it — and the kernel it starts, which inherits the environment — use the same store. It runs the
-stored input notebook (the exact bytes recorded at submission) with papermill, writes progress
-to the run while cells execute, enforces the run's timeout, stores the output notebook as an
-artifact, writes it under the root for opening in the lab, and records the final state. For a
-reproduction it also stores the comparison with the original. When done it starts the next
-queued run, so the queue drains even when no server is running.
+it — and the kernel it starts, which inherits the environment — use the same store. It builds
+what it needs from that environment (``RunSettings.from_environment``: the store, the artifact
+store, the executor class), never the composition root. It runs the stored input notebook (the
+exact bytes recorded at submission) with papermill, writes progress to the run while cells
+execute, enforces the run's timeout, stores the output notebook as an artifact, writes it under
+the root for opening in the lab, and records the final state. For a reproduction it also stores
+the comparison with the original. When done it starts the next queued run, so the queue drains
+even when no server is running.
+
+A *standby* worker (``--standby``) does all of that set-up first, then waits for its run id on
+stdin: the server keeps one warm so a run does not pay for Python's start-up and imports.
 """
 
 from __future__ import annotations
@@ -17,23 +22,22 @@ import shutil
 import sys
 import tempfile
 import threading
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import papermill
-import psutil
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.exceptions import PapermillExecutionError
-from sqlalchemy import update
+from traitlets.utils.importstring import import_item
 
-from ..app import MLOps
+from ..events import EventBus
 from ..paths import relative_to_root
+from ..store.artifacts import ArtifactStore
 from ..store.db import Database
-from ..store.models import Run
 from .comparison import compare_runs
-from .executors.base import STANDBY, this_host
-from .service import RunService, output_location
+from .processes import STANDBY, kill_children
+from .service import RunService
+from .settings import RunSettings
 
 ENGINE_NAME = "mlops"
 KERNEL_START_TIMEOUT = 120
@@ -74,7 +78,7 @@ papermill_engines.register(ENGINE_NAME, ProgressEngine)
 class Worker:
     def __init__(self, service: RunService, run_id: str):
         self.service = service
-        self.mlops = service.mlops
+        self.artifacts = service.artifacts
         self.run_id = run_id
         self.workdir = Path(tempfile.mkdtemp(prefix=f"mlops-run-{run_id}-"))
         self.output_path = self.workdir / "output.ipynb"
@@ -84,30 +88,14 @@ class Worker:
 
     def claim(self) -> dict[str, Any] | None:
         """The run if this process should execute it (claimed by our executor or now by us)."""
-        with self.mlops.db.write_session() as session:
-            run = session.get(Run, self.run_id)
-            if run is None:
-                return None
-            if run.status == "running" and run.pid == os.getpid():
-                pass  # the local executor claimed it for us
-            elif run.status == "queued" and run.executor != "local":
-                run.status = "running"
-                run.pid = os.getpid()
-                run.host = this_host()
-                run.started_at = datetime.now(timezone.utc)
-            else:
-                return None
+        if not self.service.claim_for_worker(self.run_id, os.getpid()):
+            return None
         return self.service.get(self.run_id)
 
     # -- progress -----------------------------------------------------------------------------
 
     def report(self, done: int, total: int, current: int | None) -> None:
-        with self.mlops.db.session() as session:
-            session.execute(
-                update(Run)
-                .where(Run.id == self.run_id, Run.status == "running")
-                .values(cells_done=done, cells_total=total, current_cell=current)
-            )
+        self.service.report_progress(self.run_id, done, total, current)
 
     # -- timeout ------------------------------------------------------------------------------
 
@@ -120,14 +108,9 @@ class Worker:
         if output:
             values.update(output)
         self.service.finish(self.run_id, "timed_out", **values)
-        me = psutil.Process()
-        for child in me.children(recursive=True):
-            try:
-                child.kill()
-            except psutil.NoSuchProcess:
-                pass
+        kill_children()
         shutil.rmtree(self.workdir, ignore_errors=True)
-        self._dispatch_next()
+        self.dispatch_next()
         os._exit(TIMEOUT_EXIT_CODE)
 
     # -- outputs ------------------------------------------------------------------------------
@@ -137,17 +120,17 @@ class Worker:
         if not self.output_path.is_file():
             return {}
         try:
-            sha = self.mlops.artifacts.put_file(self.output_path)
+            sha = self.artifacts.put_file(self.output_path)
         except Exception:  # partial output is a bonus, never a reason to lose the final state
             return {}
         values: dict[str, Any] = {"output_notebook_sha256": sha}
         try:
             run = self.service.get(self.run_id)
-            target = output_location(self.mlops, self.run_id, run["notebook_path"])
-            self.mlops.artifacts.get_file(sha, target)
-            values["output_notebook_path"] = relative_to_root(self.mlops.root_dir, target)
+            target = self.service.output_location(self.run_id, run["notebook_path"])
+            self.artifacts.get_file(sha, target)
+            values["output_notebook_path"] = relative_to_root(self.service.root, target)
         except Exception:
-            self.mlops.log.warning("could not write the output notebook under the root")
+            self.service.log.warning("could not write the output notebook under the root")
         return values
 
     def _comparison(self, run: dict[str, Any], output_sha: str | None) -> dict[str, Any]:
@@ -156,7 +139,7 @@ class Worker:
         def load(sha: str | None) -> dict[str, Any] | None:
             if not sha:
                 return None
-            return json.loads(self.mlops.artifacts.get_bytes(sha))
+            return json.loads(self.artifacts.get_bytes(sha))
 
         return compare_runs(
             load(original["output_notebook_sha256"]),
@@ -170,8 +153,8 @@ class Worker:
 
     def execute(self, run: dict[str, Any]) -> int:
         input_path = self.workdir / "input.ipynb"
-        self.mlops.artifacts.get_file(run["input_notebook_sha256"], input_path)
-        notebook = Path(self.mlops.root_dir) / run["notebook_path"]
+        self.artifacts.get_file(run["input_notebook_sha256"], input_path)
+        notebook = self.service.root / run["notebook_path"]
         cwd = notebook.parent if notebook.parent.is_dir() else self.workdir
         if run["timeout_seconds"]:
             threading.Thread(
@@ -250,12 +233,11 @@ class Worker:
         ]
         return output_index - sum(1 for i in injected if i < output_index)
 
-    def _dispatch_next(self) -> None:
+    def dispatch_next(self) -> None:
         try:
-            if self.service.executor.name == "local":
-                self.service.executor.launch([])
+            self.service.executor.launch([])
         except Exception:
-            self.mlops.log.warning("could not start the next queued run", exc_info=True)
+            self.service.log.warning("could not start the next queued run", exc_info=True)
 
     def cleanup(self) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -271,16 +253,26 @@ def _redirect_output(path: Path) -> None:
     os.close(fd)
 
 
+def build_service(env: dict[str, str] | None = None) -> RunService:
+    """The runs service of this worker, from the environment its executor gave it."""
+    settings = RunSettings.from_environment(env)
+    # The process that queued this run opened (and migrated) the store already: skip the
+    # alembic check here, it is a good part of a worker's start-up time.
+    return RunService(
+        Database(settings.store_url, upgrade=False),
+        ArtifactStore(settings.artifact_root),
+        settings,
+        executor_factory=import_item(settings.executor_class),
+        events=EventBus(),  # nobody in this process listens; the server polls the store
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         print(f"usage: python -m jupyterlab_mlops.runs.worker RUN_ID|{STANDBY}", file=sys.stderr)
         return 2
-    mlops = MLOps()
-    # The process that queued this run opened (and migrated) the store already: skip the
-    # alembic check here, it is a good part of a worker's start-up time.
-    mlops.__dict__["db"] = Database(mlops.resolved_store_url, upgrade=False)
-    service = mlops.runs
+    service = build_service()
     run_id = args[0]
     if run_id == STANDBY:  # warm: imports done; wait for the executor to hand us a run
         run_id = sys.stdin.readline().strip()
@@ -306,8 +298,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
     finally:
         worker.cleanup()
-        worker._dispatch_next()
-        mlops.stop()
+        worker.dispatch_next()
+        service.stop()
+        service.db.dispose()
 
 
 if __name__ == "__main__":

@@ -1,83 +1,58 @@
-"""The executor interface, and the process helpers every executor shares.
+"""The executor interface, and the context an executor is given instead of a service.
 
-A run is executed by ``python -m jupyterlab_mlops.runs.worker RUN_ID`` (papermill in its own
-process). The queue lives in the database, so the server, the CLI and workers can all hand runs
-to an executor; the executor only decides where and when a queued run's worker process starts.
+The queue lives in the database, so the server, the CLI and workers can all hand runs to an
+executor; an executor only decides *where and when* a queued run's worker process starts
+(``python -m jupyterlab_mlops.runs.worker RUN_ID``). It knows the store only through its
+:class:`ExecutorContext`: where things are, the workers' environment, the concurrency limit, and
+two narrow callables into the queue (claim the next queued run, mark a run failed). The context
+is replaced as a whole when settings change (``executor.context = …``); executors read it
+afresh each time.
 """
 
 from __future__ import annotations
 
-import socket
-import sys
 from abc import ABC, abstractmethod
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-import psutil
+from ..processes import kill_process_tree, parse_time, this_host
+from ..settings import worker_environment
 
-if TYPE_CHECKING:
-    from ..service import RunService
-
-KILL_WAIT_SECONDS = 10.0
-STANDBY = "--standby"
-
-
-def worker_command(run_id: str | None) -> list[str]:
-    """The worker for ``run_id``; ``None``: a standby worker that reads its run id on stdin."""
-    return [sys.executable, "-m", "jupyterlab_mlops.runs.worker", run_id or STANDBY]
+#: ``claim_next(executor_name, limit, start) -> run id | None``; ``start(run_id) -> pid``
+ClaimNext = Callable[[str, int, Callable[[str], int]], "str | None"]
+#: ``fail_run(run_id, reason) -> bool``
+FailRun = Callable[[str, str], bool]
 
 
-def this_host() -> str:
-    return socket.gethostname()
+@dataclass(frozen=True)
+class ExecutorContext:
+    """What an executor may know and do; built by ``RunService`` from its settings."""
 
+    root_dir: Path
+    store_url: str
+    artifact_root: str
+    log_dir: Path
+    #: the ``MLOPS_*`` variables of every worker (see :meth:`environment_for`)
+    worker_variables: Mapping[str, str]
+    max_concurrent: int
+    dask_scheduler_address: str
+    claim_next: ClaimNext
+    fail_run: FailRun
+    #: a long-lived process (the server): keep a warm standby worker
+    keep_standby: bool = False
 
-def _process(
-    pid: int | None, started_at: datetime | None, run_id: str | None = None
-) -> psutil.Process | None:
-    """The live process with this pid, unless the pid now belongs to another process.
+    def environment_for(self, run_id: str | None) -> dict[str, str]:
+        """The environment of the worker for ``run_id`` (None: a standby worker): this
+        process's environment, as it is now, with the workers' variables."""
+        return worker_environment(self.worker_variables, run_id)
 
-    A worker is recognised by its command line (it names the run); for other processes (an
-    interactive run's kernel) the start time is compared, with a wide margin because VM clocks
-    can be stepped.
-    """
-    if not pid:
-        return None
-    try:
-        proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return None
-        if run_id is not None:  # a worker started for this run, or a standby worker given it
-            cmdline = proc.cmdline()
-            return proc if run_id in cmdline or STANDBY in cmdline else None
-        if started_at is not None and proc.create_time() > started_at.timestamp() + 60.0:
-            return None  # a newer process got the same pid
-        return proc
-    except (psutil.NoSuchProcess, psutil.AccessDenied):
-        return None
-
-
-def process_alive(pid: int | None, started_at: datetime | None, run_id: str | None = None) -> bool:
-    return _process(pid, started_at, run_id) is not None
-
-
-def kill_process_tree(
-    pid: int | None, started_at: datetime | None, run_id: str | None = None
-) -> bool:
-    """Kill a worker and everything below it (the kernel and anything it started)."""
-    proc = _process(pid, started_at, run_id)
-    if proc is None:
-        return False
-    try:
-        tree = [proc, *proc.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        tree = [proc]
-    for p in tree:  # the parent first, so it cannot restart a kernel it sees dying
-        try:
-            p.kill()
-        except psutil.NoSuchProcess:
-            pass
-    _gone, alive = psutil.wait_procs(tree, timeout=KILL_WAIT_SECONDS)
-    return not alive
+    def log_path(self, name: str) -> Path:
+        """The worker's own log (papermill/kernel start-up problems land here)."""
+        path = self.log_dir / f"{name}.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
 
 
 class Executor(ABC):
@@ -85,10 +60,12 @@ class Executor(ABC):
 
     #: stored in ``Run.executor``; a run is only ever handled by executors of its kind
     name: str = "base"
+    #: True: this executor claims runs for its workers (records their pid when starting them);
+    #: False: its workers claim their queued run themselves when they start
+    claims_for_workers: bool = False
 
-    def __init__(self, service: RunService):
-        self.service = service
-        self.mlops = service.mlops
+    def __init__(self, context: ExecutorContext):
+        self.context = context
 
     def check_available(self) -> None:
         """Raise ``Unavailable`` when runs cannot be executed (checked before recording one)."""
@@ -106,16 +83,8 @@ class Executor(ABC):
         """Stop a running run's process tree. The run's state was already updated."""
         if run.get("host") != this_host():
             return False
-        return kill_process_tree(
-            run.get("pid"), _parse_time(run.get("started_at")), run_id=run["id"]
-        )
+        return kill_process_tree(run.get("pid"), parse_time(run.get("started_at")), run["id"])
 
     def stop(self) -> None:
         """Release resources (connections); running workers keep running."""
         return None
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(value)

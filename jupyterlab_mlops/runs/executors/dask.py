@@ -3,7 +3,9 @@
 Each run becomes one Dask task that starts the same worker process (``python -m
 jupyterlab_mlops.runs.worker RUN_ID``) on a Dask worker, so execution, progress, timeouts and
 provenance are identical to local runs; the cluster decides concurrency. The worker claims its
-queued run itself, so a task that starts after the run was cancelled does nothing.
+queued run itself, so a task that starts after the run was cancelled does nothing. A Dask
+worker needs the store and the artifact store (their URLs travel in the task's environment),
+not the lab's disk beyond the server root the notebooks live under.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import threading
 from typing import Any
 
 from ...errors import Unavailable
-from .base import Executor, _parse_time, kill_process_tree, this_host, worker_command
+from ..processes import kill_process_tree, parse_time, this_host, worker_command
+from .base import Executor, ExecutorContext
 
 CONNECT_TIMEOUT = "5s"
 
@@ -35,9 +38,10 @@ def execute_run(run_id: str, environment: dict[str, str]) -> int:
 
 class DaskExecutor(Executor):
     name = "dask"
+    claims_for_workers = False
 
-    def __init__(self, service):
-        super().__init__(service)
+    def __init__(self, context: ExecutorContext):
+        super().__init__(context)
         self._client: Any = None
         self._lock = threading.Lock()
 
@@ -49,7 +53,7 @@ class DaskExecutor(Executor):
                 "the Dask executor needs the 'distributed' package: "
                 "pip install 'jupyterlab_mlops[dask]'"
             ) from None
-        address = self.mlops.dask_scheduler_address
+        address = self.context.dask_scheduler_address
         if not address:
             raise Unavailable(
                 "the Dask executor needs a scheduler address: set c.MLOps.dask_scheduler_address "
@@ -68,14 +72,21 @@ class DaskExecutor(Executor):
         self._get_client()
 
     def launch(self, run_ids: list[str]) -> None:
+        if not run_ids:  # the cluster schedules queued work itself
+            return
+        try:
+            client = self._get_client()
+        except Unavailable as err:  # the runs are recorded: say why they will never start
+            for run_id in run_ids:
+                self.context.fail_run(run_id, f"could not hand the run to Dask: {err.message}")
+            raise
         from distributed import fire_and_forget
 
-        client = self._get_client()
         for run_id in run_ids:
             future = client.submit(
                 execute_run,
                 run_id,
-                self.service.worker_environment(run_id),
+                self.context.environment_for(run_id),
                 key=f"mlops-run-{run_id}",
                 pure=False,
             )
@@ -84,9 +95,7 @@ class DaskExecutor(Executor):
     def kill(self, run: dict[str, Any]) -> bool:
         killed = False
         if run.get("host") == this_host():
-            killed = kill_process_tree(
-                run.get("pid"), _parse_time(run.get("started_at")), run_id=run["id"]
-            )
+            killed = kill_process_tree(run.get("pid"), parse_time(run.get("started_at")), run["id"])
         try:
             from distributed import Future
 

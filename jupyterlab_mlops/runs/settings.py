@@ -1,0 +1,125 @@
+"""The settings of the runs domain, as one frozen value (``RunSettings``).
+
+In the server, the CLI and the magics ``app.py`` builds it from the ``MLOps`` traits; a worker
+process builds it from its environment (:meth:`RunSettings.from_environment`), which the
+executor that started it wrote with :meth:`RunSettings.worker_environment` — so a worker, and the
+kernel it starts, open the same store without importing the composition root.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import MLOpsError
+
+DEFAULT_EXECUTOR = "jupyterlab_mlops.runs.executors.local.LocalExecutor"
+DEFAULT_OUTPUT_DIR = "mlops-runs"
+DEFAULT_MAX_CONCURRENT = 2
+
+#: what a worker needs to find the store; set by every executor, required by the worker
+STORE_VARIABLES = ("MLOPS_ROOT_DIR", "MLOPS_STORE_URL", "MLOPS_ARTIFACT_ROOT")
+#: never inherited by a worker from the process that starts it
+NOT_INHERITED = ("MLOPS_RUN_ID", "JPY_SESSION_NAME")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Where runs read and write, and how many may execute at once."""
+
+    root_dir: Path
+    store_url: str
+    artifact_root: str
+    output_dir: str = DEFAULT_OUTPUT_DIR
+    default_timeout: float = 0.0
+    max_concurrent_runs: int = DEFAULT_MAX_CONCURRENT
+    executor_class: str = DEFAULT_EXECUTOR
+    dask_scheduler_address: str = ""
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root_dir / ".mlops"
+
+    @property
+    def log_dir(self) -> Path:
+        """Worker logs (papermill/kernel start-up problems land here)."""
+        return self.data_dir / "logs" / "runs"
+
+    def log_path(self, name: str) -> Path:
+        path = self.log_dir / f"{name}.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def output_location(self, run_id: str, notebook_path: str) -> Path:
+        """``<root>/<output_dir>/<run_id>/<notebook name>`` — visible in the lab's file browser."""
+        root = self.root_dir.resolve()
+        base = Path(self.output_dir)
+        if not base.is_absolute():
+            base = root / base
+        base = base.resolve()
+        if base != root and root not in base.parents:
+            raise MLOpsError(f"c.MLOps.output_dir {self.output_dir!r} is outside the server root")
+        return base / run_id / Path(notebook_path).name
+
+    def store_environment(self) -> dict[str, str]:
+        return {
+            "MLOPS_ROOT_DIR": str(self.root_dir.resolve()),
+            "MLOPS_STORE_URL": self.store_url,
+            "MLOPS_ARTIFACT_ROOT": self.artifact_root,
+        }
+
+    def worker_variables(self) -> dict[str, str]:
+        """The ``MLOPS_*`` variables a worker is started with (its settings, in short)."""
+        return {
+            **self.store_environment(),
+            "MLOPS_OUTPUT_DIR": self.output_dir,
+            "MLOPS_MAX_CONCURRENT_RUNS": str(self.max_concurrent_runs),
+            "MLOPS_EXECUTOR_CLASS": self.executor_class,
+            "MLOPS_DASK_SCHEDULER_ADDRESS": self.dask_scheduler_address,
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    def worker_environment(
+        self, run_id: str | None, base: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """Environment of a worker process (and of its kernel, which inherits it).
+
+        ``base`` defaults to this process's environment. ``run_id`` is None for a standby
+        worker, which sets ``MLOPS_RUN_ID`` itself when it is handed a run.
+        """
+        return worker_environment(self.worker_variables(), run_id, base)
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str] | None = None) -> RunSettings:
+        """The settings a worker was started with (see :meth:`worker_environment`)."""
+        env = os.environ if env is None else env
+        missing = [name for name in STORE_VARIABLES if not env.get(name)]
+        if missing:
+            raise MLOpsError(
+                f"a run worker needs {', '.join(missing)} in its environment "
+                "(set by the executor that starts it)"
+            )
+        return cls(
+            root_dir=Path(env["MLOPS_ROOT_DIR"]),
+            store_url=env["MLOPS_STORE_URL"],
+            artifact_root=env["MLOPS_ARTIFACT_ROOT"],
+            output_dir=env.get("MLOPS_OUTPUT_DIR") or DEFAULT_OUTPUT_DIR,
+            max_concurrent_runs=int(env.get("MLOPS_MAX_CONCURRENT_RUNS") or DEFAULT_MAX_CONCURRENT),
+            executor_class=env.get("MLOPS_EXECUTOR_CLASS") or DEFAULT_EXECUTOR,
+            dask_scheduler_address=env.get("MLOPS_DASK_SCHEDULER_ADDRESS") or "",
+        )
+
+
+def worker_environment(
+    variables: Mapping[str, str], run_id: str | None, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """``base`` (default: this process's environment) with a worker's ``variables`` and run."""
+    env = dict(os.environ if base is None else base)
+    for name in NOT_INHERITED:
+        env.pop(name, None)
+    env.update(variables)
+    if run_id is not None:
+        env["MLOPS_RUN_ID"] = run_id
+    return env
