@@ -226,6 +226,7 @@ def test_openapi_describes_every_runs_route():
         "group_id",
         "kind",
         "tag",
+        "schedule_id",
     }
     schemas = document["components"]["schemas"]
     assert schemas["Run"]["properties"]["status"]["enum"] == [

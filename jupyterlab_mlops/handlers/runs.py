@@ -63,6 +63,7 @@ class RunsHandler(MLOpsHandler):
                 group_id=query.group_id or None,
                 kind=query.kind,
                 tag=query.tag or None,
+                schedule_id=query.schedule_id,
             )
         )
 

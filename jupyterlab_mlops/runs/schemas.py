@@ -103,6 +103,7 @@ class RunListQuery(PageQuery):
     group_id: str | None = Field(None, description="Runs of this sweep")
     kind: RunKind | None = None
     tag: str | None = None
+    schedule_id: str | None = Field(None, max_length=32, description="A schedule's history")
 
     @field_validator("status")
     @classmethod
@@ -155,6 +156,7 @@ class Run(Schema):
     input_files: list[str]
     trigger: str = Field(description="user, reproduce, sweep, drift, deploy or interactive")
     trigger_details: dict[str, Any]
+    schedule_id: str | None = Field(description="The schedule whose fire started this run")
     reproduces_run_id: str | None
     group_id: str | None
     created_by: str
@@ -199,6 +201,9 @@ class RunDetail(Run):
     )
     metric_history: list[MetricPoint]
     logged_params: dict[str, str]
+    outputs: dict[str, Any] = Field(
+        description="Values declared with mlops.log_output (read by later pipeline steps)"
+    )
     artifacts: list[RunArtifact]
 
 
