@@ -24,7 +24,7 @@ _PUBLIC_API: dict[str, str] = {
     "current_run_id": ".tracking:current_run_id",
     "register_model": ".registry.api:register_model",
     "load_model": ".registry.api:load_model",
-    "drift_report": ".drift.report:drift_report",
+    "drift_report": ".facade.drift:drift_report",
 }
 
 __all__ = ["__version__", *_PUBLIC_API]
