@@ -24,7 +24,7 @@ _PUBLIC_API: dict[str, str] = {
     "current_run_id": ".facade.tracking:current_run_id",
     "register_model": ".facade.registry:register_model",
     "load_model": ".facade.registry:load_model",
-    "drift_report": ".drift.report:drift_report",
+    "drift_report": ".facade.drift:drift_report",
 }
 
 __all__ = ["__version__", *_PUBLIC_API]

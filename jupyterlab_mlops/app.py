@@ -398,15 +398,65 @@ class MLOps(LoggingConfigurable):
     @cached_property
     def monitors(self):
         """Drift monitors on deployments: scheduled checks, alerts, closed-loop retraining."""
-        from .drift.monitor import MonitorService
+        from .drift.ports import Deployments, DriftSettings
+        from .drift.service import MonitorService
+        from .events import ALERT_RAISED
+        from .runs.parameters import validate_parameters
+        from .serving import prediction_log
 
-        return MonitorService(self)
+        def check_retrain(notebook: str, parameters: dict) -> None:
+            validate_parameters(self.runs.inspect(notebook)["parameters"], parameters)
+
+        service = MonitorService(
+            self.db,
+            deployments=Deployments(
+                get=lambda deployment_id: self.deployments.get(deployment_id, stats=False),
+                find=lambda **filters: self.deployments.find(**filters),
+            ),
+            versions=self.registry,
+            predictions=prediction_log,
+            check_retrain=check_retrain,
+            events=self.events,
+            settings=DriftSettings(
+                default_interval=self.monitor_interval or 3600.0,
+                webhook_url=self.alert_webhook_url,
+                smtp={
+                    "host": self.smtp_host,
+                    "port": self.smtp_port,
+                    "sender": self.smtp_sender,
+                    "username": self.smtp_username,
+                    "password": self.smtp_password,
+                    "starttls": self.smtp_starttls,
+                    "ssl": self.smtp_ssl,
+                },
+            ),
+            retraining=lambda: self.retraining,
+            logger=self.log,
+        )
+        self.events.subscribe(ALERT_RAISED, lambda event: self.retraining.on_alert_raised(event))
+        return service
+
+    @cached_property
+    def retraining(self):
+        """The drift → retrain → gate → promote workflow, persisted and resumed on restart."""
+        from .workflows.retrain import RetrainWorkflow
+
+        return RetrainWorkflow(
+            self.workflow_records,
+            runs=self.runs,
+            registry=self.registry,
+            deployments=self.deployments,
+            monitors=self.monitors,
+            logger=self.log,
+        )
 
     def drift_report(self, reference, current, methods=None, **kwargs):
         """Drift of ``current`` against ``reference`` (data, a profile or a model ref)."""
+        from .drift.reference import resolve_reference
         from .drift.report import compute_report
 
-        return compute_report(reference, current, methods, mlops=self, **kwargs)
+        reference, methods = resolve_reference(reference, methods, self.registry.resolve)
+        return compute_report(reference, current, methods, **kwargs)
 
     def counts(self) -> dict[str, int]:
         """Row counts of the main resources, for the health route and the CLI."""
@@ -442,8 +492,18 @@ class MLOps(LoggingConfigurable):
         self.events.subscribe(
             ALIAS_CHANGED, lambda e: self.deployments.on_alias_changed(e["model"], e["alias"])
         )
-        # Scheduled drift checks every monitor_interval, in a worker thread.
-        self.monitors.start()
+        # Scheduled drift checks every monitor_interval; retrain workflows polled (and resumed
+        # after a restart) until decided, woken early when a run finishes.
+        from .events import RUN_FINISHED
+        from .workflows.retrain import POLL_SECONDS
+
+        if "drift.monitors" not in self.scheduler.jobs:
+            self.scheduler.add_job("drift.monitors", self.monitor_interval, self.monitors.run_due)
+            self.scheduler.add_job("workflows.retrain", POLL_SECONDS, self.retraining.advance_all)
+            self.events.subscribe(
+                RUN_FINISHED, lambda event: self.scheduler.trigger("workflows.retrain")
+            )
+        self.retraining.resume()
         self._start_workflows()
         if self.run_scheduler:
             self.scheduler.start()
@@ -467,8 +527,6 @@ class MLOps(LoggingConfigurable):
             self.scheduler.stop()
         if "outbox" in self.__dict__:
             self.outbox.close()
-        if "monitors" in self.__dict__:
-            self.monitors.stop()
         if "runs" in self.__dict__:
             self.runs.stop()
         if "deployments" in self.__dict__:

@@ -208,13 +208,30 @@ mlops.register_model(model, "cancer", X_sample=X, y_sample=y, metrics={"accuracy
 ]
 
 
-def retrain_notebook(root: Path, name: str = "retrain.ipynb") -> Path:
+# With ``hold=True`` the notebook first waits (bounded) until the file named by its ``release``
+# parameter exists: a test decides when the run may finish, e.g. after a server restart.
+HOLD_PARAMETER = 'release = ""\n'
+HOLD_CELL = """\
+import pathlib
+import time
+
+deadline = time.monotonic() + 600
+while release and not pathlib.Path(release).exists():
+    assert time.monotonic() < deadline, "never released"
+    time.sleep(0.2)
+"""
+
+
+def retrain_notebook(root: Path, name: str = "retrain.ipynb", *, hold: bool = False) -> Path:
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
     nb = new_notebook()
     nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells.append(new_code_cell(RETRAIN_PARAMETERS, metadata={"tags": ["parameters"]}))
+    parameters = RETRAIN_PARAMETERS + (HOLD_PARAMETER if hold else "")
+    nb.cells.append(new_code_cell(parameters, metadata={"tags": ["parameters"]}))
+    if hold:
+        nb.cells.append(new_code_cell(HOLD_CELL))
     nb.cells.extend(new_code_cell(source) for source in RETRAIN_CELLS)
     path = root / name
     nbformat.write(nb, path)

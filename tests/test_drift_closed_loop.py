@@ -19,6 +19,7 @@ from drift_support import (
 )
 
 from jupyterlab_mlops.app import MLOps
+from jupyterlab_mlops.drift.schemas import Alert, CheckOutcome, Monitor, RetrainRecord
 
 RUN_TIMEOUT = 240.0
 
@@ -59,6 +60,7 @@ def test_drift_retrains_promotes_a_better_challenger_and_refuses_a_worse_one(mlo
         user="alice",
     )
     assert monitor["config"]["retrain"]["alias"] == "production"
+    Monitor.model_validate(monitor)
 
     # Drifted traffic whose labels come back: every feature ×1.5.
     X_test, y_test = data["X_test"], data["y_test"]
@@ -68,6 +70,7 @@ def test_drift_retrains_promotes_a_better_challenger_and_refuses_a_worse_one(mlo
     assert {"drift_share", "performance_drop"} <= {a["rule"] for a in check["alerts"]}
     retrain = check["retrain"]
     assert retrain["state"] == "submitted", retrain
+    CheckOutcome.model_validate(check)
     run = mlops.runs.get(retrain["run_id"])
     assert run["trigger"] == "drift"
     assert run["trigger_details"]["monitor_id"] == monitor["id"]
@@ -80,6 +83,12 @@ def test_drift_retrains_promotes_a_better_challenger_and_refuses_a_worse_one(mlo
     alert = mlops.monitors.wait_retraining(anchor, timeout=RUN_TIMEOUT)
     record = alert["details"]["retrain"]
     assert record["state"] == "promoted", record
+    Alert.model_validate(alert)
+    RetrainRecord.model_validate(record)
+    workflow = mlops.workflow_records.get(record["workflow_id"])
+    assert workflow["kind"] == "retrain" and workflow["subject"] == str(anchor)
+    assert workflow["status"] == "succeeded" and workflow["outputs"]["state"] == "promoted"
+    assert [s["status"] for s in workflow["steps"]] == ["succeeded"] * 3
     challenger = record["challenger_version"]
     assert challenger == champion["version"] + 1
     assert mlops.registry.resolve(f"{MODEL}/{challenger}")["run_id"] == run["id"]
@@ -118,6 +127,14 @@ def test_drift_retrains_promotes_a_better_challenger_and_refuses_a_worse_one(mlo
     refused = mlops.monitors.wait_retraining(second["alerts"][0]["id"], timeout=RUN_TIMEOUT)
     record = refused["details"]["retrain"]
     assert record["state"] == "refused", record
+    workflow = mlops.workflow_records.get(record["workflow_id"])
+    assert workflow["status"] == "succeeded" and workflow["outputs"]["state"] == "refused"
+    assert [(s["name"], s["status"]) for s in workflow["steps"]] == [
+        ("run", "succeeded"),
+        ("gate", "succeeded"),
+        ("promote", "skipped"),
+    ]
+    assert workflow["steps"][1]["outputs"]["passed"] is False
     assert "challenger refused" in record["steps"][-1]["message"]
     assert mlops.registry.resolve(f"{MODEL}@production")["version"] == challenger
     assert mlops.deployments.get(deployment["id"], stats=False)["version"] == challenger

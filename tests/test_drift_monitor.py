@@ -16,11 +16,20 @@ from drift_support import (
     logged,
     predict,
     register_champion,
+    retrain_notebook,
     wait_for,
 )
 
 from jupyterlab_mlops.app import MLOps
+from jupyterlab_mlops.drift.schemas import (
+    AlertPage,
+    CheckOutcome,
+    DriftResultDetail,
+    DriftResultPage,
+    Monitor,
+)
 from jupyterlab_mlops.errors import InvalidInput, NotFound
+from jupyterlab_mlops.events import ALERT_RAISED
 
 
 @pytest.fixture
@@ -78,8 +87,20 @@ def test_monitor_alerts_on_the_seed_examples_and_delivers_them(mlops, deployed):
         # Drifted traffic: mean radius +25 %, mean texture missing in 10 % of requests.
         predict(url, drifted(X_test.iloc[:200]))
         wait_for(lambda: logged(log_path, 400))
+        raised = []
+        mlops.events.subscribe(ALERT_RAISED, raised.append)
         check = mlops.monitors.check(monitor["id"])
         assert check["status"] == "alert"
+        CheckOutcome.model_validate(check)
+        # One ALERT_RAISED per new alert, after it was stored, naming the whole batch.
+        ids = [a["id"] for a in check["alerts"]]
+        assert [e["alert_id"] for e in raised] == ids
+        for event, alert in zip(raised, check["alerts"], strict=True):
+            assert event["monitor_id"] == monitor["id"]
+            assert event["deployment_id"] == deployment["id"]
+            assert event["rule"] == alert["rule"]
+            assert event["alert_ids"] == ids
+            assert event["drift_result_id"] == check["result"]["id"]
         fired = {(a["rule"], a["details"]["column"]) for a in check["alerts"]}
         assert fired == {("mean_shift_pct", "mean radius"), ("missing_rate", "mean texture")}
         radius = next(a for a in check["alerts"] if a["rule"] == "mean_shift_pct")
@@ -105,11 +126,13 @@ def test_monitor_alerts_on_the_seed_examples_and_delivers_them(mlops, deployed):
         assert all(a["delivered"]["webhook"]["ok"] for a in check["alerts"])
         assert all(a["delivered"]["email"]["ok"] for a in check["alerts"])
 
-        # The same problem again: counted on the open alerts, not re-sent.
+        # The same problem again: counted on the open alerts, not re-sent (nor announced).
         again = mlops.monitors.check(monitor["id"])
         assert again["alerts"] == [] and again["repeated_alerts"] == 2
+        assert len(raised) == len(ids)
         assert len(webhook.received) == 1
         listed = mlops.monitors.alerts(monitor_id=monitor["id"])
+        AlertPage.model_validate(listed)
         assert listed["total"] == 2
         assert {a["details"]["occurrences"] for a in listed["items"]} == {2}
         assert mlops.monitors.get(monitor["id"])["open_alerts"] == 2
@@ -122,10 +145,13 @@ def test_monitor_alerts_on_the_seed_examples_and_delivers_them(mlops, deployed):
 
     # Results over time, oldest first, and the audit log of the model.
     series = mlops.monitors.results(monitor["id"])
+    DriftResultPage.model_validate(series)
+    Monitor.model_validate(mlops.monitors.get(monitor["id"]))
     assert series["total"] == 3
     assert [r["n_rows"] for r in series["items"]] == [200, 200, 200]
     assert series["items"][0]["drift_share"] < series["items"][-1]["drift_share"]
     detail = mlops.monitors.get_result(series["items"][-1]["id"])
+    DriftResultDetail.model_validate(detail)
     assert {c["column"] for c in detail["columns"]} >= set(KEY_FEATURES)
     audit = mlops.registry.audit(MODEL, action="drift_alert")["items"]
     assert len(audit) == 1 and "mean radius" in audit[0]["reason"]
@@ -165,11 +191,28 @@ def test_performance_from_feedback_and_deployment_report(mlops, deployed):
     assert report.summary["drift_share"] > 0.5
 
 
-def test_monitor_validation_is_clear(mlops, deployed):
+def test_monitor_validation_is_clear(mlops, deployed, tmp_path):
     deployment = deployed["deployment"]
+    retrain_notebook(tmp_path)
     with pytest.raises(NotFound, match="no deployment 'nope'"):
         mlops.monitors.create("nope")
     bad = [
+        ({"methods": "t-test"}, "unknown drift method 't-test'"),
+        ({"methods": {"mean radius": "nope"}}, "unknown drift method 'nope'"),
+        ({"methods": {"no such column": "ks"}}, "which the reference does not have"),
+        ({"columns": ["no such column"]}, "columns not in the reference"),
+        ({"window": {"seconds": float("nan")}}, "window.seconds"),
+        ({"window": {"seconds": float("inf")}}, "window.seconds"),
+        ({"rules": {"mean_shift_pct": float("inf")}}, "rules.mean_shift_pct"),
+        ({"window": {"last_n": 2**70}}, "window.last_n"),
+        (
+            {"retrain": {"notebook": "retrain.ipynb", "parameters": {"epochs": 3}}},
+            "unknown parameter 'epochs'",
+        ),
+        (
+            {"retrain": {"notebook": "retrain.ipynb", "parameters": {"quality": ["good"]}}},
+            "parameter 'quality' expects str",
+        ),
         ({"window": {"last_n": 0}}, "window.last_n must be an integer >= 1"),
         ({"window": {"rows": 5}}, "window must be"),
         ({"rules": {"mean_shift_pct": -1}}, "rule 'mean_shift_pct' must be a non-negative"),
@@ -182,6 +225,24 @@ def test_monitor_validation_is_clear(mlops, deployed):
     for config, message in bad:
         with pytest.raises((InvalidInput, NotFound, Exception), match=message):
             mlops.monitors.create(deployment["id"], config=config)
+    fields = {
+        "config.methods": {"methods": "t-test"},
+        "config.window.seconds": {"window": {"seconds": float("nan")}},
+        "config.retrain.parameters.epochs": {
+            "retrain": {"notebook": "retrain.ipynb", "parameters": {"epochs": 3}}
+        },
+        "config.retrain.parameters.quality": {
+            "retrain": {"notebook": "retrain.ipynb", "parameters": {"quality": {"a": 1}}}
+        },
+    }
+    for field, config in fields.items():
+        with pytest.raises(InvalidInput) as error:
+            mlops.monitors.create(deployment["id"], config=config)
+        assert error.value.details["field"] == field, error.value.details
+    for interval in (float("inf"), float("nan"), -1, 0, "x", True, 1e300):
+        with pytest.raises(InvalidInput, match="interval_seconds") as error:
+            mlops.monitors.create(deployment["id"], interval_seconds=interval)
+        assert error.value.details["field"] == "interval_seconds"
     assert mlops.monitors.list()["total"] == 0  # nothing half-written
     monitor = mlops.monitors.create(deployment["id"], interval_seconds=60)
     updated = mlops.monitors.update(monitor["id"], {"enabled": False})
@@ -189,6 +250,16 @@ def test_monitor_validation_is_clear(mlops, deployed):
     assert mlops.monitors.due() == []
     with pytest.raises(InvalidInput, match="cannot update"):
         mlops.monitors.update(monitor["id"], {"deployment_id": "x"})
+    for changes in (
+        {"interval_seconds": float("inf")},
+        {"config": {"methods": "t-test"}},
+        {"config": {"retrain": {"notebook": "retrain.ipynb", "parameters": {"epochs": 3}}}},
+    ):
+        with pytest.raises(InvalidInput):
+            mlops.monitors.update(monitor["id"], changes)
+    unchanged = mlops.monitors.get(monitor["id"])
+    assert unchanged["interval_seconds"] == 60 and unchanged["config"]["methods"] is None
+    assert unchanged["config"]["retrain"] is None
     deleted = mlops.monitors.delete(monitor["id"])
     assert deleted["deleted"] is True
     with pytest.raises(NotFound):

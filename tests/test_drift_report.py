@@ -17,9 +17,10 @@ from sklearn.tree import DecisionTreeClassifier
 import jupyterlab_mlops as mlops_api
 from jupyterlab_mlops.app import MLOps
 from jupyterlab_mlops.drift.profile import build_profile
-from jupyterlab_mlops.drift.report import FRAME_COLUMNS, drift_report
+from jupyterlab_mlops.drift.report import FRAME_COLUMNS
 from jupyterlab_mlops.drift.widget import DriftWidget
 from jupyterlab_mlops.errors import InvalidInput
+from jupyterlab_mlops.facade.drift import drift_report
 
 
 def _frames(n_ref=800, n_cur=900, seed=0, shift=0.0):

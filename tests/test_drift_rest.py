@@ -5,12 +5,35 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
+from pathlib import Path
 
 import pytest
 from deploy_support import stopping_all
-from drift_support import MODEL, dataset, drifted, logged, predict, register_champion
+from drift_support import (
+    MODEL,
+    dataset,
+    drifted,
+    logged,
+    predict,
+    register_champion,
+    retrain_notebook,
+)
 from tornado.httpclient import HTTPClientError
+
+from jupyterlab_mlops.drift.schemas import (
+    Alert,
+    AlertPage,
+    CheckOutcome,
+    DriftResultDetail,
+    DriftResultPage,
+    Monitor,
+    MonitorDeleted,
+    MonitorPage,
+    Report,
+)
+from jupyterlab_mlops.store import models as m
 
 MONITOR_KEYS = {
     "id",
@@ -58,6 +81,26 @@ async def _error(jp_fetch, *path, method="GET", body=None):
     return error.value.code, json.loads(error.value.response.body)["error"]
 
 
+async def _raw_error(jp_fetch, *path, method="POST", raw: str = "", **params):
+    """An error answer to a raw body (``Infinity``, ``1e400`` and deep nesting are no
+    ``json.dumps`` output)."""
+    kwargs = {"method": method, "body": raw} if method != "GET" else {"method": "GET"}
+    if params:
+        kwargs["params"] = params
+    with pytest.raises(HTTPClientError) as error:
+        await jp_fetch("mlops", "api", "drift", *path, **kwargs)
+    return error.value.code, json.loads(error.value.response.body)["error"]
+
+
+def _strict_json(raw: bytes):
+    """Decode as a strict JSON parser (a browser's) does: NaN and Infinity are not JSON."""
+
+    def refuse(name):
+        raise ValueError(f"non-JSON constant {name}")
+
+    return json.loads(raw, parse_constant=refuse)
+
+
 async def _until(predicate, timeout=60.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -83,6 +126,7 @@ async def test_drift_routes_json_shapes_and_errors(jp_fetch, served):
         },
     )
     assert code == 201 and MONITOR_KEYS <= set(monitor) and monitor["enabled"] is False
+    Monitor.model_validate(monitor)
     assert monitor["deployment_name"] == deployment["name"]
     assert monitor["open_alerts"] == 0 and monitor["drift_share"] is None
 
@@ -91,8 +135,10 @@ async def test_drift_routes_json_shapes_and_errors(jp_fetch, served):
     code, check = await _json(jp_fetch, "monitors", monitor["id"], "check", method="POST", body={})
     assert code == 200 and check["status"] == "alert"
     assert [a["rule"] for a in check["alerts"]] == ["mean_shift_pct"]
+    CheckOutcome.model_validate(check)
 
     code, listing = await _json(jp_fetch, "monitors", limit="10")
+    MonitorPage.model_validate(listing)
     assert set(listing) == {"items", "total", "offset", "limit"} and listing["total"] == 1
     item = listing["items"][0]
     assert item["status"] == "alert" and item["open_alerts"] == 1
@@ -100,20 +146,24 @@ async def test_drift_routes_json_shapes_and_errors(jp_fetch, served):
     assert item["last_checked_at"].endswith("+00:00")
 
     code, results = await _json(jp_fetch, "monitors", monitor["id"], "results")
+    DriftResultPage.model_validate(results)
     assert results["total"] == 1
     point = results["items"][0]
     assert {"window_start", "window_end", "drift_share", "n_drifted", "n_rows"} <= set(point)
     code, detail = await _json(jp_fetch, "results", str(point["id"]))
+    DriftResultDetail.model_validate(detail)
     assert {c["column"] for c in detail["columns"]} >= {"mean radius"}
     radius = next(c for c in detail["columns"] if c["column"] == "mean radius")
     assert radius["histogram"]["type"] == "numeric" and radius["p_value"] is not None
 
     code, alerts = await _json(jp_fetch, "alerts", acknowledged="false")
+    AlertPage.model_validate(alerts)
     assert alerts["total"] == 1
     alert = alerts["items"][0]
     assert alert["deployment_name"] == deployment["name"] and alert["severity"] == "warning"
     code, acked = await _json(jp_fetch, "alerts", str(alert["id"]), "ack", method="POST", body={})
     assert acked["acknowledged"] is True
+    Alert.model_validate(acked)
     code, alerts = await _json(jp_fetch, "alerts", acknowledged="false")
     assert alerts["total"] == 0
 
@@ -124,6 +174,7 @@ async def test_drift_routes_json_shapes_and_errors(jp_fetch, served):
         body={"model": f"{MODEL}@production", "window": {"last_n": 100}, "methods": "psi"},
     )
     assert code == 200
+    Report.model_validate(report)
     assert report["summary"]["n_current_rows"] == 100
     assert {c["method"] for c in report["columns"]} == {"psi"}
     assert set(report) == {"title", "summary", "columns", "alerts", "history", "performance"}
@@ -159,6 +210,7 @@ async def test_drift_routes_json_shapes_and_errors(jp_fetch, served):
 
     code, deleted = await _json(jp_fetch, "monitors", monitor["id"], method="DELETE")
     assert deleted["deleted"] is True
+    MonitorDeleted.model_validate(deleted)
     code, listing = await _json(jp_fetch, "monitors")
     assert listing["total"] == 0
 
@@ -180,5 +232,147 @@ async def test_scheduled_checks_run_inside_the_server(jp_fetch, served):
 
     results = await _until(two_results)
     assert all(r["n_rows"] == 100 for r in results["items"])
+    assert "drift.monitors" in served["mlops"].scheduler.jobs
     code, item = await _json(jp_fetch, "monitors", monitor["id"])
     assert item["status"] in ("ok", "drift") and item["last_checked_at"]
+
+
+async def test_bad_input_is_a_400_naming_the_field_and_nothing_is_stored(jp_fetch, served):
+    mlops, deployment = served["mlops"], served["deployment"]
+    retrain_notebook(Path(mlops.root_dir))
+    good = {"deployment_id": deployment["id"], "interval_seconds": 60}
+    code, monitor = await _json(jp_fetch, "monitors", method="POST", body=good)
+    assert code == 201
+    deployment_id = json.dumps(deployment["id"])
+
+    def create(fragment: str) -> str:
+        return f'{{"deployment_id": {deployment_id}, {fragment}}}'
+
+    def retrain(parameters: str) -> str:
+        return (
+            f'"config": {{"retrain": {{"notebook": "retrain.ipynb", "parameters": {parameters}}}}}'
+        )
+
+    bodies = {
+        '"interval_seconds": Infinity': "interval_seconds",
+        '"interval_seconds": -Infinity': "interval_seconds",
+        '"interval_seconds": NaN': "interval_seconds",
+        '"interval_seconds": 1e400': "interval_seconds",
+        '"interval_seconds": -1': "interval_seconds",
+        '"interval_seconds": 0': "interval_seconds",
+        '"interval_seconds": "x"': "interval_seconds",
+        '"interval_seconds": true': "interval_seconds",
+        '"config": {"methods": "t-test"}': "config.methods",
+        '"config": {"methods": {"mean radius": "nope"}}': "config.methods",
+        '"config": {"methods": {"no such column": "ks"}}': "config.methods",
+        '"config": {"window": {"seconds": NaN}}': "config.window.seconds",
+        '"config": {"window": {"seconds": 1e400}}': "config.window.seconds",
+        '"config": {"window": {"last_n": 99999999999999999999999}}': "config.window.last_n",
+        '"config": {"rules": {"drift_share": Infinity}}': "config.rules.drift_share",
+        retrain('{"epochs": 3}'): "config.retrain.parameters.epochs",
+        retrain('{"quality": ["good"]}'): "config.retrain.parameters.quality",
+        '"config": {"retrain": {"notebook": "missing.ipynb"}}': "config.retrain.notebook",
+    }
+    for fragment, field in bodies.items():
+        code, error = await _raw_error(jp_fetch, "monitors", raw=create(fragment))
+        assert code == 400, (fragment, error)
+        assert error["details"]["field"] == field, (fragment, error)
+        assert field.rsplit(".", 1)[-1] in error["message"] or "method" in error["message"], (
+            fragment,
+            error,
+        )
+    # The same values in an update: refused, the monitor unchanged.
+    for fragment, field in bodies.items():
+        if "interval" not in fragment and "config" not in fragment:
+            continue
+        code, error = await _raw_error(
+            jp_fetch, "monitors", monitor["id"], method="PUT", raw="{" + fragment + "}"
+        )
+        assert code == 400 and error["details"]["field"] == field, (fragment, error)
+    # Deep nesting, anywhere: a 400, never a 500 (nor a crash).
+    deep = "[" * 100_000
+    for raw in (deep, create(f'"config": {deep}'), create(f'"config": {{"methods": {deep}')):
+        code, error = await _raw_error(jp_fetch, "monitors", raw=raw)
+        assert code == 400 and "nests deeper" in error["message"], error
+    code, error = await _raw_error(jp_fetch, "report", raw=deep)
+    assert code == 400 and "nests deeper" in error["message"], error
+    # Query strings.
+    huge = "99999999999999999999999"
+    for path, params, field in (
+        (("monitors",), {"offset": huge}, "offset"),
+        (("monitors",), {"limit": "0"}, "limit"),
+        (("monitors",), {"limit": "x"}, "limit"),
+        (("alerts",), {"offset": huge}, "offset"),
+        (("alerts",), {"acknowledged": "maybe"}, "acknowledged"),
+        (("monitors", monitor["id"], "results"), {"offset": huge}, "offset"),
+    ):
+        code, error = await _raw_error(jp_fetch, *path, method="GET", **params)
+        assert code == 400 and error["details"]["field"] == field, (path, params, error)
+    # The report's window and methods.
+    for fragment, field in (
+        ('"window": {"seconds": NaN}', "window.seconds"),
+        ('"window": {"last_n": 1e30}', "window.last_n"),
+        ('"window": {"since": "yesterday"}', "window.since"),
+        ('"methods": "t-test"', "methods"),
+    ):
+        raw = f'{{"model": "{MODEL}@production", {fragment}}}'
+        code, error = await _raw_error(jp_fetch, "report", raw=raw)
+        assert code == 400 and error["details"]["field"] == field, (fragment, error)
+
+    code, listing = await _json(jp_fetch, "monitors")
+    assert listing["total"] == 1  # nothing else was stored
+    stored = listing["items"][0]
+    assert stored["interval_seconds"] == 60
+    assert stored["config"]["methods"] is None and stored["config"]["retrain"] is None
+    assert stored["config"]["window"] == {"last_n": 1000}
+
+
+async def test_monitor_list_is_strict_json_even_with_a_legacy_infinite_row(jp_fetch, served):
+    """A monitor stored by an older version with ``Infinity`` in it must not break the list
+    (the Drift tab's JSON parser refuses NaN/Infinity)."""
+    mlops, deployment = served["mlops"], served["deployment"]
+    with mlops.db.session() as session:  # what the old code let through
+        session.add(
+            m.Monitor(
+                id="legacyinf",
+                deployment_id=deployment["id"],
+                interval_seconds=math.inf,
+                config={"window": {"seconds": math.inf}, "rules": {"drift_share": math.nan}},
+            )
+        )
+    response = await jp_fetch("mlops", "api", "drift", "monitors")
+    listing = _strict_json(response.body)
+    legacy = next(item for item in listing["items"] if item["id"] == "legacyinf")
+    assert legacy["interval_seconds"] is None
+    assert legacy["config"]["window"] == {"seconds": None}
+    response = await jp_fetch("mlops", "api", "drift", "monitors", "legacyinf")
+    assert _strict_json(response.body)["interval_seconds"] is None
+    assert "legacyinf" not in mlops.monitors.due()  # and the scheduler never trips over it
+
+
+async def test_openapi_describes_every_drift_route(jp_fetch):
+    response = await jp_fetch("mlops", "api", "openapi.json")
+    document = json.loads(response.body)
+    paths = document["paths"]
+    expected = {
+        "/mlops/api/drift/monitors": {"get", "post"},
+        "/mlops/api/drift/monitors/{monitor_id}": {"get", "put", "delete"},
+        "/mlops/api/drift/monitors/{monitor_id}/check": {"post"},
+        "/mlops/api/drift/monitors/{monitor_id}/results": {"get"},
+        "/mlops/api/drift/results/{item_id}": {"get"},
+        "/mlops/api/drift/alerts": {"get"},
+        "/mlops/api/drift/alerts/{item_id}/ack": {"post"},
+        "/mlops/api/drift/report": {"post"},
+    }
+    for path, methods in expected.items():
+        assert set(paths[path]) == methods, path
+    create = paths["/mlops/api/drift/monitors"]["post"]
+    assert create["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/MonitorCreate"
+    )
+    assert "201" in create["responses"] and "400" in create["responses"]
+    schemas = document["components"]["schemas"]
+    assert {"Monitor", "MonitorConfig", "Alert", "DriftResult", "Report"} <= set(schemas)
+    assert schemas["MonitorCreate"]["properties"]["interval_seconds"]
+    listing = paths["/mlops/api/drift/monitors"]["get"]
+    assert {p["name"] for p in listing["parameters"]} == {"offset", "limit", "deployment_id"}

@@ -6,12 +6,17 @@ profile keeps a sample of at most 5 000 values per numeric column: when the colu
 KS and Wasserstein results are estimates (flagged ``approximate``); rates, means, histograms and
 PSI bins come from the full column either way. Prepare a reference once and reuse it for many
 windows (a monitor's rolling series does).
+
+Pure: a model ref (``"churn@production"``) is resolved by the caller — the notebook facade,
+``MLOps.drift_report`` or a monitor, each through the registry it was given — and handed in as
+the version dict (:meth:`Reference.from_version`, :func:`resolve_reference`).
 """
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,28 +169,58 @@ class Reference:
         return cls(columns, int(profile["n_rows"]), "profile", model)
 
     @classmethod
-    def coerce(cls, reference: Any, mlops: Any = None) -> Reference:
-        """A ``Reference`` from a Reference, a profile dict, a model ref string or data."""
+    def from_version(cls, version: Mapping[str, Any]) -> Reference:
+        """The reference of a registered version (its profile, made at registration)."""
+        if not version.get("profile"):
+            raise InvalidInput(
+                f"model {version['name']} version {version['version']} has no reference "
+                "profile (register it with X_sample=… so drift can be computed)",
+                code="no_profile",
+            )
+        return cls.from_profile(
+            version["profile"], model={"name": version["name"], "version": version["version"]}
+        )
+
+    @classmethod
+    def coerce(cls, reference: Any) -> Reference:
+        """A ``Reference`` from a Reference, a profile dict or data. A model ref is resolved
+        by the caller first (:func:`resolve_reference`)."""
         if isinstance(reference, Reference):
             return reference
         if isinstance(reference, Mapping) and "columns" in reference and "n_rows" in reference:
             return cls.from_profile(reference)
         if isinstance(reference, str | tuple):
-            if mlops is None:
-                from ..app import build_mlops
-
-                mlops = build_mlops()
-            version = mlops.registry.resolve(reference)
-            if not version.get("profile"):
-                raise InvalidInput(
-                    f"model {version['name']} version {version['version']} has no reference "
-                    "profile (register it with X_sample=… so drift can be computed)",
-                    code="no_profile",
-                )
-            return cls.from_profile(
-                version["profile"], model={"name": version["name"], "version": version["version"]}
+            raise InvalidInput(
+                f"the reference {reference!r} is a model ref: use mlops.drift_report(…), which "
+                "resolves it to the version's profile, or pass data, a profile or a Reference",
+                code="unresolved_reference",
             )
         return cls.from_data(reference)
+
+
+def version_methods(version: Mapping[str, Any] | None) -> Any:
+    """A version's own drift methods (its ``drift_methods`` tag, a JSON object), if any."""
+    methods = ((version or {}).get("tags") or {}).get("drift_methods")
+    if isinstance(methods, str) and methods.strip().startswith("{"):
+        try:
+            return json.loads(methods)
+        except json.JSONDecodeError as err:
+            raise InvalidInput(f"drift methods are not valid JSON: {err}") from None
+    return methods or None
+
+
+def resolve_reference(
+    reference: Any, methods: Any, resolve: Callable[[Any], Mapping[str, Any]]
+) -> tuple[Any, Any]:
+    """``(reference, methods)`` with a model ref (``"churn@production"``, ``("churn", 3)``)
+    replaced by its version's :class:`Reference` and, unless ``methods`` is given, the
+    version's own methods. ``resolve`` is the registry's look-up; data passes through."""
+    if not isinstance(reference, str | tuple):
+        return reference, methods
+    version = resolve(reference)
+    if methods is None:
+        methods = version_methods(version)
+    return Reference.from_version(version), methods
 
 
 def _numeric_from_entry(

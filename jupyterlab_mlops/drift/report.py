@@ -11,8 +11,10 @@ reference rows, KS for numeric columns and chi-square for categorical, boolean a
 columns with at most 5 distinct values (drift when p < 0.05); with more rows, normed Wasserstein
 and Jensen–Shannon (drift when > 0.1). ``methods`` overrides it: one method name for every
 column that supports it, or ``{column: name}`` / ``{column: {"method": name, "threshold": t}}``.
-A model ref as reference also reads the model's own overrides from the version's
-``drift_methods`` tag (a JSON object like ``methods``); explicit ``methods`` win.
+Pure: it takes resolved references only. ``mlops.drift_report("churn@production", df)`` (the
+notebook facade, ``facade/drift.py``) resolves the ref to the version's profile first and also
+reads the model's own overrides from the version's ``drift_methods`` tag (a JSON object like
+``methods``); explicit ``methods`` win.
 """
 
 from __future__ import annotations
@@ -401,7 +403,8 @@ def _verdict(
 # -- the report -----------------------------------------------------------------------------
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
+    """``value`` with numpy scalars made Python ones and NaN/Infinity made ``None``."""
     if isinstance(value, float | np.floating):
         value = float(value)
         return value if math.isfinite(value) else None
@@ -410,9 +413,9 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, np.bool_):
         return bool(value)
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
@@ -463,7 +466,7 @@ class DriftReport:
         columns = [
             {k: v for k, v in row.items() if histograms or k != "histogram"} for row in self.columns
         ]
-        return _json_safe(
+        return json_safe(
             {
                 "title": self.title,
                 "summary": self.summary,
@@ -524,19 +527,13 @@ def compute_report(
     rules: Mapping[str, Any] | None = None,
     all_statistics: bool = True,
     progress: bool | None = None,
-    mlops: Any = None,
     title: str | None = None,
     workers: int | None = None,
 ) -> DriftReport:
-    """Compare ``current`` with ``reference`` (data, a profile, a model ref or a Reference)."""
+    """Compare ``current`` with ``reference``: data, a profile dict or a :class:`Reference`
+    (a model ref is resolved by the caller: ``mlops.drift_report`` does it)."""
     started = time.perf_counter()
-    if isinstance(reference, str | tuple) and mlops is None:
-        from ..app import build_mlops
-
-        mlops = build_mlops()
-    ref = Reference.coerce(reference, mlops)
-    if methods is None and ref.model is not None:
-        methods = _model_methods(ref, mlops)
+    ref = Reference.coerce(reference)
     from .profile import as_frame
 
     frame = as_frame(current)
@@ -607,24 +604,4 @@ def compute_report(
     return DriftReport(rows, summary, alerts=alerts, title=title)
 
 
-def _model_methods(ref: Reference, mlops: Any) -> Any:
-    """A model's own method overrides (tag ``drift_methods`` on the version), if any."""
-    if mlops is None:
-        return None
-    version = mlops.registry.resolve((ref.model["name"], ref.model["version"]))
-    methods = (version.get("tags") or {}).get("drift_methods")
-    return _parse_methods(methods) if methods else None
-
-
-def drift_report(reference: Any, current: Any, methods: Any = None, **kwargs: Any) -> DriftReport:
-    """``mlops.drift_report(reference, current, methods=None)``.
-
-    ``reference``: a DataFrame (or array), a stored profile dict, or a model ref such as
-    ``"churn@production"`` (its registered profile). ``methods``: None for the defaults, one
-    method name (``"ks"``, ``"wasserstein"``, ``"psi"``, ``"chisquare"``, ``"jensenshannon"``)
-    for every column it applies to, or ``{column: method}``.
-    """
-    return compute_report(reference, current, methods, **kwargs)
-
-
-__all__ = ["DriftReport", "compute_report", "drift_report", "resolve_methods"]
+__all__ = ["DriftReport", "compute_report", "json_safe", "resolve_methods"]

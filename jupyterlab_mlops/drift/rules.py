@@ -29,6 +29,8 @@ TOLERANCE = 1e-9
 def normalise_rules(rules: Mapping[str, Any] | None) -> dict[str, Any]:
     """Defaults overlaid with ``rules``; unknown keys and bad values are refused."""
     merged = dict(DEFAULT_RULES)
+    if rules is not None and not isinstance(rules, Mapping):
+        raise InvalidInput("rules must be an object {rule: threshold}", code="invalid_rule")
     for key, value in (rules or {}).items():
         if key not in DEFAULT_RULES:
             raise InvalidInput(
@@ -40,7 +42,12 @@ def normalise_rules(rules: Mapping[str, Any] | None) -> dict[str, Any]:
             ):
                 raise InvalidInput("rule 'features' must be a list of column names or null")
         elif value is not None:
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value < 0
+            ):
                 raise InvalidInput(f"rule {key!r} must be a non-negative number or null")
             value = float(value)
         merged[key] = value

@@ -1,77 +1,99 @@
 """``/mlops/api/drift/…``: monitors, their results over time, alerts, and ad-hoc reports.
 
-Thin: parse, call ``mlops.monitors`` (or the report engine), write JSON. Checks and reports read
-the prediction log and compute statistics for up to seconds, so they run in a thread.
+Thin: parse with the models of ``drift/schemas.py``, call ``mlops.monitors``, write JSON. Checks
+and reports read the prediction log and compute statistics for up to seconds, so they run in a
+thread.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+import time
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ..drift.config import plain_methods
+from ..drift.schemas import (
+    Alert,
+    AlertPage,
+    AlertsQuery,
+    CheckOutcome,
+    DriftResultDetail,
+    DriftResultPage,
+    EmptyBody,
+    Monitor,
+    MonitorCreate,
+    MonitorDeleted,
+    MonitorPage,
+    MonitorsQuery,
+    MonitorUpdate,
+    Report,
+    ReportRequest,
+    ResultsQuery,
+)
 from ..errors import InvalidInput
-from .base import MLOpsHandler, check_fields, in_thread
+from .base import MLOpsHandler, in_thread
+from .openapi import operation
 
 MONITOR_ID = r"(?P<monitor_id>[A-Za-z0-9_\-]{1,64})"
 NUMBER_ID = r"(?P<item_id>[0-9]{1,18})"
 PREFIX = "/mlops/api/drift"
 
 
-def _timestamp(value: Any, what: str) -> float | None:
-    """Unix seconds from a number or an ISO-8601 string."""
-    if value is None:
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            pass
-    raise InvalidInput(f"{what} must be unix seconds or an ISO-8601 time, got {value!r}")
-
-
 class MonitorsHandler(MLOpsHandler):
+    @operation("Drift monitors, newest first", query=MonitorsQuery, response=MonitorPage)
     @web.authenticated
     @authorized
     def get(self) -> None:
-        offset, limit = self.page_arguments()
-        deployment_id = self.get_query_argument("deployment_id", None) or None
+        query = self.query_as(MonitorsQuery)
         self.write_json(
-            self.mlops.monitors.list(deployment_id=deployment_id, offset=offset, limit=limit)
+            self.mlops.monitors.list(
+                deployment_id=query.deployment_id, offset=query.offset, limit=query.limit
+            )
         )
 
+    @operation(
+        "Create a monitor on a deployment",
+        request=MonitorCreate,
+        response=Monitor,
+        status=201,
+        errors=(400, 403, 404),
+    )
     @web.authenticated
     @authorized
     def post(self) -> None:
-        body = self.json_body()
-        check_fields(body, {"deployment_id", "config", "interval_seconds", "enabled"})
+        body = self.body_as(MonitorCreate)
         monitor = self.mlops.monitors.create(
-            body.get("deployment_id"),
-            config=body.get("config"),
-            interval_seconds=body.get("interval_seconds"),
-            enabled=body.get("enabled", True),
+            body.deployment_id,
+            config=body.config,
+            interval_seconds=body.interval_seconds,
+            enabled=body.enabled,
             user=self.username,
         )
         self.write_json(monitor, status=201)
 
 
 class MonitorHandler(MLOpsHandler):
+    @operation("One monitor", response=Monitor, errors=(404,))
     @web.authenticated
     @authorized
     def get(self, monitor_id: str) -> None:
         self.write_json(self.mlops.monitors.get(monitor_id))
 
+    @operation(
+        "Change a monitor's config, interval or on/off switch",
+        request=MonitorUpdate,
+        response=Monitor,
+        errors=(400, 403, 404),
+    )
     @web.authenticated
     @authorized
     def put(self, monitor_id: str) -> None:
-        self.write_json(
-            self.mlops.monitors.update(monitor_id, self.json_body(), user=self.username)
-        )
+        body = self.body_as(MonitorUpdate)
+        changes = {name: getattr(body, name) for name in body.model_fields_set}
+        self.write_json(self.mlops.monitors.update(monitor_id, changes, user=self.username))
 
+    @operation("Delete a monitor, its results and its alerts", response=MonitorDeleted)
     @web.authenticated
     @authorized
     def delete(self, monitor_id: str) -> None:
@@ -79,23 +101,33 @@ class MonitorHandler(MLOpsHandler):
 
 
 class MonitorCheckHandler(MLOpsHandler):
+    @operation("Run a check now", request=EmptyBody, response=CheckOutcome, errors=(400, 404, 409))
     @web.authenticated
     @authorized
     async def post(self, monitor_id: str) -> None:
+        self.body_as(EmptyBody)
         monitors = self.mlops.monitors
         monitors.get(monitor_id)  # a 404 at once, before the thread
         self.write_json(await in_thread(monitors.check, monitor_id, user=self.username))
 
 
 class MonitorResultsHandler(MLOpsHandler):
+    @operation(
+        "A monitor's results over time (oldest first in the page)",
+        query=ResultsQuery,
+        response=DriftResultPage,
+    )
     @web.authenticated
     @authorized
     def get(self, monitor_id: str) -> None:
-        offset, limit = self.page_arguments(default_limit=100)
-        self.write_json(self.mlops.monitors.results(monitor_id, offset=offset, limit=limit))
+        query = self.query_as(ResultsQuery)
+        self.write_json(
+            self.mlops.monitors.results(monitor_id, offset=query.offset, limit=query.limit)
+        )
 
 
 class ResultHandler(MLOpsHandler):
+    @operation("One result with its per-column statistics", response=DriftResultDetail)
     @web.authenticated
     @authorized
     def get(self, item_id: str) -> None:
@@ -103,71 +135,63 @@ class ResultHandler(MLOpsHandler):
 
 
 class AlertsHandler(MLOpsHandler):
+    @operation("Alerts, newest first", query=AlertsQuery, response=AlertPage)
     @web.authenticated
     @authorized
     def get(self) -> None:
-        offset, limit = self.page_arguments()
-        acknowledged = self.get_query_argument("acknowledged", None)
-        if acknowledged not in (None, "", "true", "false", "1", "0"):
-            raise InvalidInput("query argument 'acknowledged' must be true or false")
+        query = self.query_as(AlertsQuery)
         self.write_json(
             self.mlops.monitors.alerts(
-                monitor_id=self.get_query_argument("monitor_id", None) or None,
-                acknowledged=None if not acknowledged else acknowledged in ("true", "1"),
-                offset=offset,
-                limit=limit,
+                monitor_id=query.monitor_id,
+                acknowledged=query.acknowledged,
+                offset=query.offset,
+                limit=query.limit,
             )
         )
 
 
 class AlertAckHandler(MLOpsHandler):
+    @operation("Acknowledge an alert", request=EmptyBody, response=Alert)
     @web.authenticated
     @authorized
     def post(self, item_id: str) -> None:
+        self.body_as(EmptyBody)
         self.write_json(self.mlops.monitors.acknowledge(int(item_id), user=self.username))
 
 
 class ReportHandler(MLOpsHandler):
     """Ad-hoc drift of a deployment's recent predictions (by model ref, name or id)."""
 
+    @operation(
+        "Drift of a deployment's recent predictions against its version's reference",
+        request=ReportRequest,
+        response=Report,
+        errors=(400, 404, 409),
+    )
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        body = self.json_body()
-        check_fields(body, {"model", "deployment_id", "window", "methods", "history"})
-        target = body.get("deployment_id") or body.get("model")
-        if not isinstance(target, str) or not target:
-            raise InvalidInput("'model' (e.g. 'churn@production') or 'deployment_id' is required")
-        window = body.get("window") or {}
-        if not isinstance(window, dict) or set(window) - {"last_n", "since", "until", "seconds"}:
-            raise InvalidInput("window must be {last_n?, since?, until?} or {seconds}")
-        last_n = window.get("last_n")
-        if last_n is not None and (
-            isinstance(last_n, bool) or not isinstance(last_n, int) or last_n < 1
-        ):
-            raise InvalidInput("window.last_n must be a positive integer")
-        since = _timestamp(window.get("since"), "window.since")
-        until = _timestamp(window.get("until"), "window.until")
-        seconds = window.get("seconds")
-        if seconds is not None:
-            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
-                raise InvalidInput("window.seconds must be a positive number")
-            import time
-
-            since = time.time() - float(seconds)
-        methods = body.get("methods")
-        if methods is not None and not isinstance(methods, str | dict):
-            raise InvalidInput("methods must be null, a method name or {column: method}")
+        body = self.body_as(ReportRequest)
+        target = body.deployment_id or body.model
+        if not target:
+            raise InvalidInput(
+                "'model' (e.g. 'churn@production') or 'deployment_id' is required",
+                details={"field": "model"},
+            )
+        window = body.window
+        since = window.since if window else None
+        if window is not None and window.seconds is not None:
+            since = time.time() - window.seconds
         monitors = self.mlops.monitors
         monitors.find_deployment(target)  # 404 before the thread
         report = await in_thread(
             monitors.deployment_report,
             target,
-            last_n=last_n,
+            last_n=window.last_n if window else None,
             since=since,
-            until=until,
-            methods=methods,
-            with_history=bool(body.get("history", True)),
+            until=window.until if window else None,
+            methods=plain_methods(body.methods),
+            with_history=body.history,
             progress=False,
         )
         self.write_json(report.to_dict())
