@@ -108,7 +108,7 @@ def test_every_route_is_described_in_the_openapi_document():
     for pattern, handler, *_ in all_routes():
         if handler is NotFoundHandler:
             continue
-        for method_name in handler.SUPPORTED_METHODS:
+        for method_name in ("GET", "POST", "PUT", "PATCH", "DELETE"):
             method = getattr(handler, method_name.lower())
             if method == web.RequestHandler._unimplemented_method:
                 continue
