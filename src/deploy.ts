@@ -14,13 +14,14 @@ import { ServerConnection } from '@jupyterlab/services';
 import { launchIcon } from '@jupyterlab/ui-components';
 import { IDisposable } from '@lumino/disposable';
 
-import { isNotFound, showError } from './api';
 import {
   getNotebookParameters,
-  INotebookParameter,
-  IRunSummary,
-  latestSuccessfulRun
-} from './deployApi';
+  IParameterSpec,
+  IRun,
+  isNotFound,
+  latestSuccessfulRun,
+  showError
+} from './api';
 import { showDeployDialog } from './dialogs/DeployDialog';
 import { DeployParametersBody } from './dialogs/DeployParametersForm';
 import { SubmitDialog } from './dialogs/SubmitDialog';
@@ -35,8 +36,8 @@ export namespace DeployCommandIDs {
 export interface IDeployPlan {
   /** The server will run the notebook (no successful run yet). */
   needsRun: boolean;
-  parameters: INotebookParameter[];
-  latestRun: IRunSummary | null;
+  parameters: IParameterSpec[];
+  latestRun: IRun | null;
 }
 
 /**

@@ -109,8 +109,6 @@ function readSettings(settings: ISettingRegistry.ISettings): IMLOpsSettings {
       Number.isFinite(refresh) && refresh >= 0
         ? refresh
         : DEFAULT_SETTINGS.refreshInterval,
-    defaultExecutor:
-      composite.defaultExecutor ?? DEFAULT_SETTINGS.defaultExecutor,
     defaultDeployTarget:
       composite.defaultDeployTarget ?? DEFAULT_SETTINGS.defaultDeployTarget
   };

@@ -4,6 +4,9 @@ import { ServerConnection } from '@jupyterlab/services';
 import {
   apiUrl,
   errorMessage,
+  getHealth,
+  IPage,
+  IRun,
   isNotFound,
   listRuns,
   MLOpsAPIError,
@@ -12,6 +15,7 @@ import {
   showError,
   withQuery
 } from '../api';
+import { errorBody, health, page as pageOf, run } from './fixtures';
 
 /** A fake server: records requests and answers with the given responses. */
 function fakeServer(
@@ -30,12 +34,17 @@ function fakeServer(
   return { settings, requests };
 }
 
-/** The error a promise rejects with (fails the test if it resolves). */
-async function rejection(promise: Promise<unknown>): Promise<any> {
+/**
+ * The error a promise rejects with (fails the test if it resolves), typed as
+ * the error the test expects; the test checks that type with `toBeInstanceOf`.
+ */
+async function rejection<E extends Error = MLOpsAPIError>(
+  promise: Promise<unknown>
+): Promise<E> {
   try {
     await promise;
   } catch (err) {
-    return err;
+    return err as E;
   }
   throw new Error('Expected the request to fail, but it succeeded.');
 }
@@ -132,10 +141,10 @@ describe('parseErrorBody', () => {
 
 describe('requestAPI', () => {
   it('sends an authenticated request to the endpoint and returns its JSON', async () => {
-    const page = { items: [{ id: 'r1' }], total: 1, offset: 0, limit: 50 };
+    const page = pageOf([run({ id: 'r1' })]);
     const { settings, requests } = fakeServer(() => json(page));
 
-    const result = await requestAPI<typeof page>(
+    const result = await requestAPI<IPage<IRun>>(
       'runs?offset=0&limit=50',
       {},
       settings
@@ -153,11 +162,7 @@ describe('requestAPI', () => {
 
   it("throws MLOpsAPIError carrying the server's message on 4xx", async () => {
     const { settings } = fakeServer(() =>
-      json(
-        { error: { code: 'not_found', message: "Model 'iris' not found." } },
-        404,
-        'Not Found'
-      )
+      json(errorBody('not_found', "Model 'iris' not found."), 404, 'Not Found')
     );
 
     const err = await rejection(requestAPI('models/iris', {}, settings));
@@ -193,7 +198,9 @@ describe('requestAPI', () => {
       throw new TypeError('Failed to fetch');
     });
 
-    const err = await rejection(requestAPI('health', {}, settings));
+    const err = await rejection<ServerConnection.NetworkError>(
+      requestAPI('health', {}, settings)
+    );
 
     expect(err).toBeInstanceOf(ServerConnection.NetworkError);
     expect(errorMessage(err)).toBe(
@@ -221,7 +228,9 @@ describe('requestAPI', () => {
       () => new Response('<html></html>', { status: 200 })
     );
 
-    const err = await rejection(requestAPI('health', {}, settings));
+    const err = await rejection<ServerConnection.ResponseError>(
+      requestAPI('health', {}, settings)
+    );
 
     expect(err).toBeInstanceOf(ServerConnection.ResponseError);
     expect(err).not.toBeInstanceOf(MLOpsAPIError);
@@ -232,7 +241,7 @@ describe('requestAPI', () => {
 describe('listRuns', () => {
   it('passes pagination and filters as query parameters', async () => {
     const { settings, requests } = fakeServer(() =>
-      json({ items: [], total: 0, offset: 50, limit: 25 })
+      json(pageOf<IRun>([], { offset: 50, limit: 25 }))
     );
 
     const page = await listRuns(
@@ -250,15 +259,25 @@ describe('listRuns', () => {
   });
 });
 
+describe('getHealth', () => {
+  it("returns the server's health (typed from the OpenAPI document)", async () => {
+    const answer = health({ version: '9.9.9' });
+    const { settings, requests } = fakeServer(() => json(answer));
+
+    const result = await getHealth(settings);
+
+    expect(result).toEqual(answer);
+    expect(result.store.revision).toBe('0002');
+    expect(new URL(requests[0].url).pathname).toBe('/base/mlops/api/health');
+  });
+});
+
 describe('showError', () => {
   afterEach(() => Notification.dismiss());
 
   it("shows the server's message as an error notification", async () => {
     const { settings } = fakeServer(() =>
-      json(
-        { error: { code: 'invalid', message: 'limit must be ≤ 500' } },
-        400
-      )
+      json(errorBody('invalid', 'limit must be ≤ 500'), 400)
     );
     const err = await rejection(requestAPI('runs?limit=9999', {}, settings));
 

@@ -3,7 +3,7 @@ import * as React from 'react';
 import { act } from 'react';
 import { createRoot } from 'react-dom/client';
 
-import type { IDeployJob } from '../deployApi';
+import type { IDeployJob, IRun } from '../api';
 import { DeployProgress } from '../dialogs/DeployDialog';
 import {
   curlCommand,
@@ -15,35 +15,18 @@ import {
   shellQuote,
   stepViews
 } from '../dialogs/deployProgress';
+import {
+  deployJob,
+  errorBody,
+  notebookParameters,
+  page,
+  parameterSpec,
+  run as runFixture
+} from './fixtures';
 
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
-function job(overrides: Partial<IDeployJob> = {}): IDeployJob {
-  return {
-    id: 'job1',
-    notebook_path: 'train.ipynb',
-    parameters: {},
-    target: 'local',
-    status: 'running',
-    steps: [
-      { name: 'run', status: 'pending', detail: '', started_at: null, finished_at: null },
-      { name: 'register', status: 'pending', detail: '', started_at: null, finished_at: null },
-      { name: 'serve', status: 'pending', detail: '', started_at: null, finished_at: null },
-      { name: 'healthy', status: 'pending', detail: '', started_at: null, finished_at: null }
-    ],
-    run_id: null,
-    model: null,
-    version: null,
-    deployment_id: null,
-    url: null,
-    curl: null,
-    error: null,
-    created_by: 'me',
-    created_at: '2026-01-01T00:00:00Z',
-    finished_at: null,
-    ...overrides
-  };
-}
+const job = deployJob;
 
 describe('stepViews', () => {
   it('shows the four steps in order, pending before the first answer', () => {
@@ -271,9 +254,7 @@ describe('DeployProgress', () => {
       baseUrl: 'http://localhost:8888/',
       fetch: async () =>
         new Response(
-          JSON.stringify({
-            error: { code: 'invalid_input', message: "'notes.txt' is not a notebook (.ipynb)" }
-          }),
+          JSON.stringify(errorBody('invalid_input', "'notes.txt' is not a notebook (.ipynb)")),
           { status: 400 }
         )
     });
@@ -301,7 +282,7 @@ describe('DeployProgress', () => {
 });
 
 describe('planDeploy', () => {
-  const server = (runs: unknown[], parametersStatus = 200) =>
+  const server = (runs: IRun[], parametersStatus = 200) =>
     ServerConnection.makeSettings({
       baseUrl: 'http://localhost:8888/',
       fetch: async (input: RequestInfo | URL) => {
@@ -309,15 +290,14 @@ describe('planDeploy', () => {
         if (url.pathname.endsWith('/notebooks/parameters')) {
           expect(url.searchParams.get('path')).toBe('dir/train.ipynb');
           return new Response(
-            JSON.stringify({
-              path: 'dir/train.ipynb',
-              has_parameters_cell: true,
-              parameters: [
-                { name: 'C', type: 'float', declared_type: null, default: 1, default_source: '1.0', help: '' }
-              ],
-              kernel_name: 'python3',
-              hint: null
-            }),
+            JSON.stringify(
+              notebookParameters({
+                path: 'dir/train.ipynb',
+                parameters: [
+                  parameterSpec({ name: 'C', type: 'float', default: 1, default_source: '1.0' })
+                ]
+              })
+            ),
             { status: parametersStatus }
           );
         }
@@ -325,7 +305,7 @@ describe('planDeploy', () => {
           expect(url.searchParams.get('notebook')).toBe('dir/train.ipynb');
           expect(url.searchParams.get('status')).toBe('succeeded');
           return new Response(
-            JSON.stringify({ items: runs, total: runs.length, offset: 0, limit: 1 }),
+            JSON.stringify(page(runs, { limit: 1 })),
             { status: 200 }
           );
         }
@@ -342,7 +322,7 @@ describe('planDeploy', () => {
 
   it('needs no run when the latest successful run exists', async () => {
     const { planDeploy } = await import('../deploy');
-    const run = { id: 'r1', notebook_path: 'dir/train.ipynb', status: 'succeeded', created_at: '', finished_at: null };
+    const run = runFixture({ id: 'r1', notebook_path: 'dir/train.ipynb', status: 'succeeded' });
     const plan = await planDeploy('dir/train.ipynb', server([run]));
     expect(plan).toMatchObject({ needsRun: false, latestRun: { id: 'r1' } });
   });

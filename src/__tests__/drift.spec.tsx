@@ -3,13 +3,21 @@ import * as React from 'react';
 import { act } from 'react';
 import { createRoot, Root } from 'react-dom/client';
 
-import { IDriftColumn, IDriftResult } from '../deployApi';
+import { IDriftColumn, IDriftResult } from '../api';
 import { layoutSeries, linearScale } from '../panel/chart';
 import { DriftChart } from '../panel/DriftChart';
 import { sortFeatures } from '../panel/DriftDetail';
 import { DriftTab } from '../panel/DriftTab';
+import {
+  alert,
+  driftColumn,
+  driftResult,
+  errorBody,
+  monitor,
+  page
+} from './fixtures';
 
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
 const BOX = { width: 100, height: 50, margin: { top: 0, right: 0, bottom: 0, left: 0 } };
 
@@ -68,14 +76,8 @@ describe('chart scaling', () => {
 
 describe('sortFeatures', () => {
   it('lists drifted features first, then by decreasing statistic', () => {
-    const col = (column: string, drifted: boolean, statistic: number | null): IDriftColumn => ({
-      column,
-      method: 'ks',
-      statistic,
-      p_value: null,
-      threshold: null,
-      drifted
-    });
+    const col = (column: string, drifted: boolean, statistic: number | null): IDriftColumn =>
+      driftColumn({ column, method: 'ks', statistic, drifted });
     const sorted = sortFeatures([
       col('a', false, 0.3),
       col('b', true, 0.2),
@@ -101,20 +103,17 @@ describe('DriftChart', () => {
   });
 
   it('draws one point per check, drifted ones marked, with an accessible label', () => {
-    const result = (id: number, share: number, minute: number): IDriftResult => ({
-      id,
-      monitor_id: 'm',
-      model_name: 'churn',
-      model_version: 1,
-      window_start: null,
-      window_end: `2026-01-01T00:0${minute}:00Z`,
-      n_rows: 100,
-      drift_share: share,
-      drifted: share > 0.5,
-      n_drifted: Math.round(share * 10),
-      drifted_columns: [],
-      created_at: `2026-01-01T00:0${minute}:00Z`
-    });
+    const result = (id: number, share: number, minute: number): IDriftResult =>
+      driftResult({
+        id,
+        monitor_id: 'm',
+        window_end: `2026-01-01T00:0${minute}:00Z`,
+        n_rows: 100,
+        drift_share: share,
+        drifted: share > 0.5,
+        n_drifted: Math.round(share * 10),
+        created_at: `2026-01-01T00:0${minute}:00Z`
+      });
     act(() =>
       root.render(
         <DriftChart results={[result(1, 0.1, 1), result(2, 0.2, 2), result(3, 0.8, 3)]} />
@@ -144,9 +143,9 @@ describe('DriftTab', () => {
         const endpoint = url.pathname.replace(/^\/mlops\/api\//, '');
         const json = (body: unknown) => new Response(JSON.stringify(body), { status: 200 });
         if (endpoint === 'drift/monitors') {
-          return json({
-            items: [
-              {
+          return json(
+            page([
+              monitor({
                 id: 'mon1',
                 deployment_id: 'dep1',
                 deployment_name: 'churn-local',
@@ -163,42 +162,39 @@ describe('DriftTab', () => {
                 latest_result_id: 7,
                 open_alerts: 1,
                 created_at: new Date().toISOString()
-              }
-            ],
-            total: 1,
-            offset: 0,
-            limit: 50
-          });
+              })
+            ])
+          );
         }
         if (endpoint === 'drift/alerts') {
-          return json({
-            items: acked.length
-              ? []
-              : [
-                  {
-                    id: 3,
-                    monitor_id: 'mon1',
-                    deployment_id: 'dep1',
-                    deployment_name: 'churn-local',
-                    drift_result_id: 7,
-                    rule: 'mean_shift',
-                    severity: 'warning',
-                    message: "mean of 'age' shifted by 35 %",
-                    acknowledged: false,
-                    retrain_run_id: null,
-                    created_at: new Date().toISOString()
-                  }
-                ],
-            total: acked.length ? 0 : 1,
-            offset: 0,
-            limit: 20
-          });
+          return json(
+            page(
+              acked.length
+                ? []
+                : [
+                    alert({
+                      id: 3,
+                      monitor_id: 'mon1',
+                      deployment_id: 'dep1',
+                      deployment_name: 'churn-local',
+                      drift_result_id: 7,
+                      rule: 'mean_shift',
+                      severity: 'warning',
+                      message: "mean of 'age' shifted by 35 %",
+                      acknowledged: false,
+                      retrain_run_id: null,
+                      created_at: new Date().toISOString()
+                    })
+                  ],
+              { limit: 20 }
+            )
+          );
         }
         if (endpoint === 'drift/alerts/3/ack' && request.method === 'POST') {
           acked.push(endpoint);
-          return json({ id: 3, acknowledged: true });
+          return json(alert({ id: 3, acknowledged: true }));
         }
-        return new Response(JSON.stringify({ error: { code: 'not_found', message: 'no' } }), {
+        return new Response(JSON.stringify(errorBody('not_found', 'no')), {
           status: 404
         });
       }

@@ -1,32 +1,21 @@
 import { ServerConnection } from '@jupyterlab/services';
 import { act } from 'react';
 
+import type { IAuditEntry, IModelVersion } from '../api';
 import { aliasProblem, PromoteBody } from '../dialogs/PromoteDialog';
-import { IAuditEntry, IModelVersion } from '../modelsApi';
 import { describeAudit } from '../panel/AuditLog';
 import { buildMetricsTable, lowerIsBetter } from '../panel/metricsTable';
+import { auditEntry, errorBody, modelVersion, promotion } from './fixtures';
 
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
+/** Metrics as the server could send them; non-numbers test the table's tolerance. */
 function version(v: number, metrics: Record<string, unknown>): IModelVersion {
-  return {
-    name: 'churn',
+  return modelVersion({
     version: v,
-    artifact_sha256: 'a'.repeat(64),
-    artifact_size: 10,
-    serialization: 'skops',
-    flavour: 'sklearn',
-    model_class: 'LogisticRegression',
     metrics: metrics as Record<string, number>,
-    params: {},
-    tags: {},
-    description: null,
-    run_id: null,
-    archived: false,
-    aliases: [],
-    created_by: 'me',
     created_at: '2026-01-01T00:00:00+00:00'
-  };
+  });
 }
 
 describe('buildMetricsTable', () => {
@@ -76,20 +65,18 @@ describe('buildMetricsTable', () => {
 });
 
 describe('describeAudit', () => {
-  const entry = (extra: Partial<IAuditEntry>): IAuditEntry => ({
-    id: 1,
-    model_name: 'churn',
-    action: 'set_alias',
-    alias: 'production',
-    from_version: 1,
-    to_version: 2,
-    reason: '',
-    forced: false,
-    details: {},
-    user: 'me',
-    created_at: '2026-01-01T00:00:00+00:00',
-    ...extra
-  });
+  const entry = (extra: Partial<IAuditEntry>): IAuditEntry =>
+    auditEntry({
+      id: 1,
+      model_name: 'churn',
+      action: 'set_alias',
+      alias: 'production',
+      from_version: 1,
+      to_version: 2,
+      reason: '',
+      forced: false,
+      ...extra
+    });
 
   it('says what moved', () => {
     expect(describeAudit(entry({}))).toBe('production: v1 → v2');
@@ -138,18 +125,20 @@ describe('PromoteBody', () => {
         bodies.push(body);
         if (!body.force) {
           return new Response(
-            JSON.stringify({ error: { code: 'gate_failed', message: gateMessage } }),
+            JSON.stringify(errorBody('gate_failed', gateMessage)),
             { status: 409 }
           );
         }
         return new Response(
-          JSON.stringify({
-            name: 'churn',
-            alias: 'production',
-            version: 1,
-            previous_version: 2,
-            forced: true
-          }),
+          JSON.stringify(
+            promotion({
+              name: 'churn',
+              alias: 'production',
+              version: 1,
+              previous_version: 2,
+              forced: true
+            })
+          ),
           { status: 200 }
         );
       }

@@ -3,10 +3,12 @@ import * as React from 'react';
 import { act } from 'react';
 import { createRoot, Root } from 'react-dom/client';
 
+import type { IRun } from '../api';
 import { PanelModel } from '../panel/model';
 import { MLOpsPanelView } from '../panel/MLOpsPanel';
+import { deployment, errorBody, page, run } from './fixtures';
 
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
 type Handler = (url: URL) => Response;
 
@@ -26,10 +28,7 @@ function fakeServer(routes: Record<string, Handler>) {
       if (handler) {
         return handler(url);
       }
-      return json(
-        { error: { code: 'not_found', message: `No route ${url.pathname}` } },
-        404
-      );
+      return json(errorBody('not_found', `No route ${url.pathname}`), 404);
     }
   });
   return { serverSettings, requests };
@@ -46,29 +45,31 @@ function pagedRuns(total: number): Handler {
     const limit = Number(url.searchParams.get('limit'));
     const items = [];
     for (let i = offset; i < Math.min(total, offset + limit); i++) {
-      items.push({
-        id: `run-${i}`,
-        kind: 'notebook',
-        notebook_path: `experiments/train-${i}.ipynb`,
-        status: i === 0 ? 'failed' : 'succeeded',
-        parameters: {},
-        metrics: { accuracy: 0.91234 },
-        tags: [],
-        kernel_name: 'python3',
-        created_at: new Date().toISOString(),
-        started_at: null,
-        finished_at: null,
-        duration_seconds: 12,
-        progress: null,
-        error:
-          i === 0
-            ? { cell_index: 3, ename: 'ValueError', evalue: 'bad alpha' }
-            : null,
-        group_id: null,
-        created_by: null
-      });
+      items.push(
+        run({
+          id: `run-${i}`,
+          kind: 'notebook',
+          notebook_path: `experiments/train-${i}.ipynb`,
+          status: i === 0 ? 'failed' : 'succeeded',
+          parameters: {},
+          metrics: { accuracy: 0.91234 },
+          tags: [],
+          kernel_name: 'python3',
+          created_at: new Date().toISOString(),
+          started_at: null,
+          finished_at: null,
+          duration_seconds: 12,
+          progress: null,
+          error:
+            i === 0
+              ? { cell_index: 3, ename: 'ValueError', evalue: 'bad alpha' }
+              : null,
+          group_id: null,
+          created_by: null
+        })
+      );
     }
-    return json({ items, total, offset, limit });
+    return json(page(items, { total, offset, limit }));
   };
 }
 
@@ -166,7 +167,7 @@ describe('MLOpsPanelView', () => {
 
   it('shows the empty state for an empty list', async () => {
     const { serverSettings } = fakeServer({
-      models: () => json({ items: [], total: 0, offset: 0, limit: 50 })
+      models: () => json(page([]))
     });
     const model = visibleModel(serverSettings);
     model.activeTab = 'models';
@@ -182,10 +183,7 @@ describe('MLOpsPanelView', () => {
   it("shows other errors inline with the server's message", async () => {
     const { serverSettings } = fakeServer({
       deployments: () =>
-        json(
-          { error: { code: 'internal', message: 'The store is locked.' } },
-          500
-        )
+        json(errorBody('internal', 'The store is locked.'), 500)
     });
     const model = visibleModel(serverSettings);
     model.activeTab = 'deployments';
@@ -195,6 +193,35 @@ describe('MLOpsPanelView', () => {
       expect(q('[role="alert"]')?.textContent).toBe('The store is locked.')
     );
     expect(q('.jp-mlops-empty')).toBeNull();
+  });
+
+  it("lists deployments with the model's name from `model`", async () => {
+    const { serverSettings } = fakeServer({
+      deployments: () =>
+        json(
+          page([
+            deployment({
+              id: 'dep7',
+              name: 'churn-local',
+              model: 'churn',
+              version: 3,
+              follows_alias: 'production',
+              url: 'http://127.0.0.1:8123'
+            })
+          ])
+        )
+    });
+    const model = visibleModel(serverSettings);
+    model.activeTab = 'deployments';
+    render(model);
+
+    await waitFor(() => expect(q('[data-deployment-id="dep7"]')).not.toBeNull());
+    const row = q('[data-deployment-id="dep7"]')!;
+    expect(row.querySelector('.jp-mlops-version')!.textContent).toBe('churn/3');
+    expect(row.querySelector('.jp-mlops-alias')!.textContent).toBe('@production');
+    expect(row.querySelector('.jp-mlops-deployment-url')!.textContent).toBe(
+      'http://127.0.0.1:8123'
+    );
   });
 
   it('pages through the server-side list with Previous/Next', async () => {
@@ -273,6 +300,73 @@ describe('MLOpsPanelView', () => {
       model.visible = true;
     });
     await waitFor(() => expect(requests).toHaveLength(1));
+  });
+
+  describe('polling (Lumino Poll, fake timers)', () => {
+    beforeEach(() => jest.useFakeTimers());
+    afterEach(() => jest.useRealTimers());
+
+    /** Advance the fake clock by `ms`, letting fetches and renders run. */
+    const advance = async (ms = 0): Promise<void> => {
+      await act(async () => {
+        jest.advanceTimersByTime(ms);
+        for (let i = 0; i < 20; i++) {
+          await Promise.resolve();
+        }
+      });
+    };
+    /** Advance in small steps until `count()` reaches `n` (at most `ms`). */
+    const until = async (count: () => number, n: number, ms: number): Promise<void> => {
+      for (let waited = 0; count() < n && waited <= ms; waited += 100) {
+        await advance(100);
+      }
+    };
+
+    it('re-fetches every refreshInterval while shown, never while hidden', async () => {
+      const { serverSettings, requests } = fakeServer({ runs: pagedRuns(1) });
+      const model = new PanelModel({ serverSettings, settings: { refreshInterval: 5 } });
+      model.visible = true;
+      render(model);
+      await until(() => requests.length, 1, 1000);
+      expect(requests).toHaveLength(1);
+
+      await advance(4000);
+      expect(requests).toHaveLength(1);
+      await until(() => requests.length, 2, 2000);
+      expect(requests).toHaveLength(2);
+
+      act(() => {
+        model.visible = false;
+      });
+      await advance(20000);
+      expect(requests).toHaveLength(2);
+
+      act(() => {
+        model.visible = true;
+      });
+      await until(() => requests.length, 3, 1000);
+      expect(requests).toHaveLength(3);
+    });
+
+    it('polls fast while a listed run is active, then stops when it ended', async () => {
+      let status: IRun['status'] = 'running';
+      const { serverSettings, requests } = fakeServer({
+        runs: () => json(page([run({ id: 'live', status })]))
+      });
+      // refreshInterval 0: only the live interval (2 s) polls.
+      const model = visibleModel(serverSettings);
+      render(model);
+      await until(() => requests.length, 1, 1000);
+      await until(() => requests.length, 2, 3000);
+      expect(requests).toHaveLength(2);
+
+      status = 'succeeded';
+      await until(() => requests.length, 3, 3000);
+      expect(requests).toHaveLength(3);
+      await advance(10000);
+      expect(requests).toHaveLength(3);
+      expect(q('[data-run-id="live"]')).not.toBeNull();
+    });
   });
 
   it('shows the server check problem above the tabs', async () => {

@@ -1,3 +1,4 @@
+import type { IParameterSpec } from '../api';
 import {
   buildFields,
   coerceField,
@@ -7,7 +8,7 @@ import {
   parseTimeout
 } from '../dialogs/parameterForm';
 import { parameterInMessage } from '../dialogs/RunWithParameters';
-import { IParameterSpec } from '../runsApi';
+import { parameterSpec } from './fixtures';
 
 function spec(
   name: string,
@@ -27,15 +28,7 @@ function spec(
   if (default_source === 'None') {
     value = null;
   }
-  return {
-    name,
-    type,
-    declared_type: null,
-    default: value,
-    default_source,
-    help: '',
-    ...extra
-  };
+  return parameterSpec({ name, type, default: value, default_source, ...extra });
 }
 
 describe('fieldKind', () => {

@@ -3,6 +3,7 @@ import * as React from 'react';
 import { act } from 'react';
 import { createRoot, Root } from 'react-dom/client';
 
+import type { IRunDetail } from '../api';
 import { RunParametersBody } from '../dialogs/RunWithParameters';
 import { environmentLines } from '../panel/comparison';
 import { PanelModel } from '../panel/model';
@@ -14,8 +15,15 @@ import {
   summarizeParameters
 } from '../panel/runFormat';
 import { RunsTab } from '../panel/RunsTab';
+import {
+  errorBody,
+  notebookParameters,
+  page,
+  parameterSpec,
+  runDetail
+} from './fixtures';
 
-(globalThis as any).IS_REACT_ACT_ENVIRONMENT = true;
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
 type Handler = (url: URL, init: RequestInit) => Response;
 
@@ -35,7 +43,7 @@ function fakeServer(routes: Record<string, Handler>) {
       if (handler && (method === 'GET' || routes[`${method} ${endpoint}`])) {
         return handler(url, init ?? {});
       }
-      return json({ error: { code: 'not_found', message: `No route ${url.pathname}` } }, 404);
+      return json(errorBody('not_found', `No route ${url.pathname}`), 404);
     }
   });
   return { serverSettings, requests };
@@ -45,8 +53,8 @@ function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body), { status });
 }
 
-function run(id: string, extra: Record<string, unknown> = {}) {
-  return {
+function run(id: string, extra: Partial<IRunDetail> = {}): IRunDetail {
+  return runDetail({
     id,
     kind: 'batch',
     notebook_path: 'work/train.ipynb',
@@ -66,7 +74,7 @@ function run(id: string, extra: Record<string, unknown> = {}) {
     input_notebook_sha256: 'a'.repeat(64),
     output_notebook_sha256: 'b'.repeat(64),
     ...extra
-  };
+  });
 }
 
 describe('run display helpers', () => {
@@ -206,19 +214,20 @@ function renderRunsTab(model: PanelModel): void {
 describe('RunsTab', () => {
   it('sends the filters as query arguments and opens a run', async () => {
     const { serverSettings, requests } = fakeServer({
-      runs: () => json({ items: [run('r1')], total: 1, offset: 0, limit: 50 }),
+      runs: () => json(page([run('r1')])),
       'runs/r1': () =>
-        json({
-          ...run('r1'),
-          provenance: {
-            notebook_sha256: 'a'.repeat(64),
-            packages: { numpy: '2.0', pandas: '2.2' },
-            git: null,
-            inputs: { 'data.csv': 'e'.repeat(64) },
-            python: { version: '3.12.1' }
-          },
-          comparison: null
-        })
+        json(
+          run('r1', {
+            provenance: {
+              notebook_sha256: 'a'.repeat(64),
+              packages: { numpy: '2.0', pandas: '2.2' },
+              git: null,
+              inputs: { 'data.csv': 'e'.repeat(64) },
+              python: { version: '3.12.1' }
+            },
+            comparison: null
+          })
+        )
     });
     const model = new PanelModel({ serverSettings });
     renderRunsTab(model);
@@ -248,30 +257,32 @@ describe('RunsTab', () => {
   it('shows the reproduction comparison per cell', async () => {
     const { serverSettings } = fakeServer({
       'runs/r2': () =>
-        json({
-          ...run('r2', { reproduces_run_id: 'r1' }),
-          provenance: null,
-          comparison: {
-            original_run_id: 'r1',
-            outputs_match: false,
-            outputs: {
-              match: false,
-              matched: 1,
-              total: 2,
-              cells: [
-                { code_cell: 0, source: 'a = 1', match: true },
-                { code_cell: 1, source: 'print(a)', match: false, diff: '-1\n+2' }
-              ]
-            },
-            environment: {
-              same: true,
-              notebook_sha256_equal: true,
-              packages: { added: {}, removed: {}, changed: {} },
-              git: {},
-              inputs: { added: {}, removed: {}, changed: {} }
+        json(
+          run('r2', {
+            reproduces_run_id: 'r1',
+            provenance: null,
+            comparison: {
+              original_run_id: 'r1',
+              outputs_match: false,
+              outputs: {
+                match: false,
+                matched: 1,
+                total: 2,
+                cells: [
+                  { code_cell: 0, source: 'a = 1', match: true },
+                  { code_cell: 1, source: 'print(a)', match: false, diff: '-1\n+2' }
+                ]
+              },
+              environment: {
+                same: true,
+                notebook_sha256_equal: true,
+                packages: { added: {}, removed: {}, changed: {} },
+                git: {},
+                inputs: { added: {}, removed: {}, changed: {} }
+              }
             }
-          }
-        })
+          })
+        )
     });
     const model = new PanelModel({ serverSettings });
     model.select('runs', 'r2');
@@ -288,35 +299,31 @@ describe('RunsTab', () => {
 });
 
 describe('RunParametersBody', () => {
-  const info = {
+  const info = notebookParameters({
     path: 'train.ipynb',
     has_parameters_cell: true,
     parameters_cell_index: 1,
     parameters: [
-      {
+      parameterSpec({
         name: 'alpha',
         type: 'float',
         declared_type: null,
         default: 0.5,
         default_source: '0.5',
         help: ''
-      }
+      })
     ],
     kernel_name: 'python3',
     kernel_display_name: 'Python 3',
     language: 'python',
     hint: null
-  };
+  });
 
   it("keeps the dialog open with the server's 400, then submits", async () => {
     let answer = json(
-      {
-        error: {
-          code: 'invalid_parameter',
-          message: "parameter 'alpha' expects float, got 'x'",
-          details: { parameter: 'alpha' }
-        }
-      },
+      errorBody('invalid_parameter', "parameter 'alpha' expects float, got 'x'", {
+        parameter: 'alpha'
+      }),
       400
     );
     const { serverSettings, requests } = fakeServer({ 'POST runs': () => answer });

@@ -1,10 +1,16 @@
 import { Clipboard, Dialog, Notification } from '@jupyterlab/apputils';
 import { ServerConnection } from '@jupyterlab/services';
 import { ReactWidget } from '@jupyterlab/ui-components';
+import { Poll } from '@lumino/polling';
 import * as React from 'react';
 
-import { errorMessage, isNotFound } from '../api';
-import { deployNotebook, getDeployJob, IDeployJob } from '../deployApi';
+import {
+  deployNotebook,
+  errorMessage,
+  getDeployJob,
+  IDeployJob,
+  isNotFound
+} from '../api';
 import { CopyButton } from './CopyButton';
 import {
   deployReducer,
@@ -93,37 +99,34 @@ export function DeployProgress(props: IDeployProgressProps): JSX.Element {
     };
   }, []);
 
-  // Poll while the job runs; one request at a time.
+  // Poll while the job runs; one request at a time, the first a second after the submit.
   React.useEffect(() => {
     if (!active || jobId === null) {
       return;
     }
-    let cancelled = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const poll = async (): Promise<void> => {
-      try {
-        const job = await getDeployJob(jobId, serverSettings);
-        if (!cancelled) {
-          dispatch({ type: 'polled', job });
-        }
-      } catch (err) {
-        if (!cancelled) {
-          dispatch({
-            type: 'pollFailed',
-            message: errorMessage(err),
-            lost: isNotFound(err)
-          });
+    const poll = new Poll<void, unknown>({
+      auto: false,
+      name: 'jupyterlab-mlops:deploy-job',
+      frequency: { interval: POLL_INTERVAL_MS, backoff: false },
+      factory: async () => {
+        try {
+          const job = await getDeployJob(jobId, serverSettings);
+          if (!poll.isDisposed) {
+            dispatch({ type: 'polled', job });
+          }
+        } catch (err) {
+          if (!poll.isDisposed) {
+            dispatch({
+              type: 'pollFailed',
+              message: errorMessage(err),
+              lost: isNotFound(err)
+            });
+          }
         }
       }
-      if (!cancelled) {
-        timer = setTimeout(() => void poll(), POLL_INTERVAL_MS);
-      }
-    };
-    timer = setTimeout(() => void poll(), POLL_INTERVAL_MS);
-    return () => {
-      cancelled = true;
-      clearTimeout(timer);
-    };
+    });
+    void poll.schedule({ interval: POLL_INTERVAL_MS, phase: 'started' });
+    return () => poll.dispose();
   }, [active, jobId]);
 
   // Elapsed time of the running step.
@@ -338,53 +341,76 @@ export async function showDeployDialog(
 /** Milliseconds between polls of a job whose dialog was closed. */
 const BACKGROUND_POLL_MS = 2000;
 
-/** Poll a deploy job until it ends, then say how it ended in a notification. */
-async function followInBackground(
+/**
+ * Poll a deploy job until it ends, then say how it ended in a notification.
+ *
+ * @returns A promise that resolves once the job ended (or was lost).
+ */
+function followInBackground(
   jobId: string,
   path: string,
   serverSettings?: ServerConnection.ISettings,
   showDeployment?: (deploymentId: string) => void
 ): Promise<void> {
   let failures = 0;
-  for (;;) {
-    await new Promise(resolve => setTimeout(resolve, BACKGROUND_POLL_MS));
-    let job: IDeployJob;
-    try {
-      job = await getDeployJob(jobId, serverSettings);
-      failures = 0;
-    } catch (err) {
-      failures += 1;
-      if (isNotFound(err) || failures >= MAX_POLL_FAILURES) {
-        Notification.warning(
-          `Lost track of the deploy of ${basename(path)}: ${errorMessage(err)}`,
-          { autoClose: false }
-        );
+  const poll = new Poll<void, unknown>({
+    auto: false,
+    name: 'jupyterlab-mlops:deploy-job-background',
+    frequency: { interval: BACKGROUND_POLL_MS, backoff: false },
+    factory: async () => {
+      let job: IDeployJob;
+      try {
+        job = await getDeployJob(jobId, serverSettings);
+        failures = 0;
+      } catch (err) {
+        failures += 1;
+        if (isNotFound(err) || failures >= MAX_POLL_FAILURES) {
+          Notification.warning(
+            `Lost track of the deploy of ${basename(path)}: ${errorMessage(err)}`,
+            { autoClose: false }
+          );
+          poll.dispose();
+        }
         return;
       }
-      continue;
+      if (job.status === 'running') {
+        return;
+      }
+      notifyFinished(job, path, showDeployment);
+      poll.dispose();
     }
-    if (job.status === 'succeeded' && job.url) {
-      const url = job.url;
-      const deploymentId = job.deployment_id;
-      Notification.success(`${basename(path)} deployed at ${url}`, {
-        autoClose: false,
-        actions: [
-          { label: 'Copy URL', callback: () => Clipboard.copyToSystem(url) },
-          ...(showDeployment && deploymentId
-            ? [{ label: 'Show', callback: () => showDeployment(deploymentId) }]
-            : [])
-        ]
-      });
-      return;
-    }
-    if (job.status !== 'running') {
-      Notification.error(
-        `Deploy of ${basename(path)} failed: ${job.error ?? 'see the Deployments tab'}`,
-        { autoClose: false }
-      );
-      return;
-    }
+  });
+  const ended = new Promise<void>(resolve => {
+    poll.disposed.connect(() => resolve());
+  });
+  void poll.schedule({ interval: BACKGROUND_POLL_MS, phase: 'started' });
+  return ended;
+}
+
+/** The notification saying how a deploy job followed in the background ended. */
+function notifyFinished(
+  job: IDeployJob,
+  path: string,
+  showDeployment?: (deploymentId: string) => void
+): void {
+  if (job.status === 'succeeded' && job.url) {
+    const url = job.url;
+    const deploymentId = job.deployment_id;
+    Notification.success(`${basename(path)} deployed at ${url}`, {
+      autoClose: false,
+      actions: [
+        { label: 'Copy URL', callback: () => Clipboard.copyToSystem(url) },
+        ...(showDeployment && deploymentId
+          ? [{ label: 'Show', callback: () => showDeployment(deploymentId) }]
+          : [])
+      ]
+    });
+    return;
   }
+  Notification.error(
+    `Deploy of ${basename(path)} failed: ${job.error ?? 'see the Deployments tab'}`,
+    { autoClose: false }
+  );
 }
 
 function basename(path: string): string {

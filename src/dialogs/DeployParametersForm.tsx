@@ -1,7 +1,7 @@
 import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import type { INotebookParameter } from '../deployApi';
+import type { IParameterSpec } from '../api';
 import { ParameterField } from './ParameterField';
 import { buildFields, collectParameters, IFormField } from './parameterForm';
 import type { ISubmittableBody } from './SubmitDialog';
@@ -61,7 +61,7 @@ export class DeployParametersBody
   constructor(options: {
     notebookPath: string;
     target: string;
-    parameters: INotebookParameter[];
+    parameters: IParameterSpec[];
   }) {
     super();
     this.addClass('jp-mlops-deploy-params-dialog');

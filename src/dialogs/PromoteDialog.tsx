@@ -8,13 +8,13 @@ import { ServerConnection } from '@jupyterlab/services';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { errorMessage } from '../api';
 import {
+  errorMessage,
   IAliasChange,
   isGateRefusal,
   rollbackAlias,
   setAlias
-} from '../modelsApi';
+} from '../api';
 import { ISubmittableBody, SubmitDialog } from './SubmitDialog';
 
 /** Aliases offered in the alias field (any other name is allowed too). */

@@ -1,6 +1,6 @@
 import * as React from 'react';
 
-import { INotebookParameters } from '../runsApi';
+import { INotebookParameters } from '../api';
 import { ParameterField } from './ParameterField';
 import { IFormField } from './parameterForm';
 

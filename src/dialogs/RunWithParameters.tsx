@@ -7,9 +7,16 @@ import { ServerConnection } from '@jupyterlab/services';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { errorMessage, IRun, MLOpsAPIError, showError } from '../api';
+import {
+  errorMessage,
+  getNotebookParameters,
+  INotebookParameters,
+  IRun,
+  MLOpsAPIError,
+  showError,
+  submitRun
+} from '../api';
 import { basename } from '../panel/format';
-import { getNotebookParameters, INotebookParameters, submitRun } from '../runsApi';
 import {
   buildFields,
   collectParameters,

@@ -3,12 +3,7 @@
  * tested: the dialog's state machine (submit → poll → succeeded | failed),
  * the per-step view, and the curl example builder.
  */
-import type {
-  IDeployJob,
-  IDeployStep,
-  ISignature,
-  IVersionSignature
-} from '../deployApi';
+import type { IDeployJob, IDeployStep, IProfile, ISignature } from '../api';
 
 // ---------------------------------------------------------------------------
 // Steps
@@ -198,7 +193,7 @@ export function shellQuote(text: string): string {
  */
 export function exampleRecord(
   signature: ISignature | null | undefined,
-  profile?: IVersionSignature['profile']
+  profile?: IProfile | null
 ): Record<string, unknown> {
   const columns = profile?.columns ?? {};
   const row: Record<string, unknown> = {};

@@ -6,7 +6,7 @@
  * Only fields the user changed are sent: the others keep the notebook's own defaults, which
  * matters for defaults that are expressions rather than literals (`path = DATA / "x.csv"`).
  */
-import { IParameterSpec } from '../runsApi';
+import { IParameterSpec } from '../api';
 
 /** How a field is edited. */
 export type FieldKind = 'integer' | 'number' | 'boolean' | 'string' | 'json';

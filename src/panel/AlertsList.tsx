@@ -2,8 +2,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { errorMessage } from '../api';
-import { acknowledgeAlert, IAlert } from '../deployApi';
+import { acknowledgeAlert, errorMessage, IAlert } from '../api';
 import { formatAbsoluteTime, formatRelativeTime } from './format';
 
 /** Drift alerts with an Acknowledge button each. */

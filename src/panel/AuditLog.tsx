@@ -1,6 +1,6 @@
 import * as React from 'react';
 
-import { IAuditEntry, listAudit } from '../modelsApi';
+import { IAuditEntry, listAudit } from '../api';
 import { formatAbsoluteTime, formatRelativeTime } from './format';
 import { PagedList } from './PagedList';
 import { ITabProps } from './types';

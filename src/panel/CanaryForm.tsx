@@ -2,12 +2,12 @@ import { ServerConnection } from '@jupyterlab/services';
 import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { errorMessage } from '../api';
 import {
-  IDeploymentRecord,
+  errorMessage,
+  IDeployment,
   listVersionNumbers,
   setCanary
-} from '../deployApi';
+} from '../api';
 
 /**
  * The canary split of a deployment: shows the challenger version and its
@@ -15,7 +15,7 @@ import {
  * (`PUT deployments/{id}/canary`).
  */
 export function CanaryForm(props: {
-  deployment: IDeploymentRecord;
+  deployment: IDeployment;
   serverSettings: ServerConnection.ISettings;
   onChanged: () => void;
 }): JSX.Element {

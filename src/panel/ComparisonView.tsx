@@ -1,6 +1,6 @@
 import * as React from 'react';
 
-import { IComparison } from '../runsApi';
+import { IComparison } from '../api';
 import { environmentLines } from './comparison';
 
 export interface IComparisonViewProps {

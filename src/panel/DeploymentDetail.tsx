@@ -2,13 +2,13 @@ import { showDialog, Dialog } from '@jupyterlab/apputils';
 import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { errorMessage } from '../api';
 import {
   deploymentAction,
+  errorMessage,
   getDeployment,
   getModelVersion,
-  IDeploymentRecord
-} from '../deployApi';
+  IDeployment
+} from '../api';
 import { CopyButton } from '../dialogs/CopyButton';
 import { curlCommand, exampleRecord } from '../dialogs/deployProgress';
 import { CanaryForm } from './CanaryForm';
@@ -149,7 +149,7 @@ export function DeploymentDetail(props: IDeploymentDetailProps): JSX.Element {
 function DeploymentFacts({
   deployment
 }: {
-  deployment: IDeploymentRecord;
+  deployment: IDeployment;
 }): JSX.Element {
   return (
     <dl className="jp-mlops-facts">
@@ -210,7 +210,7 @@ function DeploymentFacts({
 function DeploymentStatsGrid({
   deployment
 }: {
-  deployment: IDeploymentRecord;
+  deployment: IDeployment;
 }): JSX.Element | null {
   const stats = deployment.stats;
   if (!stats) {
@@ -240,7 +240,7 @@ function DeploymentStatsGrid({
 }
 
 function CurlExample(
-  props: IDeploymentDetailProps & { deployment: IDeploymentRecord }
+  props: IDeploymentDetailProps & { deployment: IDeployment }
 ): JSX.Element | null {
   const { deployment, serverSettings } = props;
   const version = usePolled(

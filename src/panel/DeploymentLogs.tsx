@@ -2,8 +2,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { errorMessage } from '../api';
-import { getDeploymentLogs } from '../deployApi';
+import { errorMessage, getDeploymentLogs } from '../api';
 
 /** Lines of log fetched per view. */
 const LOG_TAIL = 200;

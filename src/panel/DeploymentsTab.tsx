@@ -1,6 +1,6 @@
 import * as React from 'react';
 
-import { IDeploymentRecord, listDeploymentRecords } from '../deployApi';
+import { IDeployment, listDeployments } from '../api';
 import { DeploymentDetail } from './DeploymentDetail';
 import { formatAbsoluteTime, formatRelativeTime } from './format';
 import { PagedList, StatusBadge } from './PagedList';
@@ -52,8 +52,8 @@ function DeploymentsList(
   props: ITabProps & { onSelect: (id: string) => void }
 ): JSX.Element {
   const { serverSettings } = props;
-  const paged = usePaged<IDeploymentRecord>(
-    query => listDeploymentRecords(query, serverSettings),
+  const paged = usePaged<IDeployment>(
+    query => listDeployments(query, serverSettings),
     props
   );
   return (
@@ -73,7 +73,7 @@ function DeploymentsList(
 }
 
 function DeploymentRow(props: {
-  deployment: IDeploymentRecord;
+  deployment: IDeployment;
   onSelect: () => void;
 }): JSX.Element {
   const { deployment } = props;

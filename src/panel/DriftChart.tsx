@@ -1,6 +1,6 @@
 import * as React from 'react';
 
-import type { IDriftResult } from '../deployApi';
+import type { IDriftResult } from '../api';
 import { IChartBox, layoutSeries } from './chart';
 import { formatPercent } from './statsFormat';
 

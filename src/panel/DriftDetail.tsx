@@ -1,15 +1,15 @@
 import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { errorMessage, requestAPI } from '../api';
 import {
   checkMonitor,
+  errorMessage,
   getDriftResult,
   IDriftColumn,
-  IMonitorRecord,
+  getMonitor,
   listAlerts,
   listDriftResults
-} from '../deployApi';
+} from '../api';
 import { AlertsList } from './AlertsList';
 import { DriftChart } from './DriftChart';
 import { formatAbsoluteTime, formatRelativeTime } from './format';
@@ -38,12 +38,7 @@ export function DriftDetail(props: IDriftDetailProps): JSX.Element {
     refreshToken: props.refreshToken
   };
   const monitor = usePolled(
-    () =>
-      requestAPI<IMonitorRecord>(
-        `drift/monitors/${encodeURIComponent(monitorId)}`,
-        {},
-        serverSettings
-      ),
+    () => getMonitor(monitorId, serverSettings),
     { key: monitorId, ...polling }
   );
   const results = usePolled(

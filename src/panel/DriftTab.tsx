@@ -1,7 +1,6 @@
 import * as React from 'react';
 
-import { isNotFound } from '../api';
-import { IMonitorRecord, listAlerts, listMonitorRecords } from '../deployApi';
+import { IMonitor, isNotFound, listAlerts, listMonitors } from '../api';
 import { AlertsList } from './AlertsList';
 import { DriftDetail } from './DriftDetail';
 import { formatAbsoluteTime, formatRelativeTime } from './format';
@@ -93,8 +92,8 @@ function MonitorsList(
   props: ITabProps & { onSelect: (id: string) => void }
 ): JSX.Element {
   const { serverSettings } = props;
-  const paged = usePaged<IMonitorRecord>(
-    query => listMonitorRecords(query, serverSettings),
+  const paged = usePaged<IMonitor>(
+    query => listMonitors(query, serverSettings),
     props
   );
   return (
@@ -114,7 +113,7 @@ function MonitorsList(
 }
 
 function MonitorRow(props: {
-  monitor: IMonitorRecord;
+  monitor: IMonitor;
   onSelect: () => void;
 }): JSX.Element {
   const { monitor } = props;

@@ -1,6 +1,6 @@
 import * as React from 'react';
 
-import { ILineage } from '../modelsApi';
+import { ILineage } from '../api';
 import { formatAbsoluteTime } from './format';
 import { KeyValueTable } from './KeyValueTable';
 import { Hash } from './ProvenanceView';

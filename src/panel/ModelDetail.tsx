@@ -2,16 +2,18 @@ import { Notification } from '@jupyterlab/apputils';
 import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { errorMessage, IModel } from '../api';
-import { promoteVersion, rollbackAliasDialog } from '../dialogs/PromoteDialog';
 import {
+  errorMessage,
   getLineage,
   getModel,
   IAliasChange,
   ILineage,
+  IModel,
   IModelVersion,
+  isForced,
   listVersions
-} from '../modelsApi';
+} from '../api';
+import { promoteVersion, rollbackAliasDialog } from '../dialogs/PromoteDialog';
 import { AliasBadge } from './AliasBadge';
 import { formatAbsoluteTime, formatRelativeTime } from './format';
 import { shortClass } from './LineageView';
@@ -71,7 +73,7 @@ export function ModelDetail(props: IModelDetailProps): JSX.Element {
     if (result) {
       Notification.success(
         `${name}@${result.alias} ${verb} v${result.version}` +
-          (result.forced ? ' (forced past the quality gate)' : '') +
+          (isForced(result) ? ' (forced past the quality gate)' : '') +
           '.',
         { autoClose: 5000 }
       );

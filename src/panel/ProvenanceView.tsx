@@ -1,6 +1,6 @@
 import * as React from 'react';
 
-import { IProvenance } from '../runsApi';
+import { IProvenance } from '../api';
 import { KeyValueTable } from './KeyValueTable';
 import { shortHash } from './runFormat';
 

@@ -1,15 +1,16 @@
 import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { errorMessage, showError } from '../api';
 import {
   cancelRun,
+  errorMessage,
   getRun,
   IRunDetail,
   isActive,
   materializeOutput,
-  reproduceRun
-} from '../runsApi';
+  reproduceRun,
+  showError
+} from '../api';
 import { ComparisonView } from './ComparisonView';
 import {
   basename,

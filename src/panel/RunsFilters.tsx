@@ -1,7 +1,6 @@
 import * as React from 'react';
 
-import { RunStatus } from '../api';
-import { RUN_STATUSES } from '../runsApi';
+import { RUN_STATUSES, RunStatus } from '../api';
 
 /** The Runs tab's server-side filters (query arguments of `GET runs`). */
 export interface IRunFilters {

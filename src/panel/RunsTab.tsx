@@ -1,7 +1,6 @@
 import * as React from 'react';
 
-import { IRun } from '../api';
-import { isActive, queryRuns } from '../runsApi';
+import { IRun, isActive, listRuns } from '../api';
 import { PagedList } from './PagedList';
 import { RunDetail } from './RunDetail';
 import { RunRow } from './RunRow';
@@ -84,7 +83,7 @@ function RunsList(props: IRunsListProps): JSX.Element {
   const { serverSettings, filters, filtered, onOpen, onItems } = props;
   const [live, setLive] = React.useState(false);
   const paged = usePaged<IRun>(
-    query => queryRuns({ ...query, ...filters }, serverSettings),
+    query => listRuns({ ...query, ...filters }, serverSettings),
     {
       ...props,
       refreshInterval: live ? LIVE_INTERVAL : props.refreshInterval

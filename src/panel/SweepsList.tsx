@@ -1,7 +1,6 @@
 import * as React from 'react';
 
-import { IPage, isNotFound } from '../api';
-import { ISweep, listSweeps } from '../runsApi';
+import { IPage, isNotFound, ISweep, listSweeps } from '../api';
 import { formatMetric, formatRelativeTime } from './format';
 import { StatusBadge } from './PagedList';
 import { summarizeParameters } from './runFormat';

@@ -1,6 +1,6 @@
 import * as React from 'react';
 
-import { IModelVersion } from '../modelsApi';
+import { IModelVersion } from '../api';
 import { AliasBadge } from './AliasBadge';
 import { formatAbsoluteTime, formatMetric } from './format';
 import { buildMetricsTable, lowerIsBetter } from './metricsTable';

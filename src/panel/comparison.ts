@@ -1,7 +1,7 @@
 /**
  * A reproduction's environment differences as readable lines (pure, unit-tested).
  */
-import { IComparison, IDictDiff } from '../runsApi';
+import { IComparison, IDictDiff } from '../api';
 import { formatValue } from './runFormat';
 
 /** The sections of `comparison.environment` that are `{key: {original, reproduced}}`. */

@@ -2,7 +2,7 @@
  * Versions × metrics, side by side (pure, unit-tested): one row per version, one column
  * per metric any of them has, and the best value per column marked.
  */
-import { IModelVersion } from '../modelsApi';
+import { IModelVersion } from '../api';
 
 /** Metrics where smaller is better, by name (the rest: bigger is better). */
 const LOWER_IS_BETTER = /(loss|error|err$|mse|mae|rmse|mape|latency|brier|log_?loss)/i;

@@ -16,13 +16,12 @@ export type TabId = (typeof TABS)[number]['id'];
 export interface IMLOpsSettings {
   /** Seconds between re-fetches of the visible list; 0 = never. */
   refreshInterval: number;
-  defaultExecutor: 'local' | 'dask';
+  /** Where the Deploy button deploys (`target` of `POST deploy/notebook`). */
   defaultDeployTarget: 'local' | 'docker' | 'kubernetes';
 }
 
 export const DEFAULT_SETTINGS: IMLOpsSettings = {
   refreshInterval: 5,
-  defaultExecutor: 'local',
   defaultDeployTarget: 'local'
 };
 

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 
 import { DEFAULT_PAGE_LIMIT, IPage, IPageQuery, isNotFound } from '../api';
+import { usePoll } from './usePoll';
 
 /** Fetches one page of a list endpoint. */
 export type PageFetcher<T> = (query: IPageQuery) => Promise<IPage<T>>;
@@ -37,9 +38,11 @@ export interface IPaged<T> {
 /**
  * Server-side paginated list with polling.
  *
- * Fetches `offset/limit` pages through `fetchPage`, again every
- * `refreshInterval` seconds while `active`, and whenever `refreshToken`
- * changes. Answers to superseded requests are dropped.
+ * Fetches `offset/limit` pages through `fetchPage` when shown, on a page
+ * change and whenever `refreshToken` changes, and again `refreshInterval`
+ * seconds after each answer while `active` (a Lumino `Poll`, see
+ * {@link usePoll}: one request at a time). Answers to superseded requests are
+ * dropped.
  */
 export function usePaged<T>(
   fetchPage: PageFetcher<T>,
@@ -57,7 +60,6 @@ export function usePaged<T>(
   const fetchRef = useRef(fetchPage);
   fetchRef.current = fetchPage;
   const seq = useRef(0);
-  const inFlight = useRef(false);
   const mounted = useRef(true);
   useEffect(() => {
     mounted.current = true;
@@ -68,7 +70,6 @@ export function usePaged<T>(
 
   const load = useCallback(async (): Promise<void> => {
     const mine = ++seq.current;
-    inFlight.current = true;
     setLoading(true);
     try {
       const result = await fetchRef.current({ offset, limit });
@@ -96,34 +97,19 @@ export function usePaged<T>(
         setError(err);
       }
     } finally {
-      if (mine === seq.current) {
-        inFlight.current = false;
-        if (mounted.current) {
-          setLoading(false);
-        }
+      if (mine === seq.current && mounted.current) {
+        setLoading(false);
       }
     }
   }, [offset, limit]);
 
-  // Immediate fetch: on show, page change and the Refresh command.
-  useEffect(() => {
-    if (active) {
-      void load();
-    }
-  }, [active, load, refreshToken]);
-
-  // Polling while visible; skips a tick when the previous request is still out.
-  useEffect(() => {
-    if (!active || !(refreshInterval > 0)) {
-      return;
-    }
-    const timer = setInterval(() => {
-      if (!inFlight.current) {
-        void load();
-      }
-    }, refreshInterval * 1000);
-    return () => clearInterval(timer);
-  }, [active, refreshInterval, load]);
+  // Fetch on show, page change and the Refresh command; poll while shown.
+  const refresh = usePoll(load, {
+    active,
+    interval: refreshInterval,
+    triggers: [load, refreshToken],
+    name: 'jupyterlab-mlops:page'
+  });
 
   const total = page?.total ?? 0;
   const hasPrevious = offset > 0;
@@ -139,6 +125,6 @@ export function usePaged<T>(
     hasNext,
     previous: () => setOffset(Math.max(0, offset - limit)),
     next: () => hasNext && setOffset(offset + limit),
-    reload: () => void load()
+    reload: () => void refresh()
   };
 }

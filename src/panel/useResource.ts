@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 
+import { usePoll } from './usePoll';
+
 export interface IUseResourceOptions<T> {
   /** Nothing is fetched while false (panel hidden). */
   active: boolean;
@@ -13,13 +15,14 @@ export interface IResource<T> {
   value: T | null;
   error: unknown;
   loading: boolean;
+  /** Re-fetch now; resolves once the answer is in. */
   reload: () => Promise<void>;
 }
 
 /**
  * One server resource (a run, a model's versions…) fetched when shown, on Refresh, and
- * polled at an interval that may depend on the value (fast while a run is active).
- * Answers to superseded requests are dropped.
+ * polled (a Lumino `Poll`, see {@link usePoll}) at an interval that may depend on the
+ * value (fast while a run is active). Answers to superseded requests are dropped.
  */
 export function useResource<T>(
   fetcher: () => Promise<T>,
@@ -32,8 +35,6 @@ export function useResource<T>(
   const [loading, setLoading] = useState(false);
   const fetchRef = useRef(fetcher);
   fetchRef.current = fetcher;
-  const intervalRef = useRef(options.interval);
-  intervalRef.current = options.interval;
   const seq = useRef(0);
   const mounted = useRef(true);
   useEffect(() => {
@@ -69,20 +70,12 @@ export function useResource<T>(
     }
   }, deps);
 
-  useEffect(() => {
-    if (active) {
-      void load();
-    }
-  }, [active, load, refreshToken]);
+  const reload = usePoll(load, {
+    active,
+    interval: options.interval(value),
+    triggers: [load, refreshToken],
+    name: 'jupyterlab-mlops:resource'
+  });
 
-  const seconds = intervalRef.current(value);
-  useEffect(() => {
-    if (!active || !(seconds > 0)) {
-      return;
-    }
-    const timer = setTimeout(() => void load(), seconds * 1000);
-    return () => clearTimeout(timer);
-  }, [active, seconds, load, value, error]);
-
-  return { value, error, loading, reload: load };
+  return { value, error, loading, reload };
 }

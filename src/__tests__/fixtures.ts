@@ -1,0 +1,317 @@
+/**
+ * Typed factories of what the server answers, for the jest suites' fake servers.
+ *
+ * Each factory returns a complete resource typed by the API client's own type
+ * (`src/api`), with plausible defaults; a test overrides only what it is about.
+ * A field renamed or retyped in the client (and, once the types are generated
+ * from the server's OpenAPI document, on the server) breaks these factories at
+ * compile time instead of leaving a stale hand-typed fixture behind.
+ */
+import type {
+  IAlert,
+  IAliasMove,
+  IAuditEntry,
+  IDeployJob,
+  IDeployment,
+  IDeployStep,
+  IDriftColumn,
+  IDriftResult,
+  IErrorBody,
+  IHealth,
+  IModelVersion,
+  IMonitor,
+  INotebookParameters,
+  IPage,
+  IParameterSpec,
+  IPromotion,
+  IRun,
+  IRunDetail
+} from '../api';
+
+const EPOCH = '2026-01-01T00:00:00+00:00';
+
+/** One page holding `items` (`total` defaults to their number). */
+export function page<T>(
+  items: T[],
+  extra: Partial<Omit<IPage<T>, 'items'>> = {}
+): IPage<T> {
+  return { items, total: items.length, offset: 0, limit: 50, ...extra };
+}
+
+/** The API's error body (`{"error": {"code", "message", "details"}}`). */
+export function errorBody(
+  code: string,
+  message: string,
+  details: IErrorBody['error']['details'] = null
+): IErrorBody {
+  return { error: { code, message, details } };
+}
+
+export function health(overrides: Partial<IHealth> = {}): IHealth {
+  return {
+    version: '0.1.0',
+    store: { kind: 'sqlite', url: 'sqlite:///mlops.db', revision: '0002' },
+    artifact_root: '/tmp/artifacts',
+    counts: { runs: 0, models: 0, deployments: 0 },
+    ...overrides
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Runs
+// ---------------------------------------------------------------------------
+
+export function run(overrides: Partial<IRun> = {}): IRun {
+  return {
+    id: 'r1',
+    kind: 'batch',
+    notebook_path: 'work/train.ipynb',
+    status: 'succeeded',
+    parameters: {},
+    metrics: {},
+    tags: [],
+    kernel_name: 'python3',
+    created_at: EPOCH,
+    started_at: null,
+    finished_at: null,
+    duration_seconds: null,
+    progress: null,
+    error: null,
+    group_id: null,
+    created_by: null,
+    ...overrides
+  };
+}
+
+export function runDetail(overrides: Partial<IRunDetail> = {}): IRunDetail {
+  return { ...run(), provenance: null, comparison: null, ...overrides };
+}
+
+export function parameterSpec(
+  overrides: Partial<IParameterSpec> & Pick<IParameterSpec, 'name'>
+): IParameterSpec {
+  return {
+    type: 'any',
+    declared_type: null,
+    default: null,
+    default_source: 'None',
+    help: '',
+    ...overrides
+  };
+}
+
+export function notebookParameters(
+  overrides: Partial<INotebookParameters> = {}
+): INotebookParameters {
+  return {
+    path: 'train.ipynb',
+    has_parameters_cell: true,
+    parameters_cell_index: 1,
+    parameters: [],
+    kernel_name: 'python3',
+    kernel_display_name: 'Python 3',
+    language: 'python',
+    hint: null,
+    ...overrides
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Registry
+// ---------------------------------------------------------------------------
+
+export function modelVersion(
+  overrides: Partial<IModelVersion> = {}
+): IModelVersion {
+  return {
+    name: 'churn',
+    version: 1,
+    artifact_sha256: 'a'.repeat(64),
+    artifact_size: 10,
+    serialization: 'skops',
+    flavour: 'sklearn',
+    model_class: 'LogisticRegression',
+    metrics: {},
+    params: {},
+    tags: {},
+    description: null,
+    run_id: null,
+    archived: false,
+    aliases: [],
+    created_by: 'me',
+    created_at: EPOCH,
+    ...overrides
+  };
+}
+
+export function auditEntry(overrides: Partial<IAuditEntry> = {}): IAuditEntry {
+  return {
+    id: 1,
+    model_name: 'churn',
+    action: 'set_alias',
+    alias: 'production',
+    from_version: 1,
+    to_version: 2,
+    reason: '',
+    forced: false,
+    details: {},
+    user: 'me',
+    created_at: EPOCH,
+    ...overrides
+  };
+}
+
+export function aliasMove(overrides: Partial<IAliasMove> = {}): IAliasMove {
+  return {
+    name: 'churn',
+    alias: 'production',
+    version: 1,
+    previous_version: null,
+    ...overrides
+  };
+}
+
+export function promotion(overrides: Partial<IPromotion> = {}): IPromotion {
+  return { ...aliasMove(), changed: true, forced: false, ...overrides };
+}
+
+// ---------------------------------------------------------------------------
+// Serving
+// ---------------------------------------------------------------------------
+
+export function deployment(overrides: Partial<IDeployment> = {}): IDeployment {
+  return {
+    id: 'dep1',
+    name: 'churn-local',
+    model: 'churn',
+    model_ref: 'churn@production',
+    follows_alias: 'production',
+    version: 1,
+    target: 'local',
+    status: 'running',
+    status_reason: null,
+    url: 'http://127.0.0.1:8123',
+    port: 8123,
+    pid: null,
+    image: null,
+    context_dir: null,
+    manifest_path: null,
+    challenger_version: null,
+    config: {},
+    created_by: 'me',
+    created_at: EPOCH,
+    updated_at: EPOCH,
+    ...overrides
+  };
+}
+
+export function deployStep(
+  overrides: Partial<IDeployStep> & Pick<IDeployStep, 'name'>
+): IDeployStep {
+  return {
+    status: 'pending',
+    detail: '',
+    started_at: null,
+    finished_at: null,
+    ...overrides
+  };
+}
+
+/** A running job with its four steps pending. */
+export function deployJob(overrides: Partial<IDeployJob> = {}): IDeployJob {
+  return {
+    id: 'job1',
+    notebook_path: 'train.ipynb',
+    parameters: {},
+    target: 'local',
+    status: 'running',
+    steps: ['run', 'register', 'serve', 'healthy'].map(name =>
+      deployStep({ name })
+    ),
+    run_id: null,
+    model: null,
+    version: null,
+    deployment_id: null,
+    url: null,
+    curl: null,
+    error: null,
+    created_by: 'me',
+    created_at: '2026-01-01T00:00:00Z',
+    finished_at: null,
+    ...overrides
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Drift
+// ---------------------------------------------------------------------------
+
+export function monitor(overrides: Partial<IMonitor> = {}): IMonitor {
+  return {
+    id: 'mon1',
+    deployment_id: 'dep1',
+    deployment_name: 'churn-local',
+    model_ref: 'churn@production',
+    model_name: 'churn',
+    model_version: 1,
+    deployment_status: 'running',
+    status: 'ok',
+    enabled: true,
+    interval_seconds: 3600,
+    last_checked_at: null,
+    drift_share: null,
+    drifted: null,
+    latest_result_id: null,
+    open_alerts: 0,
+    created_at: EPOCH,
+    ...overrides
+  };
+}
+
+export function driftResult(overrides: Partial<IDriftResult> = {}): IDriftResult {
+  return {
+    id: 1,
+    monitor_id: 'mon1',
+    model_name: 'churn',
+    model_version: 1,
+    window_start: null,
+    window_end: null,
+    n_rows: 100,
+    drift_share: 0,
+    drifted: false,
+    n_drifted: 0,
+    drifted_columns: [],
+    created_at: EPOCH,
+    ...overrides
+  };
+}
+
+export function driftColumn(
+  overrides: Partial<IDriftColumn> & Pick<IDriftColumn, 'column'>
+): IDriftColumn {
+  return {
+    method: 'ks',
+    statistic: null,
+    p_value: null,
+    threshold: null,
+    drifted: false,
+    ...overrides
+  };
+}
+
+export function alert(overrides: Partial<IAlert> = {}): IAlert {
+  return {
+    id: 1,
+    monitor_id: 'mon1',
+    deployment_id: 'dep1',
+    deployment_name: 'churn-local',
+    drift_result_id: null,
+    rule: 'drift_share',
+    severity: 'warning',
+    message: 'drift detected',
+    acknowledged: false,
+    retrain_run_id: null,
+    created_at: EPOCH,
+    ...overrides
+  };
+}
