@@ -4,6 +4,145 @@
  */
 
 export interface paths {
+    "/mlops/api/drift/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Alerts, newest first */
+        get: operations["getDriftAlerts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/drift/alerts/{item_id}/ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Acknowledge an alert */
+        post: operations["postDriftAlertsItemIdAck"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/drift/monitors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Drift monitors, newest first */
+        get: operations["getDriftMonitors"];
+        put?: never;
+        /** Create a monitor on a deployment */
+        post: operations["postDriftMonitors"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/drift/monitors/{monitor_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One monitor */
+        get: operations["getDriftMonitorsMonitorId"];
+        /** Change a monitor's config, interval or on/off switch */
+        put: operations["putDriftMonitorsMonitorId"];
+        post?: never;
+        /** Delete a monitor, its results and its alerts */
+        delete: operations["deleteDriftMonitorsMonitorId"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/drift/monitors/{monitor_id}/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run a check now */
+        post: operations["postDriftMonitorsMonitorIdCheck"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/drift/monitors/{monitor_id}/results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A monitor's results over time (oldest first in the page) */
+        get: operations["getDriftMonitorsMonitorIdResults"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/drift/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Drift of a deployment's recent predictions against its version's reference */
+        post: operations["postDriftReport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/drift/results/{item_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One result with its per-column statistics */
+        get: operations["getDriftResultsItemId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/mlops/api/health": {
         parameters: {
             query?: never;
@@ -13,6 +152,266 @@ export interface paths {
         };
         /** Version, store and resource counts */
         get: operations["getHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Registered models: search, tag and alias filters, paginated */
+        get: operations["getModels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/models/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One model: latest version, counts, aliases, gate */
+        get: operations["getModelsName"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a model's description or tags */
+        patch: operations["patchModelsName"];
+        trace?: never;
+    };
+    "/mlops/api/models/{name}/aliases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A model's aliases */
+        get: operations["getModelsNameAliases"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/models/{name}/aliases/{alias}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The version an alias points at */
+        get: operations["getModelsNameAliasesAlias"];
+        /** Point an alias at a version, through the quality gate (409 gate_failed if refused) */
+        put: operations["putModelsNameAliasesAlias"];
+        post?: never;
+        /** Remove an alias */
+        delete: operations["deleteModelsNameAliasesAlias"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/models/{name}/aliases/{alias}/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move an alias back to the version it pointed at before its last change */
+        post: operations["postModelsNameAliasesAliasRollback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/models/{name}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A model's audit log, newest first */
+        get: operations["getModelsNameAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/models/{name}/gate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A model's quality gate */
+        get: operations["getModelsNameGate"];
+        /** Replace a model's quality gate ({} removes it) */
+        put: operations["putModelsNameGate"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/models/{name}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A model's versions (summaries), newest first by default */
+        get: operations["getModelsNameVersions"];
+        put?: never;
+        /** Register a run's model file as the next version */
+        post: operations["postModelsNameVersions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/models/{name}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version (by number or @alias) with signature, profile and environment */
+        get: operations["getModelsNameVersionsVersion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/models/{name}/versions/{version}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Archive (refused while an alias or a deployment uses it) or unarchive a version */
+        post: operations["postModelsNameVersionsVersionArchive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/models/{name}/versions/{version}/artifact": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The version's model file, verified by sha256, streamed */
+        get: operations["getModelsNameVersionsVersionArtifact"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/models/{name}/versions/{version}/lineage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lineage: version → run → notebook → parameters → inputs → git → environment */
+        get: operations["getModelsNameVersionsVersionLineage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/models/{name}/versions/{version}/unarchive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Archive (refused while an alias or a deployment uses it) or unarchive a version */
+        post: operations["postModelsNameVersionsVersionUnarchive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/notebooks/parameters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A notebook's parameters and kernel */
+        get: operations["getNotebooksParameters"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lab notifications after an id (none without one: a new lab starts from now) */
+        get: operations["getNotifications"];
         put?: never;
         post?: never;
         delete?: never;
@@ -38,10 +437,674 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mlops/api/pipelines/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Pipeline runs, newest first */
+        get: operations["getPipelinesRuns"];
+        put?: never;
+        /** Start a pipeline run */
+        post: operations["postPipelinesRuns"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/pipelines/runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One pipeline run with its steps */
+        get: operations["getPipelinesRunsRunId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/pipelines/runs/{run_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a pipeline run, or repair a failed one (re-run its failed steps and everything downstream, reusing the outputs of the steps that succeeded) */
+        post: operations["postPipelinesRunsRunIdCancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/pipelines/runs/{run_id}/repair": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a pipeline run, or repair a failed one (re-run its failed steps and everything downstream, reusing the outputs of the steps that succeeded) */
+        post: operations["postPipelinesRunsRunIdRepair"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Runs, newest first */
+        get: operations["getRuns"];
+        put?: never;
+        /** Run a notebook (queued; 400 names a bad parameter) */
+        post: operations["postRuns"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/runs/sweeps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Sweeps, newest first */
+        get: operations["getRunsSweeps"];
+        put?: never;
+        /** Run a notebook once per combination of a parameter grid */
+        post: operations["postRunsSweeps"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/runs/sweeps/{group_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A sweep with its runs and best run */
+        get: operations["getRunsSweepsGroupId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A run with everything recorded about it */
+        get: operations["getRunsRunId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/runs/{run_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a queued run, or kill a running one */
+        post: operations["postRunsRunIdCancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/runs/{run_id}/output": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The executed notebook */
+        get: operations["getRunsRunIdOutput"];
+        put?: never;
+        /** Write the executed notebook under the root (to open it in the lab) */
+        post: operations["postRunsRunIdOutput"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/runs/{run_id}/reproduce": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Re-run a run's stored input notebook (compared with the original when done) */
+        post: operations["postRunsRunIdReproduce"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Schedules, newest first */
+        get: operations["getSchedules"];
+        put?: never;
+        /** Create a schedule (its next fire time is in the answer) */
+        post: operations["postSchedules"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/schedules/{schedule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One schedule */
+        get: operations["getSchedulesScheduleId"];
+        put?: never;
+        post?: never;
+        /** Delete a schedule */
+        delete: operations["deleteSchedulesScheduleId"];
+        options?: never;
+        head?: never;
+        /** Change a schedule (pause/resume with active) */
+        patch: operations["patchSchedulesScheduleId"];
+        trace?: never;
+    };
+    "/mlops/api/schedules/{schedule_id}/fires": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The schedule's fire times, newest first (its runs: GET /runs?schedule_id=) */
+        get: operations["getSchedulesScheduleIdFires"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/schedules/{schedule_id}/trigger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run the schedule's notebook now */
+        post: operations["postSchedulesScheduleIdTrigger"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** Alert */
+        Alert: {
+            /** Id */
+            id: number;
+            /** Monitor Id */
+            monitor_id: string | null;
+            /** Deployment Id */
+            deployment_id: string | null;
+            /** Deployment Name */
+            deployment_name: string | null;
+            /** Drift Result Id */
+            drift_result_id: number | null;
+            /** Rule */
+            rule: string;
+            /** Severity */
+            severity: string;
+            /** Message */
+            message: string;
+            /**
+             * Details
+             * @description the rule's values (column, value, threshold, occurrences, …), acknowledged_by/at, and retrain (a RetrainRecord) when the alert started retraining
+             */
+            details: {
+                [key: string]: unknown;
+            };
+            /** Acknowledged */
+            acknowledged: boolean;
+            /** Retrain Run Id */
+            retrain_run_id: string | null;
+            /** Delivered */
+            delivered: {
+                [key: string]: unknown;
+            };
+            /** Created At */
+            created_at: string | null;
+        };
+        /** AlertPage */
+        AlertPage: {
+            /** Items */
+            items: components["schemas"]["Alert"][];
+            /** Total */
+            total: number;
+            /** Offset */
+            offset: number;
+            /** Limit */
+            limit: number;
+        };
+        /** AlertsQuery */
+        AlertsQuery: {
+            /**
+             * Offset
+             * @default 0
+             */
+            offset: number;
+            /**
+             * Limit
+             * @default 50
+             */
+            limit: number;
+            /**
+             * Monitor Id
+             * @default null
+             */
+            monitor_id: string | null;
+            /**
+             * Acknowledged
+             * @default null
+             */
+            acknowledged: boolean | null;
+        };
+        /** Alias */
+        Alias: {
+            /** Alias */
+            alias: string;
+            /** Version */
+            version: number;
+            /** Updated At */
+            updated_at: string | null;
+        };
+        /** AliasList */
+        AliasList: {
+            /** Items */
+            items: components["schemas"]["Alias"][];
+        };
+        /**
+         * AliasMove
+         * @description A rollback or deletion: where the alias points now (None: deleted) and before.
+         */
+        AliasMove: {
+            /** Name */
+            name: string;
+            /** Alias */
+            alias: string;
+            /** Version */
+            version: number | null;
+            /** Previous Version */
+            previous_version: number | null;
+        };
+        /** AuditEntry */
+        AuditEntry: {
+            /** Id */
+            id: number;
+            /** Model Name */
+            model_name: string;
+            /** Action */
+            action: string;
+            /** Alias */
+            alias: string | null;
+            /** From Version */
+            from_version: number | null;
+            /** To Version */
+            to_version: number | null;
+            /** Reason */
+            reason: string | null;
+            /** Forced */
+            forced: boolean;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+            /** User */
+            user: string | null;
+            /** Created At */
+            created_at: string | null;
+        };
+        /** AuditPage */
+        AuditPage: {
+            /** Items */
+            items: components["schemas"]["AuditEntry"][];
+            /** Total */
+            total: number;
+            /** Offset */
+            offset: number;
+            /** Limit */
+            limit: number;
+        };
+        /** AuditQuery */
+        AuditQuery: {
+            /**
+             * Offset
+             * @default 0
+             */
+            offset: number;
+            /**
+             * Limit
+             * @default 50
+             */
+            limit: number;
+            /**
+             * Alias
+             * @default null
+             */
+            alias: string | null;
+            /**
+             * Action
+             * @default null
+             */
+            action: string | null;
+        };
+        /**
+         * Channels
+         * @description Where alerts go besides the log and the panel (and ``c.MLOps.alert_webhook_url``).
+         */
+        Channels: {
+            /** @default null */
+            webhook: components["schemas"]["Webhook"] | null;
+            /** @default null */
+            email: components["schemas"]["Email"] | null;
+        };
+        /**
+         * CheckOutcome
+         * @description What one check did: its stored result, the alerts it opened, the retraining started.
+         */
+        CheckOutcome: {
+            /** Monitor Id */
+            monitor_id: string;
+            /** Status */
+            status: string;
+            result: components["schemas"]["DriftResult"] | null;
+            /** Alerts */
+            alerts: components["schemas"]["Alert"][];
+            /**
+             * N Rows
+             * @default null
+             */
+            n_rows: number | null;
+            /**
+             * Message
+             * @default null
+             */
+            message: string | null;
+            /** @default null */
+            summary: components["schemas"]["ReportSummary"] | null;
+            /** @default null */
+            performance: components["schemas"]["Performance"] | null;
+            /**
+             * Repeated Alerts
+             * @default 0
+             */
+            repeated_alerts: number;
+            /** Delivered */
+            delivered?: {
+                [key: string]: unknown;
+            };
+            /** @default null */
+            retrain: components["schemas"]["RetrainRecord"] | null;
+        };
+        /**
+         * ColumnDrift
+         * @description One column of a report (null where a statistic does not apply).
+         */
+        ColumnDrift: {
+            /** Column */
+            column: string;
+            /** Kind */
+            kind: string;
+            /** Method */
+            method: string;
+            /** Statistic */
+            statistic: number | null;
+            /** P Value */
+            p_value: number | null;
+            /** Threshold */
+            threshold: number | null;
+            /** Drifted */
+            drifted: boolean;
+            /** Reference Missing Rate */
+            reference_missing_rate: number | null;
+            /** Current Missing Rate */
+            current_missing_rate: number | null;
+            /** Missing Rate Change */
+            missing_rate_change: number | null;
+            /** Reference Mean */
+            reference_mean: number | null;
+            /** Current Mean */
+            current_mean: number | null;
+            /** Mean Shift Pct */
+            mean_shift_pct: number | null;
+            /** New Categories */
+            new_categories: string[];
+            /** New Category Share */
+            new_category_share: number | null;
+            /** N Reference */
+            n_reference: number | null;
+            /** N Current */
+            n_current: number | null;
+            /** Ks Statistic */
+            ks_statistic: number | null;
+            /** Ks P Value */
+            ks_p_value: number | null;
+            /** Wasserstein */
+            wasserstein: number | null;
+            /** Psi */
+            psi: number | null;
+            /** Chi2 Statistic */
+            chi2_statistic: number | null;
+            /** Chi2 P Value */
+            chi2_p_value: number | null;
+            /** Jensenshannon */
+            jensenshannon: number | null;
+            /** Approximate */
+            approximate: boolean;
+            /** Note */
+            note: string;
+            /** @default null */
+            histogram: components["schemas"]["Histogram"] | null;
+        };
+        /** DeleteAliasQuery */
+        DeleteAliasQuery: {
+            /**
+             * Reason
+             * @default
+             */
+            reason: string;
+        };
+        /** DriftResult */
+        DriftResult: {
+            /** Id */
+            id: number;
+            /** Monitor Id */
+            monitor_id: string | null;
+            /** Deployment Id */
+            deployment_id: string | null;
+            /** Model Name */
+            model_name: string;
+            /** Model Version */
+            model_version: number | null;
+            /** Window Start */
+            window_start: string | null;
+            /** Window End */
+            window_end: string | null;
+            /** N Rows */
+            n_rows: number;
+            /** Drift Share */
+            drift_share: number | null;
+            /** Drifted */
+            drifted: boolean;
+            /** N Drifted */
+            n_drifted: number;
+            /** Drifted Columns */
+            drifted_columns: string[];
+            performance: components["schemas"]["Performance"];
+            /** Created At */
+            created_at: string | null;
+        };
+        /** DriftResultDetail */
+        DriftResultDetail: {
+            /** Id */
+            id: number;
+            /** Monitor Id */
+            monitor_id: string | null;
+            /** Deployment Id */
+            deployment_id: string | null;
+            /** Model Name */
+            model_name: string;
+            /** Model Version */
+            model_version: number | null;
+            /** Window Start */
+            window_start: string | null;
+            /** Window End */
+            window_end: string | null;
+            /** N Rows */
+            n_rows: number;
+            /** Drift Share */
+            drift_share: number | null;
+            /** Drifted */
+            drifted: boolean;
+            /** N Drifted */
+            n_drifted: number;
+            /** Drifted Columns */
+            drifted_columns: string[];
+            performance: components["schemas"]["Performance"];
+            /** Created At */
+            created_at: string | null;
+            /** Columns */
+            columns: components["schemas"]["ColumnDrift"][];
+        };
+        /** DriftResultPage */
+        DriftResultPage: {
+            /** Items */
+            items: components["schemas"]["DriftResult"][];
+            /** Total */
+            total: number;
+            /** Offset */
+            offset: number;
+            /** Limit */
+            limit: number;
+        };
+        /** Email */
+        Email: {
+            /** To */
+            to: string[];
+            /**
+             * Host
+             * @default null
+             */
+            host: string | null;
+            /**
+             * Port
+             * @default null
+             */
+            port: number | null;
+        };
+        /**
+         * EmptyBody
+         * @description A POST that takes no fields (``{}`` or no body).
+         */
+        EmptyBody: Record<string, never>;
+        /**
+         * Environment
+         * @description Where the model was serialised (or, in lineage, where its run executed).
+         */
+        Environment: {
+            /**
+             * Python
+             * @default null
+             */
+            python: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Packages
+             * @default null
+             */
+            packages: {
+                [key: string]: string;
+            } | null;
+            /**
+             * Platform
+             * @default null
+             */
+            platform: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Kernel
+             * @default null
+             */
+            kernel: {
+                [key: string]: unknown;
+            } | null;
+        };
         /** ErrorBody */
         ErrorBody: {
             /** Code */
@@ -63,6 +1126,152 @@ export interface components {
         ErrorResponse: {
             error: components["schemas"]["ErrorBody"];
         };
+        /** Gate */
+        Gate: {
+            gate: components["schemas"]["GateConfig"];
+        };
+        /** GateCheck */
+        GateCheck: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "threshold" | "compare";
+            /** Metric */
+            metric: string;
+            /** Value */
+            value: number | null;
+            /** Passed */
+            passed: boolean;
+            /** Message */
+            message: string;
+            /**
+             * Op
+             * @default null
+             */
+            op: (">=" | ">" | "<=" | "<" | "==") | null;
+            /**
+             * Threshold
+             * @default null
+             */
+            threshold: number | null;
+            /**
+             * Mode
+             * @default null
+             */
+            mode: ("max" | "min") | null;
+            /**
+             * Alias
+             * @default null
+             */
+            alias: string | null;
+            /**
+             * Min Delta
+             * @default null
+             */
+            min_delta: number | null;
+            /**
+             * Holder Version
+             * @default null
+             */
+            holder_version: number | null;
+            /**
+             * Holder Value
+             * @default null
+             */
+            holder_value: number | null;
+        };
+        /**
+         * GateCompare
+         * @description Champion/challenger: the candidate must be at least as good as the holder of ``alias``
+         *     (default: the alias being set) on ``metric``, by ``min_delta``.
+         */
+        GateCompare: {
+            /** Metric */
+            metric: string;
+            /**
+             * Mode
+             * @default max
+             * @enum {string}
+             */
+            mode: "max" | "min";
+            /**
+             * Alias
+             * @default null
+             */
+            alias: string | null;
+            /**
+             * Min Delta
+             * @default 0
+             */
+            min_delta: number;
+        };
+        /**
+         * GateConfig
+         * @description A model's quality gate (``{}``: none). A threshold given as a bare number means ``>=``;
+         *     ``aliases`` limits the gate to promotions to those aliases (absent: every alias).
+         */
+        GateConfig: {
+            /** Thresholds */
+            thresholds?: {
+                [key: string]: {
+                    [key: string]: number;
+                };
+            };
+            /** @default null */
+            compare: components["schemas"]["GateCompare"] | null;
+            /**
+             * Aliases
+             * @default null
+             */
+            aliases: string[] | null;
+        };
+        /** GateDecision */
+        GateDecision: {
+            /** Applies */
+            applies: boolean;
+            /** Passed */
+            passed: boolean;
+            /** Checks */
+            checks: components["schemas"]["GateCheck"][];
+        };
+        /**
+         * GateUpdateRequest
+         * @description ``{"gate": {...}, "reason"?: str}``; a bare gate object is accepted too.
+         */
+        GateUpdateRequest: {
+            /** @default null */
+            gate: components["schemas"]["GateConfig"] | null;
+            /**
+             * Reason
+             * @description Why (kept in the audit log)
+             * @default
+             */
+            reason: string;
+        };
+        /** GitInfo */
+        GitInfo: {
+            /**
+             * Root
+             * @default null
+             */
+            root: string | null;
+            /**
+             * Commit
+             * @default null
+             */
+            commit: string | null;
+            /**
+             * Branch
+             * @default null
+             */
+            branch: string | null;
+            /**
+             * Dirty
+             * @default null
+             */
+            dirty: boolean | null;
+        };
         /** Health */
         Health: {
             /** Version */
@@ -75,6 +1284,1865 @@ export interface components {
                 [key: string]: number;
             };
         };
+        /** Histogram */
+        Histogram: {
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "numeric" | "categorical";
+            /**
+             * Edges
+             * @default null
+             */
+            edges: number[] | null;
+            /**
+             * Categories
+             * @default null
+             */
+            categories: string[] | null;
+            /** Reference */
+            reference: number[];
+            /** Current */
+            current: number[];
+            /**
+             * Current Below
+             * @default null
+             */
+            current_below: number | null;
+            /**
+             * Current Above
+             * @default null
+             */
+            current_above: number | null;
+        };
+        /**
+         * HistoryPoint
+         * @description One window of the drift-share series (a stored result, or a rolling window).
+         */
+        HistoryPoint: {
+            /** Window Start */
+            window_start: string | null;
+            /** Window End */
+            window_end: string | null;
+            /** N Rows */
+            n_rows: number;
+            /** Drift Share */
+            drift_share: number | null;
+            /** N Drifted */
+            n_drifted: number;
+            /** Drifted */
+            drifted: boolean;
+            /** Threshold */
+            threshold: number;
+            /**
+             * Id
+             * @default null
+             */
+            id: number | null;
+            /**
+             * Monitor Id
+             * @default null
+             */
+            monitor_id: string | null;
+            /**
+             * Deployment Id
+             * @default null
+             */
+            deployment_id: string | null;
+            /**
+             * Model Name
+             * @default null
+             */
+            model_name: string | null;
+            /**
+             * Model Version
+             * @default null
+             */
+            model_version: number | null;
+            /**
+             * Drifted Columns
+             * @default null
+             */
+            drifted_columns: string[] | null;
+            /** @default null */
+            performance: components["schemas"]["Performance"] | null;
+            /**
+             * Created At
+             * @default null
+             */
+            created_at: string | null;
+        };
+        /** LabNotification */
+        LabNotification: {
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /**
+             * Level
+             * @enum {string}
+             */
+            level: "info" | "success" | "error";
+            /** Title */
+            title: string;
+            /** Message */
+            message: string;
+            /** Link */
+            link: {
+                [key: string]: unknown;
+            };
+            /** Created At */
+            created_at: string | null;
+        };
+        /**
+         * Lineage
+         * @description version → run → notebook → parameters → inputs → git → environment.
+         */
+        Lineage: {
+            model: components["schemas"]["LineageModel"];
+            run: components["schemas"]["LineageRun"] | null;
+            notebook: components["schemas"]["LineageNotebook"] | null;
+            /** Parameters */
+            parameters: {
+                [key: string]: unknown;
+            };
+            /**
+             * Inputs
+             * @description Input file → its sha256
+             */
+            inputs: {
+                [key: string]: string | null;
+            };
+            git: components["schemas"]["GitInfo"] | null;
+            environment: components["schemas"]["Environment"];
+            /**
+             * Missing
+             * @description Links of the chain that are not known
+             */
+            missing: string[];
+        };
+        /** LineageModel */
+        LineageModel: {
+            /** Name */
+            name: string;
+            /** Version */
+            version: number;
+            /** Aliases */
+            aliases: string[];
+            /** Artifact Sha256 */
+            artifact_sha256: string;
+            /** Serialization */
+            serialization: string;
+            /** Flavour */
+            flavour: string | null;
+            /** Model Class */
+            model_class: string | null;
+            /** Created By */
+            created_by: string | null;
+            /** Created At */
+            created_at: string | null;
+        };
+        /** LineageNotebook */
+        LineageNotebook: {
+            /** Path */
+            path: string | null;
+            /** Sha256 */
+            sha256: string | null;
+        };
+        /** LineageRun */
+        LineageRun: {
+            /** Id */
+            id: string;
+            /** Kind */
+            kind: string | null;
+            /** Status */
+            status: string | null;
+            /** Trigger */
+            trigger: string | null;
+            /** Created By */
+            created_by: string | null;
+            /** Created At */
+            created_at: string | null;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Output Notebook Path */
+            output_notebook_path: string | null;
+            /** Output Notebook Sha256 */
+            output_notebook_sha256: string | null;
+            /** User */
+            user: string | null;
+        };
+        /**
+         * MethodChoice
+         * @description One column's method and, optionally, its own threshold.
+         */
+        MethodChoice: {
+            /**
+             * Method
+             * @default null
+             */
+            method: string | null;
+            /**
+             * Threshold
+             * @default null
+             */
+            threshold: number | null;
+        };
+        /** MetricComparison */
+        MetricComparison: {
+            /**
+             * Current
+             * @default null
+             */
+            current: number | null;
+            /**
+             * Registered
+             * @default null
+             */
+            registered: number | null;
+            /**
+             * Drop
+             * @default null
+             */
+            drop: number | null;
+        };
+        /** MetricPoint */
+        MetricPoint: {
+            /** Key */
+            key: string;
+            /** Value */
+            value: number;
+            /** Step */
+            step: number;
+            /** Logged At */
+            logged_at: string;
+        };
+        /** Model */
+        Model: {
+            /** Name */
+            name: string;
+            /** Description */
+            description: string | null;
+            /** Tags */
+            tags: {
+                [key: string]: string;
+            };
+            gate: components["schemas"]["GateConfig"];
+            /** Last Version */
+            last_version: number;
+            /** Version Count */
+            version_count: number;
+            /** Latest Version */
+            latest_version: number | null;
+            latest: components["schemas"]["ModelVersion"] | null;
+            /** Aliases */
+            aliases: {
+                [key: string]: number;
+            };
+            /** Created By */
+            created_by: string | null;
+            /** Created At */
+            created_at: string | null;
+            /** Updated At */
+            updated_at: string | null;
+        };
+        /** ModelListQuery */
+        ModelListQuery: {
+            /**
+             * Offset
+             * @default 0
+             */
+            offset: number;
+            /**
+             * Limit
+             * @default 50
+             */
+            limit: number;
+            /**
+             * Q
+             * @description Substring of the name or description
+             * @default null
+             */
+            q: string | null;
+            /**
+             * Tag
+             * @description key or key=value, on the model or any version
+             * @default null
+             */
+            tag: string | null;
+            /**
+             * Alias
+             * @description Only models that have this alias set
+             * @default null
+             */
+            alias: string | null;
+        };
+        /** ModelPage */
+        ModelPage: {
+            /** Items */
+            items: components["schemas"]["Model"][];
+            /** Total */
+            total: number;
+            /** Offset */
+            offset: number;
+            /** Limit */
+            limit: number;
+        };
+        /** ModelUpdateRequest */
+        ModelUpdateRequest: {
+            /**
+             * Description
+             * @default null
+             */
+            description: string | null;
+            /**
+             * Tags
+             * @description Replaces the model's tags
+             * @default null
+             */
+            tags: {
+                [key: string]: string;
+            } | null;
+        };
+        /**
+         * ModelVersion
+         * @description A version summary (lists): no signature, profile or environment.
+         */
+        ModelVersion: {
+            /** Name */
+            name: string;
+            /** Version */
+            version: number;
+            /** Artifact Sha256 */
+            artifact_sha256: string;
+            /** Artifact Size */
+            artifact_size: number | null;
+            /** Serialization */
+            serialization: string;
+            /** Flavour */
+            flavour: string | null;
+            /** Model Class */
+            model_class: string | null;
+            /** Metrics */
+            metrics: {
+                [key: string]: number;
+            };
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Tags */
+            tags: {
+                [key: string]: string;
+            };
+            /** Description */
+            description: string | null;
+            /** Run Id */
+            run_id: string | null;
+            /** Archived */
+            archived: boolean;
+            /** Aliases */
+            aliases: string[];
+            /** Created By */
+            created_by: string | null;
+            /** Created At */
+            created_at: string | null;
+        };
+        /** ModelVersionDetail */
+        ModelVersionDetail: {
+            /** Name */
+            name: string;
+            /** Version */
+            version: number;
+            /** Artifact Sha256 */
+            artifact_sha256: string;
+            /** Artifact Size */
+            artifact_size: number | null;
+            /** Serialization */
+            serialization: string;
+            /** Flavour */
+            flavour: string | null;
+            /** Model Class */
+            model_class: string | null;
+            /** Metrics */
+            metrics: {
+                [key: string]: number;
+            };
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Tags */
+            tags: {
+                [key: string]: string;
+            };
+            /** Description */
+            description: string | null;
+            /** Run Id */
+            run_id: string | null;
+            /** Archived */
+            archived: boolean;
+            /** Aliases */
+            aliases: string[];
+            /** Created By */
+            created_by: string | null;
+            /** Created At */
+            created_at: string | null;
+            /** Trusted Types */
+            trusted_types: string[];
+            signature: components["schemas"]["Signature"];
+            /**
+             * Profile
+             * @description The drift engine's reference profile
+             */
+            profile: {
+                [key: string]: unknown;
+            };
+            environment: components["schemas"]["Environment"];
+        };
+        /** Monitor */
+        Monitor: {
+            /** Id */
+            id: string;
+            /** Deployment Id */
+            deployment_id: string;
+            /** Deployment Name */
+            deployment_name: string | null;
+            /** Model Ref */
+            model_ref: string | null;
+            /** Model Name */
+            model_name: string | null;
+            /** Model Version */
+            model_version: number | null;
+            /** Deployment Status */
+            deployment_status: string | null;
+            /**
+             * Status
+             * @description unknown, ok, drift, alert, insufficient_data, error or disabled
+             */
+            status: string;
+            /** Enabled */
+            enabled: boolean;
+            /** Interval Seconds */
+            interval_seconds: number | null;
+            /** Last Checked At */
+            last_checked_at: string | null;
+            /** Drift Share */
+            drift_share: number | null;
+            /** Drifted */
+            drifted: boolean | null;
+            /** Latest Result Id */
+            latest_result_id: number | null;
+            /** Open Alerts */
+            open_alerts: number;
+            config: components["schemas"]["StoredMonitorConfig"];
+            /** Created By */
+            created_by: string;
+            /** Created At */
+            created_at: string | null;
+        };
+        /**
+         * MonitorConfig
+         * @description Everything about a monitor but its deployment, interval and on/off switch.
+         */
+        MonitorConfig: {
+            window?: components["schemas"]["Window"];
+            rolling?: components["schemas"]["Rolling"];
+            /**
+             * Methods
+             * @description null (the defaults), one method for every column, or {column: method | {method, threshold}}; methods: chisquare, jensenshannon, ks, psi, wasserstein
+             * @default null
+             */
+            methods: string | {
+                [key: string]: string | components["schemas"]["MethodChoice"];
+            } | null;
+            /**
+             * Columns
+             * @default null
+             */
+            columns: string[] | null;
+            rules?: components["schemas"]["Rules"];
+            channels?: components["schemas"]["Channels"];
+            /** @default null */
+            retrain: components["schemas"]["Retrain"] | null;
+            /**
+             * Min Rows
+             * @default 30
+             */
+            min_rows: number;
+            /**
+             * Min Labelled
+             * @default 20
+             */
+            min_labelled: number;
+        };
+        /** MonitorCreate */
+        MonitorCreate: {
+            /**
+             * Deployment Id
+             * @description deployment id or name
+             */
+            deployment_id: string;
+            /** @default null */
+            config: components["schemas"]["MonitorConfig"] | null;
+            /**
+             * Interval Seconds
+             * @description default: c.MLOps.monitor_interval
+             * @default null
+             */
+            interval_seconds: number | null;
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+        };
+        /** MonitorDeleted */
+        MonitorDeleted: {
+            /** Id */
+            id: string;
+            /** Deployment Id */
+            deployment_id: string;
+            /** Deployment Name */
+            deployment_name: string | null;
+            /** Model Ref */
+            model_ref: string | null;
+            /** Model Name */
+            model_name: string | null;
+            /** Model Version */
+            model_version: number | null;
+            /** Deployment Status */
+            deployment_status: string | null;
+            /**
+             * Status
+             * @description unknown, ok, drift, alert, insufficient_data, error or disabled
+             */
+            status: string;
+            /** Enabled */
+            enabled: boolean;
+            /** Interval Seconds */
+            interval_seconds: number | null;
+            /** Last Checked At */
+            last_checked_at: string | null;
+            /** Drift Share */
+            drift_share: number | null;
+            /** Drifted */
+            drifted: boolean | null;
+            /** Latest Result Id */
+            latest_result_id: number | null;
+            /** Open Alerts */
+            open_alerts: number;
+            config: components["schemas"]["StoredMonitorConfig"];
+            /** Created By */
+            created_by: string;
+            /** Created At */
+            created_at: string | null;
+            /** Deleted */
+            deleted: boolean;
+        };
+        /** MonitorPage */
+        MonitorPage: {
+            /** Items */
+            items: components["schemas"]["Monitor"][];
+            /** Total */
+            total: number;
+            /** Offset */
+            offset: number;
+            /** Limit */
+            limit: number;
+        };
+        /**
+         * MonitorUpdate
+         * @description Only the fields sent change; ``config`` is replaced whole.
+         */
+        MonitorUpdate: {
+            /** @default null */
+            config: components["schemas"]["MonitorConfig"] | null;
+            /**
+             * Interval Seconds
+             * @default null
+             */
+            interval_seconds: number | null;
+            /**
+             * Enabled
+             * @default null
+             */
+            enabled: boolean | null;
+        };
+        /** MonitorsQuery */
+        MonitorsQuery: {
+            /**
+             * Offset
+             * @default 0
+             */
+            offset: number;
+            /**
+             * Limit
+             * @default 50
+             */
+            limit: number;
+            /**
+             * Deployment Id
+             * @default null
+             */
+            deployment_id: string | null;
+        };
+        /** NotebookParameter */
+        NotebookParameter: {
+            /** Name */
+            name: string;
+            /** Type */
+            type: string;
+            /** Declared Type */
+            declared_type: string | null;
+            /**
+             * Default
+             * @description The default as JSON when it is a literal, else its source
+             */
+            default: unknown;
+            /** Default Source */
+            default_source: string;
+            /** Help */
+            help: string;
+        };
+        /**
+         * NotebookParameters
+         * @description ``GET /notebooks/parameters``: what the run dialog builds its form from.
+         */
+        NotebookParameters: {
+            /** Path */
+            path: string;
+            /** Has Parameters Cell */
+            has_parameters_cell: boolean;
+            /** Parameters Cell Index */
+            parameters_cell_index: number | null;
+            /** Parameters */
+            parameters: components["schemas"]["NotebookParameter"][];
+            /** Kernel Name */
+            kernel_name: string | null;
+            /** Kernel Display Name */
+            kernel_display_name: string | null;
+            /** Language */
+            language: string | null;
+            /** Hint */
+            hint: string | null;
+        };
+        /** NotebookQuery */
+        NotebookQuery: {
+            /**
+             * Path
+             * @description Notebook path relative to the server root
+             */
+            path: string;
+        };
+        /** NotificationPage */
+        NotificationPage: {
+            /** Items */
+            items: components["schemas"]["LabNotification"][];
+            /**
+             * Last Id
+             * @description Poll with after=last_id for the next ones
+             */
+            last_id: number;
+        };
+        /** NotificationQuery */
+        NotificationQuery: {
+            /**
+             * After
+             * @default null
+             */
+            after: number | null;
+            /**
+             * Limit
+             * @default 50
+             */
+            limit: number;
+        };
+        /**
+         * Notify
+         * @description Who hears about which outcomes of the runs a schedule starts.
+         */
+        Notify: {
+            /** On */
+            on?: ("succeeded" | "failed" | "timed_out" | "cancelled")[];
+            /**
+             * Webhook
+             * @description Slack-compatible URL
+             * @default null
+             */
+            webhook: string | null;
+            /** Email */
+            email?: string[];
+            /**
+             * Lab
+             * @description A notification in every open lab on this store
+             * @default true
+             */
+            lab: boolean;
+        };
+        /** OutputLocation */
+        OutputLocation: {
+            /** Run Id */
+            run_id: string;
+            /** Output Notebook Path */
+            output_notebook_path: string;
+        };
+        /** OutputQuery */
+        OutputQuery: {
+            /**
+             * Download
+             * @description Send as an attachment (a file download)
+             * @default false
+             */
+            download: boolean;
+        };
+        /** PageQuery */
+        PageQuery: {
+            /**
+             * Offset
+             * @default 0
+             */
+            offset: number;
+            /**
+             * Limit
+             * @default 50
+             */
+            limit: number;
+        };
+        /**
+         * Performance
+         * @description Quality on labelled predictions vs the registered metrics (empty below min_labelled).
+         */
+        Performance: {
+            /**
+             * Task
+             * @default null
+             */
+            task: string | null;
+            /**
+             * N Labelled
+             * @default 0
+             */
+            n_labelled: number;
+            /** Metrics */
+            metrics?: {
+                [key: string]: components["schemas"]["MetricComparison"];
+            };
+        };
+        /** PipelineRun */
+        PipelineRun: {
+            /** Id */
+            id: string;
+            /** Pipeline Path */
+            pipeline_path: string;
+            /** Name */
+            name: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "running" | "succeeded" | "failed" | "cancelled";
+            /** Attempt */
+            attempt: number;
+            /** Parameters */
+            parameters: {
+                [key: string]: unknown;
+            };
+            /** Trigger */
+            trigger: string;
+            /** Schedule Id */
+            schedule_id: string | null;
+            /** Error */
+            error: string | null;
+            /** Created By */
+            created_by: string;
+            /** Created At */
+            created_at: string | null;
+            /** Updated At */
+            updated_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Steps */
+            steps: components["schemas"]["PipelineStep"][];
+        };
+        /** PipelineRunCreate */
+        PipelineRunCreate: {
+            /** Pipeline Path */
+            pipeline_path: string;
+            /** Parameters */
+            parameters?: {
+                [key: string]: unknown;
+            };
+        };
+        /** PipelineRunPage */
+        PipelineRunPage: {
+            /** Items */
+            items: components["schemas"]["PipelineRun"][];
+            /** Total */
+            total: number;
+            /** Offset */
+            offset: number;
+            /** Limit */
+            limit: number;
+        };
+        /** PipelineRunQuery */
+        PipelineRunQuery: {
+            /**
+             * Offset
+             * @default 0
+             */
+            offset: number;
+            /**
+             * Limit
+             * @default 50
+             */
+            limit: number;
+            /**
+             * Pipeline Path
+             * @default null
+             */
+            pipeline_path: string | null;
+        };
+        /** PipelineStep */
+        PipelineStep: {
+            /** Name */
+            name: string;
+            /** Notebook */
+            notebook: string;
+            /** Depends On */
+            depends_on: string[];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "running" | "succeeded" | "failed" | "skipped" | "cancelled";
+            /** Run Id */
+            run_id: string | null;
+            /**
+             * Attempt
+             * @description Attempt of the pipeline run this step belongs to
+             */
+            attempt: number;
+            /**
+             * Tries
+             * @description Runs of this step in this attempt (retries included)
+             */
+            tries: number;
+            /**
+             * Reused
+             * @description Succeeded in an earlier attempt; its outputs were reused
+             */
+            reused: boolean;
+            /** Outputs */
+            outputs: {
+                [key: string]: unknown;
+            };
+            /** Error */
+            error: string | null;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Previous Runs */
+            previous_runs: string[];
+        };
+        /** Promotion */
+        Promotion: {
+            /** Name */
+            name: string;
+            /** Alias */
+            alias: string;
+            /** Version */
+            version: number | null;
+            /** Previous Version */
+            previous_version: number | null;
+            /** Changed */
+            changed: boolean;
+            /** Forced */
+            forced: boolean;
+            gate: components["schemas"]["GateDecision"] | null;
+        };
+        /**
+         * ReasonRequest
+         * @description Rollback, archive and unarchive take only a reason.
+         */
+        ReasonRequest: {
+            /**
+             * Reason
+             * @description Why (kept in the audit log)
+             * @default
+             */
+            reason: string;
+        };
+        /**
+         * RegisterVersionRequest
+         * @description Register a model file a run produced as the next version.
+         */
+        RegisterVersionRequest: {
+            /** Run Id */
+            run_id: string;
+            /**
+             * Artifact
+             * @description Name or sha256 of one of the run's artifacts
+             */
+            artifact: string;
+            /**
+             * Sample Artifact
+             * @description A CSV/Parquet/JSON artifact of the run: signature and profile
+             * @default null
+             */
+            sample_artifact: string | null;
+            /**
+             * Target
+             * @description The label column of the sample
+             * @default null
+             */
+            target: string | null;
+            /**
+             * Metrics
+             * @description Override the run's logged metrics
+             * @default null
+             */
+            metrics: {
+                [key: string]: number;
+            } | null;
+            /**
+             * Params
+             * @description Override the run's parameters
+             * @default null
+             */
+            params: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Tags
+             * @default null
+             */
+            tags: {
+                [key: string]: string;
+            } | null;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Trust
+             * @description Allow pickles and skops types outside the allow-list
+             * @default false
+             */
+            trust: boolean;
+        };
+        /** Report */
+        Report: {
+            /** Title */
+            title: string;
+            summary: components["schemas"]["ReportSummary"];
+            /** Columns */
+            columns: components["schemas"]["ColumnDrift"][];
+            /** Alerts */
+            alerts: components["schemas"]["RuleAlert"][];
+            /** History */
+            history: components["schemas"]["HistoryPoint"][];
+            performance: components["schemas"]["Performance"];
+        };
+        /** ReportRequest */
+        ReportRequest: {
+            /**
+             * Model
+             * @description model ref (churn@production), name or id
+             * @default null
+             */
+            model: string | null;
+            /**
+             * Deployment Id
+             * @default null
+             */
+            deployment_id: string | null;
+            /** @default null */
+            window: components["schemas"]["ReportWindow"] | null;
+            /**
+             * Methods
+             * @default null
+             */
+            methods: string | {
+                [key: string]: string | components["schemas"]["MethodChoice"];
+            } | null;
+            /**
+             * History
+             * @default true
+             */
+            history: boolean;
+        };
+        /** ReportSummary */
+        ReportSummary: {
+            /** N Columns */
+            n_columns: number;
+            /** N Drifted */
+            n_drifted: number;
+            /** Drift Share */
+            drift_share: number;
+            /** Dataset Drift */
+            dataset_drift: boolean;
+            /** Drifted Columns */
+            drifted_columns: string[];
+            /** N Reference Rows */
+            n_reference_rows: number;
+            /** N Current Rows */
+            n_current_rows: number;
+            /** Reference Source */
+            reference_source: string;
+            /** Model */
+            model: {
+                [key: string]: unknown;
+            } | null;
+            /** Ignored Columns */
+            ignored_columns: string[];
+            /** Seconds */
+            seconds: number | null;
+            /**
+             * Window
+             * @default null
+             */
+            window: {
+                [key: string]: number | null;
+            } | null;
+            /**
+             * Deployment
+             * @default null
+             */
+            deployment: {
+                [key: string]: string;
+            } | null;
+        };
+        /**
+         * ReportWindow
+         * @description ``{last_n?, since?, until?}`` (unix seconds or ISO-8601) or ``{seconds}``.
+         */
+        ReportWindow: {
+            /**
+             * Last N
+             * @default null
+             */
+            last_n: number | null;
+            /**
+             * Since
+             * @default null
+             */
+            since: number | string | null;
+            /**
+             * Until
+             * @default null
+             */
+            until: number | string | null;
+            /**
+             * Seconds
+             * @default null
+             */
+            seconds: number | null;
+        };
+        /** ResultsQuery */
+        ResultsQuery: {
+            /**
+             * Offset
+             * @default 0
+             */
+            offset: number;
+            /**
+             * Limit
+             * @default 100
+             */
+            limit: number;
+        };
+        /**
+         * Retrain
+         * @description The closed loop: the notebook run on a new alert, and how its challenger is judged.
+         */
+        Retrain: {
+            /**
+             * Notebook
+             * @description path of the training notebook, relative to the root
+             */
+            notebook: string;
+            /**
+             * Parameters
+             * @description papermill parameters; ${prediction_log}, ${deployment_id}, ${deployment_name}, ${model_name}, ${model_version} and ${monitor_id} are substituted
+             */
+            parameters?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Alias
+             * @description alias to move (default: the deployment's)
+             * @default null
+             */
+            alias: string | null;
+            /**
+             * Min Labelled
+             * @default 20
+             */
+            min_labelled: number;
+            /**
+             * Gate Window
+             * @default 1000
+             */
+            gate_window: number;
+            /**
+             * Cooldown Seconds
+             * @default 3600
+             */
+            cooldown_seconds: number;
+            /**
+             * Timeout
+             * @default null
+             */
+            timeout: number | null;
+        };
+        /**
+         * RetrainRecord
+         * @description The closed loop's progress on the alert that started it (``details.retrain``).
+         */
+        RetrainRecord: {
+            /**
+             * State
+             * @description submitted, skipped, failed, refused or promoted
+             */
+            state: string;
+            /** Steps */
+            steps: components["schemas"]["RetrainStep"][];
+            /**
+             * Workflow Id
+             * @default null
+             */
+            workflow_id: string | null;
+            /**
+             * Run Id
+             * @default null
+             */
+            run_id: string | null;
+            /**
+             * Notebook
+             * @default null
+             */
+            notebook: string | null;
+            /**
+             * Alias
+             * @default null
+             */
+            alias: string | null;
+            /**
+             * Champion Version
+             * @default null
+             */
+            champion_version: number | null;
+            /**
+             * Challenger Version
+             * @default null
+             */
+            challenger_version: number | null;
+            /**
+             * Promoted Version
+             * @default null
+             */
+            promoted_version: number | null;
+            /**
+             * Gate
+             * @default null
+             */
+            gate: {
+                [key: string]: unknown;
+            } | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** RetrainStep */
+        RetrainStep: {
+            /** At */
+            at: string;
+            /** Step */
+            step: string;
+            /** Message */
+            message: string;
+        };
+        /**
+         * Rolling
+         * @description The drift-share series: the last ``count`` windows of ``size`` predictions.
+         */
+        Rolling: {
+            /**
+             * Size
+             * @default 500
+             */
+            size: number;
+            /**
+             * Count
+             * @default 12
+             */
+            count: number;
+        };
+        /** RuleAlert */
+        RuleAlert: {
+            /** Rule */
+            rule: string;
+            /** Severity */
+            severity: string;
+            /** Message */
+            message: string;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * Rules
+         * @description Alert thresholds (``rules.py``); ``null`` switches a rule off.
+         */
+        Rules: {
+            /**
+             * Drift Share
+             * @default 0.5
+             */
+            drift_share: number | null;
+            /**
+             * Mean Shift Pct
+             * @default 20
+             */
+            mean_shift_pct: number | null;
+            /**
+             * Missing Rate
+             * @default 0.05
+             */
+            missing_rate: number | null;
+            /**
+             * Performance Drop
+             * @default 0.1
+             */
+            performance_drop: number | null;
+            /**
+             * Features
+             * @default null
+             */
+            features: string[] | null;
+        };
+        /**
+         * Run
+         * @description A run as listed (``GET /runs``).
+         */
+        Run: {
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "batch" | "interactive";
+            /** Notebook Path */
+            notebook_path: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
+            /** Status Reason */
+            status_reason: string | null;
+            /** Parameters */
+            parameters: {
+                [key: string]: unknown;
+            };
+            /** Kernel Name */
+            kernel_name: string | null;
+            /** Timeout Seconds */
+            timeout_seconds: number | null;
+            /** Tags */
+            tags: string[];
+            /** Input Files */
+            input_files: string[];
+            /**
+             * Trigger
+             * @description user, reproduce, sweep, drift, deploy or interactive
+             */
+            trigger: string;
+            /** Trigger Details */
+            trigger_details: {
+                [key: string]: unknown;
+            };
+            /**
+             * Schedule Id
+             * @description The schedule whose fire started this run
+             */
+            schedule_id: string | null;
+            /** Reproduces Run Id */
+            reproduces_run_id: string | null;
+            /** Group Id */
+            group_id: string | null;
+            /** Created By */
+            created_by: string;
+            /** Created At */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Duration Seconds */
+            duration_seconds: number | null;
+            /** Executor */
+            executor: string;
+            /** Host */
+            host: string | null;
+            /** Pid */
+            pid: number | null;
+            progress: components["schemas"]["RunProgress"];
+            error: components["schemas"]["RunError"] | null;
+            /** Input Notebook Sha256 */
+            input_notebook_sha256: string | null;
+            /** Output Notebook Sha256 */
+            output_notebook_sha256: string | null;
+            /** Output Notebook Path */
+            output_notebook_path: string | null;
+            /**
+             * Metrics
+             * @description The last logged value of each metric
+             */
+            metrics: {
+                [key: string]: number;
+            };
+        };
+        /** RunArtifact */
+        RunArtifact: {
+            /** Name */
+            name: string;
+            /** Sha256 */
+            sha256: string;
+            /** Size */
+            size: number;
+            /** Kind */
+            kind: string;
+            /** Created At */
+            created_at: string;
+        };
+        /**
+         * RunDetail
+         * @description A run with everything recorded about it (``GET /runs/{run_id}``).
+         */
+        RunDetail: {
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "batch" | "interactive";
+            /** Notebook Path */
+            notebook_path: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
+            /** Status Reason */
+            status_reason: string | null;
+            /** Parameters */
+            parameters: {
+                [key: string]: unknown;
+            };
+            /** Kernel Name */
+            kernel_name: string | null;
+            /** Timeout Seconds */
+            timeout_seconds: number | null;
+            /** Tags */
+            tags: string[];
+            /** Input Files */
+            input_files: string[];
+            /**
+             * Trigger
+             * @description user, reproduce, sweep, drift, deploy or interactive
+             */
+            trigger: string;
+            /** Trigger Details */
+            trigger_details: {
+                [key: string]: unknown;
+            };
+            /**
+             * Schedule Id
+             * @description The schedule whose fire started this run
+             */
+            schedule_id: string | null;
+            /** Reproduces Run Id */
+            reproduces_run_id: string | null;
+            /** Group Id */
+            group_id: string | null;
+            /** Created By */
+            created_by: string;
+            /** Created At */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Duration Seconds */
+            duration_seconds: number | null;
+            /** Executor */
+            executor: string;
+            /** Host */
+            host: string | null;
+            /** Pid */
+            pid: number | null;
+            progress: components["schemas"]["RunProgress"];
+            error: components["schemas"]["RunError"] | null;
+            /** Input Notebook Sha256 */
+            input_notebook_sha256: string | null;
+            /** Output Notebook Sha256 */
+            output_notebook_sha256: string | null;
+            /** Output Notebook Path */
+            output_notebook_path: string | null;
+            /**
+             * Metrics
+             * @description The last logged value of each metric
+             */
+            metrics: {
+                [key: string]: number;
+            };
+            /**
+             * Provenance
+             * @description Notebook sha256, parameters, kernel, python, packages, platform, git, inputs
+             */
+            provenance: {
+                [key: string]: unknown;
+            };
+            /**
+             * Comparison
+             * @description A reproduction's comparison with the original run
+             */
+            comparison: {
+                [key: string]: unknown;
+            } | null;
+            /** Metric History */
+            metric_history: components["schemas"]["MetricPoint"][];
+            /** Logged Params */
+            logged_params: {
+                [key: string]: string;
+            };
+            /**
+             * Outputs
+             * @description Values declared with mlops.log_output (read by later pipeline steps)
+             */
+            outputs: {
+                [key: string]: unknown;
+            };
+            /** Artifacts */
+            artifacts: components["schemas"]["RunArtifact"][];
+        };
+        /** RunError */
+        RunError: {
+            /** Cell Index */
+            cell_index: number | null;
+            /** Ename */
+            ename: string | null;
+            /** Evalue */
+            evalue: string | null;
+        };
+        /**
+         * RunListQuery
+         * @description ``GET /runs`` filters.
+         */
+        RunListQuery: {
+            /**
+             * Offset
+             * @default 0
+             */
+            offset: number;
+            /**
+             * Limit
+             * @default 50
+             */
+            limit: number;
+            /**
+             * Notebook
+             * @description Substring of the notebook path
+             * @default null
+             */
+            notebook: string | null;
+            /**
+             * Status
+             * @description One state, or several separated by commas
+             * @default null
+             */
+            status: string | null;
+            /**
+             * Group Id
+             * @description Runs of this sweep
+             * @default null
+             */
+            group_id: string | null;
+            /**
+             * Kind
+             * @default null
+             */
+            kind: ("batch" | "interactive") | null;
+            /**
+             * Tag
+             * @default null
+             */
+            tag: string | null;
+            /**
+             * Schedule Id
+             * @description A schedule's history
+             * @default null
+             */
+            schedule_id: string | null;
+        };
+        /** RunPage */
+        RunPage: {
+            /** Items */
+            items: components["schemas"]["Run"][];
+            /** Total */
+            total: number;
+            /** Offset */
+            offset: number;
+            /** Limit */
+            limit: number;
+        };
+        /** RunProgress */
+        RunProgress: {
+            /** Cells Done */
+            cells_done: number;
+            /** Cells Total */
+            cells_total: number;
+            /** Current Cell */
+            current_cell: number | null;
+        };
+        /** Schedule */
+        Schedule: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Target Kind
+             * @enum {string}
+             */
+            target_kind: "notebook" | "pipeline";
+            /** Target Path */
+            target_path: string;
+            /** Parameters */
+            parameters: {
+                [key: string]: unknown;
+            };
+            /** Kernel Name */
+            kernel_name: string | null;
+            /** Timeout */
+            timeout: number | null;
+            /** Cron */
+            cron: string;
+            /** Timezone */
+            timezone: string;
+            /**
+             * Description
+             * @description The schedule in words
+             */
+            description: string;
+            /**
+             * Overlap
+             * @enum {string}
+             */
+            overlap: "skip" | "queue";
+            /**
+             * Catch Up
+             * @enum {string}
+             */
+            catch_up: "none" | "latest";
+            /** Active */
+            active: boolean;
+            /** End At */
+            end_at: string | null;
+            /** Notify */
+            notify: {
+                [key: string]: unknown;
+            };
+            /**
+             * Next Fire At
+             * @description ISO 8601 with offset, in the schedule's zone
+             */
+            next_fire_at: string | null;
+            /** Last Fire At */
+            last_fire_at: string | null;
+            last_fire: components["schemas"]["ScheduleFire"] | null;
+            /**
+             * Last Status
+             * @description Status of the last run it started
+             */
+            last_status: string | null;
+            /** Created By */
+            created_by: string;
+            /** Created At */
+            created_at: string;
+            /** Updated At */
+            updated_at: string;
+        };
+        /** ScheduleCreate */
+        ScheduleCreate: {
+            /**
+             * Notebook Path
+             * @default null
+             */
+            notebook_path: string | null;
+            /**
+             * Pipeline Path
+             * @default null
+             */
+            pipeline_path: string | null;
+            /** Parameters */
+            parameters?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Cron
+             * @description 5-field cron expression
+             */
+            cron: string;
+            /**
+             * Timezone
+             * @description IANA name; default UTC
+             * @default null
+             */
+            timezone: string | null;
+            /**
+             * Kernel Name
+             * @default null
+             */
+            kernel_name: string | null;
+            /**
+             * Timeout
+             * @default null
+             */
+            timeout: number | null;
+            /**
+             * Overlap
+             * @default skip
+             * @enum {string}
+             */
+            overlap: "skip" | "queue";
+            /**
+             * Catch Up
+             * @default none
+             * @enum {string}
+             */
+            catch_up: "none" | "latest";
+            /**
+             * Active
+             * @default true
+             */
+            active: boolean;
+            /**
+             * End At
+             * @default null
+             */
+            end_at: string | null;
+            /**
+             * Name
+             * @default null
+             */
+            name: string | null;
+            /** @default null */
+            notify: components["schemas"]["Notify"] | null;
+        };
+        /** ScheduleFire */
+        ScheduleFire: {
+            /** Fire Time */
+            fire_time: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "claimed" | "submitted" | "skipped" | "failed";
+            /** Reason */
+            reason: string | null;
+            /** Run Id */
+            run_id: string | null;
+            /** Pipeline Run Id */
+            pipeline_run_id: string | null;
+            /** Manual */
+            manual: boolean;
+        };
+        /** ScheduleFirePage */
+        ScheduleFirePage: {
+            /** Items */
+            items: components["schemas"]["ScheduleFire"][];
+            /** Total */
+            total: number;
+            /** Offset */
+            offset: number;
+            /** Limit */
+            limit: number;
+        };
+        /** SchedulePage */
+        SchedulePage: {
+            /** Items */
+            items: components["schemas"]["Schedule"][];
+            /** Total */
+            total: number;
+            /** Offset */
+            offset: number;
+            /** Limit */
+            limit: number;
+        };
+        /** ScheduleQuery */
+        ScheduleQuery: {
+            /**
+             * Offset
+             * @default 0
+             */
+            offset: number;
+            /**
+             * Limit
+             * @default 50
+             */
+            limit: number;
+            /**
+             * Active
+             * @default null
+             */
+            active: boolean | null;
+        };
+        /**
+         * ScheduleUpdate
+         * @description PATCH: only the fields given change.
+         */
+        ScheduleUpdate: {
+            /**
+             * Parameters
+             * @default null
+             */
+            parameters: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Cron
+             * @default null
+             */
+            cron: string | null;
+            /**
+             * Timezone
+             * @default null
+             */
+            timezone: string | null;
+            /**
+             * Kernel Name
+             * @default null
+             */
+            kernel_name: string | null;
+            /**
+             * Timeout
+             * @default null
+             */
+            timeout: number | null;
+            /**
+             * Overlap
+             * @default null
+             */
+            overlap: ("skip" | "queue") | null;
+            /**
+             * Catch Up
+             * @default null
+             */
+            catch_up: ("none" | "latest") | null;
+            /**
+             * Active
+             * @default null
+             */
+            active: boolean | null;
+            /**
+             * End At
+             * @default null
+             */
+            end_at: string | null;
+            /**
+             * Name
+             * @default null
+             */
+            name: string | null;
+            /** @default null */
+            notify: components["schemas"]["Notify"] | null;
+        };
+        /**
+         * SetAliasRequest
+         * @description Point an alias at a version (a promotion, subject to the quality gate).
+         */
+        SetAliasRequest: {
+            /** Version */
+            version: number;
+            /**
+             * Reason
+             * @description Why (kept in the audit log)
+             * @default
+             */
+            reason: string;
+            /**
+             * Force
+             * @description Promote past a failing gate (needs a reason; audited as forced)
+             * @default false
+             */
+            force: boolean;
+        };
+        /**
+         * Signature
+         * @description Input columns and output type (``{}`` when nothing is known).
+         */
+        Signature: {
+            /**
+             * Input Type
+             * @default null
+             */
+            input_type: ("dataframe" | "ndarray") | null;
+            /** Inputs */
+            inputs?: components["schemas"]["SignatureColumn"][];
+            /** @default null */
+            output: components["schemas"]["SignatureOutput"] | null;
+            /**
+             * Inferred From
+             * @default null
+             */
+            inferred_from: string | null;
+        };
+        /** SignatureColumn */
+        SignatureColumn: {
+            /** Name */
+            name: string;
+            /** Dtype */
+            dtype: string;
+            /** Kind */
+            kind: string;
+            /** Nullable */
+            nullable: boolean;
+            /**
+             * Categories
+             * @default null
+             */
+            categories: unknown[] | null;
+        };
+        /** SignatureOutput */
+        SignatureOutput: {
+            /** Task */
+            task: string;
+            /**
+             * Dtype
+             * @default null
+             */
+            dtype: string | null;
+            /**
+             * N Outputs
+             * @default null
+             */
+            n_outputs: number | null;
+            /**
+             * Classes
+             * @default null
+             */
+            classes: unknown[] | null;
+        };
         /** StoreInfo */
         StoreInfo: {
             /** Kind */
@@ -83,6 +3151,312 @@ export interface components {
             url: string;
             /** Revision */
             revision: string | null;
+        };
+        /**
+         * StoredMonitorConfig
+         * @description A monitor's config as the API returns it: the last check's error, if any, included.
+         */
+        StoredMonitorConfig: {
+            window?: components["schemas"]["Window"];
+            rolling?: components["schemas"]["Rolling"];
+            /**
+             * Methods
+             * @description null (the defaults), one method for every column, or {column: method | {method, threshold}}; methods: chisquare, jensenshannon, ks, psi, wasserstein
+             * @default null
+             */
+            methods: string | {
+                [key: string]: string | components["schemas"]["MethodChoice"];
+            } | null;
+            /**
+             * Columns
+             * @default null
+             */
+            columns: string[] | null;
+            rules?: components["schemas"]["Rules"];
+            channels?: components["schemas"]["Channels"];
+            /** @default null */
+            retrain: components["schemas"]["Retrain"] | null;
+            /**
+             * Min Rows
+             * @default 30
+             */
+            min_rows: number;
+            /**
+             * Min Labelled
+             * @default 20
+             */
+            min_labelled: number;
+            /**
+             * Last Error
+             * @default null
+             */
+            last_error: string | null;
+        };
+        /**
+         * SubmitRun
+         * @description ``POST /runs``: run a notebook headlessly with these parameters.
+         */
+        SubmitRun: {
+            /**
+             * Notebook Path
+             * @description Notebook path relative to the server root
+             */
+            notebook_path: string;
+            /**
+             * Parameters
+             * @description Values for the notebook's parameters cell, by name
+             * @default null
+             */
+            parameters: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Kernel Name
+             * @description Default: the notebook's kernel
+             * @default null
+             */
+            kernel_name: string | null;
+            /**
+             * Timeout
+             * @description Seconds; default: the server's default
+             * @default null
+             */
+            timeout: number | null;
+            /**
+             * Tags
+             * @default null
+             */
+            tags: string[] | null;
+            /**
+             * Input Files
+             * @description Files under the root whose sha256 is recorded in the provenance
+             * @default null
+             */
+            input_files: string[] | null;
+        };
+        /** Sweep */
+        Sweep: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Notebook Path */
+            notebook_path: string;
+            /** Grid */
+            grid: {
+                [key: string]: unknown[];
+            };
+            /** Metric */
+            metric: string | null;
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "max" | "min";
+            /** Created By */
+            created_by: string;
+            /** Created At */
+            created_at: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "finished";
+            /** Counts */
+            counts: {
+                [key: string]: number;
+            };
+            /** Total */
+            total: number;
+            best: components["schemas"]["SweepBest"] | null;
+            /** Runs */
+            runs: components["schemas"]["Run"][];
+        };
+        /** SweepBest */
+        SweepBest: {
+            /** Run Id */
+            run_id: string;
+            /** Value */
+            value: number;
+            /** Parameters */
+            parameters: {
+                [key: string]: unknown;
+            };
+        };
+        /** SweepPage */
+        SweepPage: {
+            /** Items */
+            items: components["schemas"]["SweepSummary"][];
+            /** Total */
+            total: number;
+            /** Offset */
+            offset: number;
+            /** Limit */
+            limit: number;
+        };
+        /**
+         * SweepRequest
+         * @description ``POST /runs/sweeps``: one run per combination of ``grid``.
+         */
+        SweepRequest: {
+            /** Notebook Path */
+            notebook_path: string;
+            /**
+             * Grid
+             * @description Parameter name → the values to try
+             */
+            grid: {
+                [key: string]: unknown[];
+            };
+            /**
+             * Metric
+             * @description Metric that picks the best run
+             * @default null
+             */
+            metric: string | null;
+            /**
+             * Mode
+             * @description 'max' (default) or 'min'
+             * @default null
+             */
+            mode: ("max" | "min") | null;
+            /**
+             * Name
+             * @default null
+             */
+            name: string | null;
+            /**
+             * Kernel Name
+             * @default null
+             */
+            kernel_name: string | null;
+            /**
+             * Timeout
+             * @default null
+             */
+            timeout: number | null;
+            /**
+             * Tags
+             * @default null
+             */
+            tags: string[] | null;
+            /**
+             * Input Files
+             * @default null
+             */
+            input_files: string[] | null;
+        };
+        /** SweepSummary */
+        SweepSummary: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Notebook Path */
+            notebook_path: string;
+            /** Grid */
+            grid: {
+                [key: string]: unknown[];
+            };
+            /** Metric */
+            metric: string | null;
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "max" | "min";
+            /** Created By */
+            created_by: string;
+            /** Created At */
+            created_at: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "finished";
+            /** Counts */
+            counts: {
+                [key: string]: number;
+            };
+            /** Total */
+            total: number;
+            best: components["schemas"]["SweepBest"] | null;
+        };
+        /** TriggeredFire */
+        TriggeredFire: {
+            /** Fire Time */
+            fire_time: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "claimed" | "submitted" | "skipped" | "failed";
+            /** Reason */
+            reason: string | null;
+            /** Run Id */
+            run_id: string | null;
+            /** Pipeline Run Id */
+            pipeline_run_id: string | null;
+            /** Manual */
+            manual: boolean;
+            /** Schedule Id */
+            schedule_id: string;
+        };
+        /** VersionListQuery */
+        VersionListQuery: {
+            /**
+             * Offset
+             * @default 0
+             */
+            offset: number;
+            /**
+             * Limit
+             * @default 50
+             */
+            limit: number;
+            /**
+             * Archived
+             * @default null
+             */
+            archived: boolean | null;
+            /**
+             * Order
+             * @default desc
+             * @enum {string}
+             */
+            order: "asc" | "desc";
+        };
+        /** VersionPage */
+        VersionPage: {
+            /** Items */
+            items: components["schemas"]["ModelVersion"][];
+            /** Total */
+            total: number;
+            /** Offset */
+            offset: number;
+            /** Limit */
+            limit: number;
+        };
+        /** Webhook */
+        Webhook: {
+            /** Url */
+            url: string;
+        };
+        /**
+         * Window
+         * @description The predictions one check looks at: ``{"last_n": N}`` or ``{"seconds": S}``.
+         */
+        Window: {
+            /**
+             * Last N
+             * @default null
+             */
+            last_n: number | null;
+            /**
+             * Seconds
+             * @default null
+             */
+            seconds: number | null;
         };
     };
     responses: never;
@@ -93,6 +3467,650 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    getDriftAlerts: {
+        parameters: {
+            query?: {
+                offset?: number;
+                limit?: number;
+                monitor_id?: string | null;
+                acknowledged?: boolean | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertPage"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postDriftAlertsItemIdAck: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmptyBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alert"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getDriftMonitors: {
+        parameters: {
+            query?: {
+                offset?: number;
+                limit?: number;
+                deployment_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonitorPage"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postDriftMonitors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MonitorCreate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Monitor"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getDriftMonitorsMonitorId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                monitor_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Monitor"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    putDriftMonitorsMonitorId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                monitor_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MonitorUpdate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Monitor"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    deleteDriftMonitorsMonitorId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                monitor_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonitorDeleted"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postDriftMonitorsMonitorIdCheck: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                monitor_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmptyBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckOutcome"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getDriftMonitorsMonitorIdResults: {
+        parameters: {
+            query?: {
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                monitor_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DriftResultPage"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postDriftReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Report"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getDriftResultsItemId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DriftResultDetail"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     getHealth: {
         parameters: {
             query?: never;
@@ -122,6 +4140,1224 @@ export interface operations {
             };
         };
     };
+    getModels: {
+        parameters: {
+            query?: {
+                offset?: number;
+                limit?: number;
+                /** @description Substring of the name or description */
+                q?: string | null;
+                /** @description key or key=value, on the model or any version */
+                tag?: string | null;
+                /** @description Only models that have this alias set */
+                alias?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelPage"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getModelsName: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Model"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    patchModelsName: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModelUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Model"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getModelsNameAliases: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AliasList"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getModelsNameAliasesAlias: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                alias: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersionDetail"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    putModelsNameAliasesAlias: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                alias: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetAliasRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Promotion"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    deleteModelsNameAliasesAlias: {
+        parameters: {
+            query?: {
+                reason?: string;
+            };
+            header?: never;
+            path: {
+                name: string;
+                alias: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AliasMove"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postModelsNameAliasesAliasRollback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                alias: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReasonRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AliasMove"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getModelsNameAudit: {
+        parameters: {
+            query?: {
+                offset?: number;
+                limit?: number;
+                alias?: string | null;
+                action?: string | null;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getModelsNameGate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Gate"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    putModelsNameGate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GateUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Gate"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getModelsNameVersions: {
+        parameters: {
+            query?: {
+                offset?: number;
+                limit?: number;
+                archived?: boolean | null;
+                order?: "asc" | "desc";
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionPage"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postModelsNameVersions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterVersionRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersionDetail"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Stored bytes failed verification, or an untrusted artifact */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getModelsNameVersionsVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersionDetail"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postModelsNameVersionsVersionArchive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReasonRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersionDetail"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getModelsNameVersionsVersionArtifact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Stored bytes failed verification, or an untrusted artifact */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getModelsNameVersionsVersionLineage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Lineage"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postModelsNameVersionsVersionUnarchive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReasonRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersionDetail"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getNotebooksParameters: {
+        parameters: {
+            query: {
+                /** @description Notebook path relative to the server root */
+                path: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotebookParameters"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getNotifications: {
+        parameters: {
+            query?: {
+                after?: number | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPage"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     getOpenapiJson: {
         parameters: {
             query?: never;
@@ -140,6 +5376,1290 @@ export interface operations {
             };
             /** @description Not authenticated */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getPipelinesRuns: {
+        parameters: {
+            query?: {
+                offset?: number;
+                limit?: number;
+                pipeline_path?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineRunPage"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postPipelinesRuns: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PipelineRunCreate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineRun"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getPipelinesRunsRunId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineRun"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postPipelinesRunsRunIdCancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineRun"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postPipelinesRunsRunIdRepair: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineRun"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getRuns: {
+        parameters: {
+            query?: {
+                offset?: number;
+                limit?: number;
+                /** @description Substring of the notebook path */
+                notebook?: string | null;
+                /** @description One state, or several separated by commas */
+                status?: string | null;
+                /** @description Runs of this sweep */
+                group_id?: string | null;
+                kind?: ("batch" | "interactive") | null;
+                tag?: string | null;
+                /** @description A schedule's history */
+                schedule_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunPage"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postRuns: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubmitRun"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunDetail"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backing engine or the store is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getRunsSweeps: {
+        parameters: {
+            query?: {
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SweepPage"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postRunsSweeps: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SweepRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sweep"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backing engine or the store is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getRunsSweepsGroupId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                group_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sweep"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getRunsRunId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunDetail"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postRunsRunIdCancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunDetail"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getRunsRunIdOutput: {
+        parameters: {
+            query?: {
+                /** @description Send as an attachment (a file download) */
+                download?: boolean;
+            };
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ipynb+json": string;
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postRunsRunIdOutput: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutputLocation"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postRunsRunIdReproduce: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunDetail"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backing engine or the store is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getSchedules: {
+        parameters: {
+            query?: {
+                offset?: number;
+                limit?: number;
+                active?: boolean | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchedulePage"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postSchedules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScheduleCreate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getSchedulesScheduleId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                schedule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    deleteSchedulesScheduleId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                schedule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    patchSchedulesScheduleId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                schedule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScheduleUpdate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getSchedulesScheduleIdFires: {
+        parameters: {
+            query?: {
+                offset?: number;
+                limit?: number;
+                active?: boolean | null;
+            };
+            header?: never;
+            path: {
+                schedule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleFirePage"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postSchedulesScheduleIdTrigger: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                schedule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TriggeredFire"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
