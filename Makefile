@@ -47,6 +47,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/jlpm check:api
 
 # A real Docker engine and a local base image (no registry is needed): see
 # scripts/docker-engine.sh. The image-build tests use them through DOCKER_HOST.
