@@ -4,7 +4,10 @@
 //
 // It runs the same two steps as `jlpm generate:api`, into a temporary directory:
 //   $PYTHON scripts/openapi.py <tmp>/openapi.json      (PYTHON defaults to `python`)
-//   openapi-typescript <tmp>/openapi.json -o <tmp>/schema.d.ts
+//   openapi-typescript <tmp>/openapi.json -o <tmp>/schema.d.ts --default-non-nullable false
+// (`--default-non-nullable false`: a field the server defaults stays optional, `field?: T`, so a
+// request body or query need not spell out what the server fills in; keep in step with
+// package.json's `generate:api`.)
 // and compares both files with the committed ones byte for byte.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,6 +18,8 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const python = process.env.PYTHON || 'python';
 const generator = join(root, 'node_modules', '.bin', 'openapi-typescript');
+/** openapi-typescript's options, the same as `generate:api`'s in package.json. */
+const GENERATOR_FLAGS = ['--default-non-nullable', 'false'];
 const committed = {
   'openapi.json': join(root, 'src', 'api', 'openapi.json'),
   'schema.d.ts': join(root, 'src', 'api', 'schema.d.ts')
@@ -61,7 +66,7 @@ try {
     'schema.d.ts': join(scratch, 'schema.d.ts')
   };
   run(python, [join('scripts', 'openapi.py'), fresh['openapi.json']]);
-  run(generator, [fresh['openapi.json'], '-o', fresh['schema.d.ts']]);
+  run(generator, [fresh['openapi.json'], '-o', fresh['schema.d.ts'], ...GENERATOR_FLAGS]);
 
   const stale = [];
   for (const name of Object.keys(committed)) {

@@ -132,11 +132,11 @@ describe('curl example', () => {
       {
         input_type: 'dataframe',
         inputs: [
-          { name: 'mean radius', dtype: 'float64', kind: 'numeric' },
-          { name: 'age', dtype: 'int64', kind: 'numeric' },
-          { name: 'city', dtype: 'object', kind: 'categorical', categories: ['a', 'b'] },
-          { name: 'vip', dtype: 'bool', kind: 'boolean' },
-          { name: 'unknown', dtype: 'float64', kind: 'numeric' }
+          { name: 'mean radius', dtype: 'float64', kind: 'numeric', nullable: false },
+          { name: 'age', dtype: 'int64', kind: 'numeric', nullable: false },
+          { name: 'city', dtype: 'object', kind: 'categorical', nullable: false, categories: ['a', 'b'] },
+          { name: 'vip', dtype: 'bool', kind: 'boolean', nullable: false },
+          { name: 'unknown', dtype: 'float64', kind: 'numeric', nullable: false }
         ]
       },
       { columns: { 'mean radius': { mean: 14.127291739 }, age: { mean: 41.6 } } }

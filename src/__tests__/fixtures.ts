@@ -19,13 +19,15 @@ import type {
   IErrorBody,
   IHealth,
   IModelVersion,
+  IModelVersionDetail,
   IMonitor,
   INotebookParameters,
   IPage,
   IParameterSpec,
   IPromotion,
   IRun,
-  IRunDetail
+  IRunDetail,
+  ISignatureInput
 } from '../api';
 
 const EPOCH = '2026-01-01T00:00:00+00:00';
@@ -67,24 +69,46 @@ export function run(overrides: Partial<IRun> = {}): IRun {
     kind: 'batch',
     notebook_path: 'work/train.ipynb',
     status: 'succeeded',
+    status_reason: null,
     parameters: {},
-    metrics: {},
-    tags: [],
     kernel_name: 'python3',
+    timeout_seconds: null,
+    tags: [],
+    input_files: [],
+    trigger: 'user',
+    trigger_details: {},
+    schedule_id: null,
+    reproduces_run_id: null,
+    group_id: null,
+    created_by: 'me',
     created_at: EPOCH,
     started_at: null,
     finished_at: null,
     duration_seconds: null,
-    progress: null,
+    executor: 'local',
+    host: null,
+    pid: null,
+    progress: { cells_done: 0, cells_total: 0, current_cell: null },
     error: null,
-    group_id: null,
-    created_by: null,
+    input_notebook_sha256: null,
+    output_notebook_sha256: null,
+    output_notebook_path: null,
+    metrics: {},
     ...overrides
   };
 }
 
 export function runDetail(overrides: Partial<IRunDetail> = {}): IRunDetail {
-  return { ...run(), provenance: null, comparison: null, ...overrides };
+  return {
+    ...run(),
+    provenance: {},
+    comparison: null,
+    metric_history: [],
+    logged_params: {},
+    outputs: {},
+    artifacts: [],
+    ...overrides
+  };
 }
 
 export function parameterSpec(
@@ -144,6 +168,26 @@ export function modelVersion(
   };
 }
 
+export function modelVersionDetail(
+  overrides: Partial<IModelVersionDetail> = {}
+): IModelVersionDetail {
+  return {
+    ...modelVersion(),
+    trusted_types: [],
+    signature: { input_type: 'dataframe', inputs: [], output: null },
+    profile: {},
+    environment: {},
+    ...overrides
+  };
+}
+
+/** One input column of a signature. */
+export function signatureColumn(
+  overrides: Partial<ISignatureInput> & Pick<ISignatureInput, 'name'>
+): ISignatureInput {
+  return { dtype: 'float64', kind: 'numeric', nullable: false, ...overrides };
+}
+
 export function auditEntry(overrides: Partial<IAuditEntry> = {}): IAuditEntry {
   return {
     id: 1,
@@ -172,7 +216,7 @@ export function aliasMove(overrides: Partial<IAliasMove> = {}): IAliasMove {
 }
 
 export function promotion(overrides: Partial<IPromotion> = {}): IPromotion {
-  return { ...aliasMove(), changed: true, forced: false, ...overrides };
+  return { ...aliasMove(), changed: true, forced: false, gate: null, ...overrides };
 }
 
 // ---------------------------------------------------------------------------
@@ -263,6 +307,8 @@ export function monitor(overrides: Partial<IMonitor> = {}): IMonitor {
     drifted: null,
     latest_result_id: null,
     open_alerts: 0,
+    config: {},
+    created_by: 'me',
     created_at: EPOCH,
     ...overrides
   };
@@ -272,6 +318,7 @@ export function driftResult(overrides: Partial<IDriftResult> = {}): IDriftResult
   return {
     id: 1,
     monitor_id: 'mon1',
+    deployment_id: 'dep1',
     model_name: 'churn',
     model_version: 1,
     window_start: null,
@@ -281,6 +328,7 @@ export function driftResult(overrides: Partial<IDriftResult> = {}): IDriftResult
     drifted: false,
     n_drifted: 0,
     drifted_columns: [],
+    performance: {},
     created_at: EPOCH,
     ...overrides
   };
@@ -290,11 +338,31 @@ export function driftColumn(
   overrides: Partial<IDriftColumn> & Pick<IDriftColumn, 'column'>
 ): IDriftColumn {
   return {
+    kind: 'numeric',
     method: 'ks',
     statistic: null,
     p_value: null,
     threshold: null,
     drifted: false,
+    reference_missing_rate: null,
+    current_missing_rate: null,
+    missing_rate_change: null,
+    reference_mean: null,
+    current_mean: null,
+    mean_shift_pct: null,
+    new_categories: [],
+    new_category_share: null,
+    n_reference: null,
+    n_current: null,
+    ks_statistic: null,
+    ks_p_value: null,
+    wasserstein: null,
+    psi: null,
+    chi2_statistic: null,
+    chi2_p_value: null,
+    jensenshannon: null,
+    approximate: false,
+    note: '',
     ...overrides
   };
 }
@@ -309,8 +377,10 @@ export function alert(overrides: Partial<IAlert> = {}): IAlert {
     rule: 'drift_share',
     severity: 'warning',
     message: 'drift detected',
+    details: {},
     acknowledged: false,
     retrain_run_id: null,
+    delivered: {},
     created_at: EPOCH,
     ...overrides
   };

@@ -48,7 +48,7 @@ function pagedRuns(total: number): Handler {
       items.push(
         run({
           id: `run-${i}`,
-          kind: 'notebook',
+          kind: 'batch',
           notebook_path: `experiments/train-${i}.ipynb`,
           status: i === 0 ? 'failed' : 'succeeded',
           parameters: {},
@@ -59,13 +59,11 @@ function pagedRuns(total: number): Handler {
           started_at: null,
           finished_at: null,
           duration_seconds: 12,
-          progress: null,
           error:
             i === 0
               ? { cell_index: 3, ename: 'ValueError', evalue: 'bad alpha' }
               : null,
-          group_id: null,
-          created_by: null
+          group_id: null
         })
       );
     }

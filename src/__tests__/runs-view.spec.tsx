@@ -95,7 +95,7 @@ describe('run display helpers', () => {
     expect(progressText({ status: 'succeeded', progress })).toBe('');
     expect(progressFraction({ progress })).toBe(0.25);
     expect(
-      progressFraction({ progress: { cells_done: null, cells_total: null, current_cell: null } })
+      progressFraction({ progress: { cells_done: 0, cells_total: 0, current_cell: null } })
     ).toBeNull();
   });
 
@@ -260,7 +260,7 @@ describe('RunsTab', () => {
         json(
           run('r2', {
             reproduces_run_id: 'r1',
-            provenance: null,
+            provenance: {},
             comparison: {
               original_run_id: 'r1',
               outputs_match: false,

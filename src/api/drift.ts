@@ -3,10 +3,8 @@
  * deployments, their stored checks (with per-feature results), "check now",
  * and alerts with acknowledgement.
  *
- * The resource types below are hand-written from `drift/monitor.py`
- * (`to_dict`, `result_dict`, `alert_dict`) until the server describes these
- * routes in its OpenAPI document; then each becomes an alias of its generated
- * type, see "Resources".
+ * Every type is an alias of the type generated from the server's OpenAPI
+ * document (`schema.d.ts`, `jlpm generate:api`).
  */
 import { ServerConnection } from '@jupyterlab/services';
 
@@ -18,12 +16,15 @@ import {
   sendJSON,
   withQuery
 } from './request';
+import type { components } from './schema';
+
+type Schemas = components['schemas'];
 
 // ---------------------------------------------------------------------------
-// Resources (phase 2: each one an alias of its generated schema)
+// Resources (generated)
 // ---------------------------------------------------------------------------
 
-/** The states a monitor reports. */
+/** The states a monitor reports (the server sends them as a plain string). */
 export type MonitorStatus =
   | 'unknown'
   | 'ok'
@@ -33,93 +34,29 @@ export type MonitorStatus =
   | 'disabled';
 
 /** A drift monitor on a deployment (`GET drift/monitors`, `GET drift/monitors/{id}`). */
-export interface IMonitor {
-  id: string;
-  deployment_id: string;
-  deployment_name: string | null;
-  model_ref: string | null;
-  model_name: string | null;
-  model_version: number | null;
-  deployment_status: string | null;
-  status: MonitorStatus | string;
-  enabled: boolean;
-  interval_seconds: number;
-  last_checked_at: string | null;
-  drift_share: number | null;
-  drifted: boolean | null;
-  latest_result_id: number | null;
-  open_alerts: number;
-  created_at: string;
-}
+export type IMonitor = Schemas['Monitor'];
 
 /** One feature of a drift result. */
-export interface IDriftColumn {
-  column: string;
-  kind?: string;
-  method: string;
-  statistic: number | null;
-  p_value: number | null;
-  threshold: number | null;
-  drifted: boolean;
-  mean_shift_pct?: number | null;
-  current_missing_rate?: number | null;
-}
+export type IDriftColumn = Schemas['ColumnDrift'];
 
 /** One stored drift check (`GET drift/monitors/{id}/results`). */
-export interface IDriftResult {
-  id: number;
-  monitor_id: string;
-  model_name: string;
-  model_version: number;
-  window_start: string | null;
-  window_end: string | null;
-  n_rows: number;
-  drift_share: number;
-  drifted: boolean;
-  n_drifted: number;
-  drifted_columns: string[];
-  created_at: string;
-}
+export type IDriftResult = Schemas['DriftResult'];
 
 /** `GET drift/results/{id}`: a stored check with its per-feature results. */
-export interface IDriftResultDetail extends IDriftResult {
-  columns: IDriftColumn[];
-}
+export type IDriftResultDetail = Schemas['DriftResultDetail'];
 
 /** A drift alert (`GET drift/alerts`). */
-export interface IAlert {
-  id: number;
-  monitor_id: string;
-  deployment_id: string;
-  deployment_name: string | null;
-  drift_result_id: number | null;
-  rule: string;
-  severity: string;
-  message: string;
-  acknowledged: boolean;
-  retrain_run_id: string | null;
-  created_at: string;
-}
+export type IAlert = Schemas['Alert'];
 
 /** `POST drift/monitors/{id}/check`: what one check found. */
-export interface ICheckResult {
-  monitor_id: string;
-  status: MonitorStatus | string;
-  /** Why no result was stored (e.g. too few predictions in the window). */
-  message?: string;
-  result: IDriftResult | null;
-  alerts: IAlert[];
-}
+export type ICheckResult = Schemas['CheckOutcome'];
 
 // ---------------------------------------------------------------------------
-// Queries (phase 2: aliases of the generated query models)
+// Queries (generated)
 // ---------------------------------------------------------------------------
 
 /** `GET drift/alerts` filters. */
-export interface IAlertsQuery extends IPageQuery {
-  monitor_id?: string;
-  acknowledged?: boolean;
-}
+export type IAlertsQuery = Schemas['AlertsQuery'];
 
 // ---------------------------------------------------------------------------
 // Requests

@@ -3,11 +3,10 @@
  * models, their versions (with signature and reference profile), lineage,
  * aliases (promotion through the quality gate, rollback) and the audit log.
  *
- * The resource types below are hand-written from `registry/service.py`
- * (`version_dict`, `model_dict`, `audit_dict`, `set_alias`, `rollback`) and
- * `registry/lineage.py` (`build_lineage`) until the server describes these
- * routes in its OpenAPI document; then each becomes an alias of its generated
- * type, see "Resources".
+ * Every resource type is an alias of the type generated from the server's
+ * OpenAPI document (`schema.d.ts`, `jlpm generate:api`). The reference
+ * profile, which the server describes as a plain object, keeps the
+ * hand-written shape the panel reads ({@link IProfile}).
  */
 import { ServerConnection } from '@jupyterlab/services';
 
@@ -20,150 +19,48 @@ import {
   sendJSON,
   withQuery
 } from './request';
+import type { components } from './schema';
+
+type Schemas = components['schemas'];
 
 // ---------------------------------------------------------------------------
-// Resources (phase 2: each one an alias of its generated schema)
+// Resources (generated)
 // ---------------------------------------------------------------------------
 
 /** A registered model (`GET models`, `GET models/{name}`). */
-export interface IModel {
-  name: string;
-  description: string | null;
-  tags: Record<string, string>;
-  latest_version: number | null;
-  version_count: number;
-  /** Alias → version number. */
-  aliases: Record<string, number>;
-  created_at: string;
-  updated_at: string;
-}
+export type IModel = Schemas['Model'];
 
 /** A model version without its signature/profile (`GET models/{name}/versions`). */
-export interface IModelVersion {
-  name: string;
-  version: number;
-  artifact_sha256: string;
-  artifact_size: number | null;
-  serialization: string;
-  flavour: string | null;
-  model_class: string | null;
-  metrics: Record<string, number>;
-  params: Record<string, unknown>;
-  tags: Record<string, string>;
-  description: string | null;
-  run_id: string | null;
-  archived: boolean;
-  /** Aliases pointing at this version. */
-  aliases: string[];
-  created_by: string | null;
-  created_at: string;
-}
+export type IModelVersion = Schemas['ModelVersion'];
 
 /** One input column of a model signature. */
-export interface ISignatureInput {
-  name: string;
-  dtype?: string;
-  kind?: 'numeric' | 'categorical' | 'boolean' | string;
-  categories?: unknown[];
-}
+export type ISignatureInput = Schemas['SignatureColumn'];
 
 /** What a model takes and returns, inferred when it was registered. */
-export interface ISignature {
-  input_type?: string;
-  inputs?: ISignatureInput[];
-  output?: Record<string, unknown>;
-}
+export type ISignature = Schemas['Signature'];
 
-/** The reference profile of the training data (per-column statistics). */
+/** The reference profile of the training data (per-column statistics; free-form on the server). */
 export interface IProfile {
   columns?: Record<string, { mean?: number | null }>;
+  [key: string]: unknown;
 }
 
 /** `GET models/{name}/versions/{v}`: a version with its signature and profile. */
-export interface IModelVersionDetail extends IModelVersion {
-  signature: ISignature | null;
-  profile: IProfile | null;
-}
+export type IModelVersionDetail = Omit<Schemas['ModelVersionDetail'], 'profile'> & {
+  profile: IProfile;
+};
 
 /** `GET models/{name}/versions/{v}/lineage` */
-export interface ILineage {
-  model: {
-    name: string;
-    version: number;
-    aliases: string[];
-    artifact_sha256: string;
-    serialization: string;
-    flavour: string | null;
-    model_class: string | null;
-    created_by: string | null;
-    created_at: string | null;
-  };
-  run: {
-    id: string;
-    kind: string;
-    status: string;
-    trigger: string | null;
-    created_by: string | null;
-    created_at: string | null;
-    started_at: string | null;
-    finished_at: string | null;
-    output_notebook_path: string | null;
-    output_notebook_sha256: string | null;
-    user: string | null;
-  } | null;
-  notebook: { path: string; sha256: string | null } | null;
-  parameters: Record<string, unknown>;
-  inputs: Record<string, string>;
-  git: {
-    commit?: string | null;
-    branch?: string | null;
-    dirty?: boolean | null;
-  } | null;
-  environment: {
-    kernel?: {
-      name?: string | null;
-      language?: string;
-      language_version?: string;
-    } | null;
-    python?: { version?: string; executable?: string } | null;
-    packages?: Record<string, string> | null;
-    platform?: Record<string, string> | null;
-    [key: string]: unknown;
-  };
-  /** Links of the chain that are not known (e.g. `run`, `git`). */
-  missing: string[];
-}
+export type ILineage = Schemas['Lineage'];
 
 /** One audit log entry (`GET models/{name}/audit`). */
-export interface IAuditEntry {
-  id: number;
-  model_name: string;
-  action: string;
-  alias: string | null;
-  from_version: number | null;
-  to_version: number | null;
-  reason: string | null;
-  forced: boolean;
-  details: Record<string, unknown>;
-  user: string | null;
-  created_at: string;
-}
+export type IAuditEntry = Schemas['AuditEntry'];
 
 /** Answer of a rollback (`POST aliases/{alias}/rollback`): where the alias moved. */
-export interface IAliasMove {
-  name: string;
-  alias: string;
-  version: number | null;
-  previous_version: number | null;
-}
+export type IAliasMove = Schemas['AliasMove'];
 
 /** Answer of a promotion (`PUT aliases/{alias}`). */
-export interface IPromotion extends IAliasMove {
-  /** False when the alias already pointed at the version. */
-  changed?: boolean;
-  /** The promotion went past a refusing quality gate. */
-  forced?: boolean;
-}
+export type IPromotion = Schemas['Promotion'];
 
 /** What the promote and rollback dialogs return. */
 export type IAliasChange = IPromotion | IAliasMove;
@@ -174,33 +71,20 @@ export function isForced(change: IAliasChange): boolean {
 }
 
 // ---------------------------------------------------------------------------
-// Request bodies and queries (phase 2: aliases of the generated request models)
+// Request bodies and queries (generated; the server's defaults are optional)
 // ---------------------------------------------------------------------------
 
-/** `GET models` query. */
-export interface IModelsQuery extends IPageQuery {
-  /** Substring of the name or description. */
-  q?: string;
-}
+/** `GET models` query (`q`: substring of the name or description). */
+export type IModelsQuery = Schemas['ModelListQuery'];
 
-/** `GET models/{name}/versions` query. */
-export interface IVersionsQuery extends IPageQuery {
-  /** `false`: leave archived versions out. */
-  archived?: boolean;
-}
+/** `GET models/{name}/versions` query (`archived: false` leaves archived versions out). */
+export type IVersionsQuery = Schemas['VersionListQuery'];
 
-/** `PUT models/{name}/aliases/{alias}` body. */
-export interface ISetAlias {
-  version: number;
-  reason: string;
-  /** Past a refusing quality gate (the reason is then required). */
-  force?: boolean;
-}
+/** `PUT models/{name}/aliases/{alias}` body (`force`: past a refusing gate, with a reason). */
+export type ISetAlias = Schemas['SetAliasRequest'];
 
 /** `POST models/{name}/aliases/{alias}/rollback` body. */
-export interface IRollbackAlias {
-  reason: string;
-}
+export type IRollbackAlias = Schemas['ReasonRequest'];
 
 // ---------------------------------------------------------------------------
 // Requests

@@ -3,11 +3,11 @@
  * notebook runs, their detail (provenance, reproduction comparison), sweeps, and
  * the parameters a notebook declares.
  *
- * The resource types below are hand-written from `runs/service.py`
- * (`run_to_dict`, `group_to_dict`), `runs/parameters.py` (`describe_notebook`)
- * and `runs/comparison.py` (`compare_runs`) until the server describes these
- * routes in its OpenAPI document; then each becomes an alias of its generated
- * type (`export type IRun = components['schemas']['Run']`), see "Resources".
+ * Every resource type is an alias of the type generated from the server's
+ * OpenAPI document (`schema.d.ts`, `jlpm generate:api`), so a field renamed on
+ * the server breaks the build here. The free-form parts the server describes
+ * as plain objects (a run's provenance, a reproduction's comparison) keep the
+ * hand-written shapes below, from `runs/provenance.py` and `runs/comparison.py`.
  */
 import { ServerConnection } from '@jupyterlab/services';
 
@@ -19,64 +19,64 @@ import {
   sendJSON,
   withQuery
 } from './request';
+import type { components } from './schema';
+
+type Schemas = components['schemas'];
 
 // ---------------------------------------------------------------------------
-// Resources (phase 2: each one an alias of its generated schema)
+// Resources (generated)
 // ---------------------------------------------------------------------------
-
-export type RunStatus =
-  | 'queued'
-  | 'running'
-  | 'succeeded'
-  | 'failed'
-  | 'cancelled'
-  | 'timed_out';
-
-/** Live progress of a run, as `GET runs` reports it. */
-export interface IRunProgress {
-  cells_done: number | null;
-  cells_total: number | null;
-  current_cell: number | null;
-}
-
-/** Where a failed run failed. */
-export interface IRunError {
-  cell_index: number | null;
-  ename: string;
-  evalue: string;
-}
 
 /** A notebook run (`GET runs`). Times are ISO-8601 strings. */
-export interface IRun {
-  id: string;
-  kind: string;
-  notebook_path: string;
-  status: RunStatus;
-  parameters: Record<string, unknown>;
-  metrics: Record<string, number>;
-  tags: string[];
-  kernel_name: string | null;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  duration_seconds: number | null;
-  progress: IRunProgress | null;
-  error: IRunError | null;
-  group_id: string | null;
-  created_by: string | null;
-  /** Why the run is in its state (e.g. "server restarted"), when known. */
-  status_reason?: string | null;
-  /** The output notebook under the root, once it was opened/materialised. */
-  output_notebook_path?: string | null;
-  output_notebook_sha256?: string | null;
-  input_notebook_sha256?: string | null;
-  reproduces_run_id?: string | null;
-  timeout_seconds?: number | null;
-  input_files?: string[];
-  trigger?: string;
-  executor?: string | null;
-  host?: string | null;
-}
+export type IRun = Schemas['Run'];
+
+/** The states of a run, in lifecycle order (see {@link RUN_STATUSES}). */
+export type RunStatus = IRun['status'];
+
+/** Live progress of a run, as `GET runs` reports it. */
+export type IRunProgress = Schemas['RunProgress'];
+
+/** Where a failed run failed. */
+export type IRunError = Schemas['RunError'];
+
+/** One artifact a run logged. */
+export type IRunArtifact = Schemas['RunArtifact'];
+
+/**
+ * `GET runs/{id}`: a run with everything recorded about it; its free-form
+ * `provenance` and `comparison` typed by the shapes below.
+ */
+export type IRunDetail = Omit<Schemas['RunDetail'], 'provenance' | 'comparison'> & {
+  provenance: IProvenance;
+  comparison: IComparison | null;
+};
+
+/** A sweep (group of runs over a parameter grid, `GET runs/sweeps`). */
+export type ISweep = Schemas['SweepSummary'];
+
+/** One parameter of a notebook's `parameters` cell (papermill inference). */
+export type IParameterSpec = Schemas['NotebookParameter'];
+
+/** `GET notebooks/parameters?path=` */
+export type INotebookParameters = Schemas['NotebookParameters'];
+
+/** `POST runs/{id}/output` */
+export type IRunOutput = Schemas['OutputLocation'];
+
+/** Types the server infers for a parameter (`runs/parameters.py: KNOWN_TYPES` + `any`). */
+export type ParameterType =
+  | 'int'
+  | 'float'
+  | 'bool'
+  | 'str'
+  | 'list'
+  | 'dict'
+  | 'NoneType'
+  | 'any';
+
+// ---------------------------------------------------------------------------
+// Free-form parts (hand-written: the server describes them as plain objects)
+// ---------------------------------------------------------------------------
 
 /** A run's provenance (`IRunDetail.provenance`). */
 export interface IProvenance {
@@ -142,105 +142,15 @@ export interface IComparison {
   };
 }
 
-/** One artifact a run logged. */
-export interface IRunArtifact {
-  name: string;
-  sha256: string;
-  size: number;
-  kind: string;
-}
-
-/** `GET runs/{id}`: a run with everything recorded about it. */
-export interface IRunDetail extends IRun {
-  provenance: IProvenance | null;
-  comparison: IComparison | null;
-  logged_params?: Record<string, unknown>;
-  artifacts?: IRunArtifact[];
-}
-
-/** A sweep (group of runs over a parameter grid, `GET runs/sweeps`). */
-export interface ISweep {
-  id: string;
-  name: string;
-  notebook_path: string;
-  grid: Record<string, unknown[]>;
-  metric: string | null;
-  mode: 'max' | 'min';
-  created_by: string | null;
-  created_at: string;
-  status: 'running' | 'finished';
-  counts: Record<string, number>;
-  total: number;
-  best: {
-    run_id: string;
-    value: number;
-    parameters: Record<string, unknown>;
-  } | null;
-}
-
-/** Types the server infers for a parameter (`runs/parameters.py: KNOWN_TYPES` + `any`). */
-export type ParameterType =
-  | 'int'
-  | 'float'
-  | 'bool'
-  | 'str'
-  | 'list'
-  | 'dict'
-  | 'NoneType'
-  | 'any';
-
-/** One parameter of a notebook's `parameters` cell (papermill inference). */
-export interface IParameterSpec {
-  name: string;
-  type: ParameterType | string;
-  /** The annotation as written (`float`, `List[int]`), or null. */
-  declared_type: string | null;
-  /** The default as JSON when it is a literal, else its source text. */
-  default: unknown;
-  default_source: string;
-  /** The comment after the assignment (`alpha = 0.1  # learning rate`). */
-  help: string;
-}
-
-/** `GET notebooks/parameters?path=` */
-export interface INotebookParameters {
-  path: string;
-  has_parameters_cell: boolean;
-  parameters_cell_index: number | null;
-  parameters: IParameterSpec[];
-  kernel_name: string | null;
-  kernel_display_name: string | null;
-  language: string | null;
-  /** How to add a parameters cell, when there is none. */
-  hint: string | null;
-}
-
-/** `POST runs/{id}/output` */
-export interface IRunOutput {
-  output_notebook_path: string;
-}
-
 // ---------------------------------------------------------------------------
-// Request bodies and queries (phase 2: aliases of the generated request models)
+// Request bodies and queries (generated; the server's defaults are optional)
 // ---------------------------------------------------------------------------
 
 /** `POST runs` body. */
-export interface ISubmitRun {
-  notebook_path: string;
-  parameters?: Record<string, unknown>;
-  kernel_name?: string;
-  timeout?: number;
-  tags?: string[];
-}
+export type ISubmitRun = Schemas['SubmitRun'];
 
 /** Filters of `GET runs` (empty values are left out), newest first. */
-export interface IRunsQuery extends IPageQuery {
-  /** Substring of the notebook path. */
-  notebook?: string;
-  status?: RunStatus | '';
-  /** Runs of one sweep. */
-  group_id?: string;
-}
+export type IRunsQuery = Schemas['RunListQuery'];
 
 // ---------------------------------------------------------------------------
 // Helpers

@@ -756,22 +756,22 @@ export interface components {
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             /**
              * Limit
              * @default 50
              */
-            limit: number;
+            limit?: number;
             /**
              * Monitor Id
              * @default null
              */
-            monitor_id: string | null;
+            monitor_id?: string | null;
             /**
              * Acknowledged
              * @default null
              */
-            acknowledged: boolean | null;
+            acknowledged?: boolean | null;
         };
         /** Alias */
         Alias: {
@@ -845,22 +845,22 @@ export interface components {
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             /**
              * Limit
              * @default 50
              */
-            limit: number;
+            limit?: number;
             /**
              * Alias
              * @default null
              */
-            alias: string | null;
+            alias?: string | null;
             /**
              * Action
              * @default null
              */
-            action: string | null;
+            action?: string | null;
         };
         /**
          * Channels
@@ -868,9 +868,9 @@ export interface components {
          */
         Channels: {
             /** @default null */
-            webhook: components["schemas"]["Webhook"] | null;
+            webhook?: components["schemas"]["Webhook"] | null;
             /** @default null */
-            email: components["schemas"]["Email"] | null;
+            email?: components["schemas"]["Email"] | null;
         };
         /**
          * CheckOutcome
@@ -888,27 +888,27 @@ export interface components {
              * N Rows
              * @default null
              */
-            n_rows: number | null;
+            n_rows?: number | null;
             /**
              * Message
              * @default null
              */
-            message: string | null;
+            message?: string | null;
             /** @default null */
-            summary: components["schemas"]["ReportSummary"] | null;
+            summary?: components["schemas"]["ReportSummary"] | null;
             /** @default null */
-            performance: components["schemas"]["Performance"] | null;
+            performance?: components["schemas"]["Performance"] | null;
             /**
              * Repeated Alerts
              * @default 0
              */
-            repeated_alerts: number;
+            repeated_alerts?: number;
             /** Delivered */
             delivered?: {
                 [key: string]: unknown;
             };
             /** @default null */
-            retrain: components["schemas"]["RetrainRecord"] | null;
+            retrain?: components["schemas"]["RetrainRecord"] | null;
         };
         /**
          * ColumnDrift
@@ -968,7 +968,7 @@ export interface components {
             /** Note */
             note: string;
             /** @default null */
-            histogram: components["schemas"]["Histogram"] | null;
+            histogram?: components["schemas"]["Histogram"] | null;
         };
         /** DeleteAliasQuery */
         DeleteAliasQuery: {
@@ -976,7 +976,7 @@ export interface components {
              * Reason
              * @default
              */
-            reason: string;
+            reason?: string;
         };
         /** DriftResult */
         DriftResult: {
@@ -1059,12 +1059,12 @@ export interface components {
              * Host
              * @default null
              */
-            host: string | null;
+            host?: string | null;
             /**
              * Port
              * @default null
              */
-            port: number | null;
+            port?: number | null;
         };
         /**
          * EmptyBody
@@ -1080,28 +1080,28 @@ export interface components {
              * Python
              * @default null
              */
-            python: {
+            python?: {
                 [key: string]: unknown;
             } | null;
             /**
              * Packages
              * @default null
              */
-            packages: {
+            packages?: {
                 [key: string]: string;
             } | null;
             /**
              * Platform
              * @default null
              */
-            platform: {
+            platform?: {
                 [key: string]: unknown;
             } | null;
             /**
              * Kernel
              * @default null
              */
-            kernel: {
+            kernel?: {
                 [key: string]: unknown;
             } | null;
         };
@@ -1115,7 +1115,7 @@ export interface components {
              * Details
              * @default null
              */
-            details: {
+            details?: {
                 [key: string]: unknown;
             } | null;
         };
@@ -1149,37 +1149,37 @@ export interface components {
              * Op
              * @default null
              */
-            op: (">=" | ">" | "<=" | "<" | "==") | null;
+            op?: (">=" | ">" | "<=" | "<" | "==") | null;
             /**
              * Threshold
              * @default null
              */
-            threshold: number | null;
+            threshold?: number | null;
             /**
              * Mode
              * @default null
              */
-            mode: ("max" | "min") | null;
+            mode?: ("max" | "min") | null;
             /**
              * Alias
              * @default null
              */
-            alias: string | null;
+            alias?: string | null;
             /**
              * Min Delta
              * @default null
              */
-            min_delta: number | null;
+            min_delta?: number | null;
             /**
              * Holder Version
              * @default null
              */
-            holder_version: number | null;
+            holder_version?: number | null;
             /**
              * Holder Value
              * @default null
              */
-            holder_value: number | null;
+            holder_value?: number | null;
         };
         /**
          * GateCompare
@@ -1194,17 +1194,17 @@ export interface components {
              * @default max
              * @enum {string}
              */
-            mode: "max" | "min";
+            mode?: "max" | "min";
             /**
              * Alias
              * @default null
              */
-            alias: string | null;
+            alias?: string | null;
             /**
              * Min Delta
              * @default 0
              */
-            min_delta: number;
+            min_delta?: number;
         };
         /**
          * GateConfig
@@ -1219,12 +1219,12 @@ export interface components {
                 };
             };
             /** @default null */
-            compare: components["schemas"]["GateCompare"] | null;
+            compare?: components["schemas"]["GateCompare"] | null;
             /**
              * Aliases
              * @default null
              */
-            aliases: string[] | null;
+            aliases?: string[] | null;
         };
         /** GateDecision */
         GateDecision: {
@@ -1241,13 +1241,13 @@ export interface components {
          */
         GateUpdateRequest: {
             /** @default null */
-            gate: components["schemas"]["GateConfig"] | null;
+            gate?: components["schemas"]["GateConfig"] | null;
             /**
              * Reason
              * @description Why (kept in the audit log)
              * @default
              */
-            reason: string;
+            reason?: string;
         };
         /** GitInfo */
         GitInfo: {
@@ -1255,22 +1255,22 @@ export interface components {
              * Root
              * @default null
              */
-            root: string | null;
+            root?: string | null;
             /**
              * Commit
              * @default null
              */
-            commit: string | null;
+            commit?: string | null;
             /**
              * Branch
              * @default null
              */
-            branch: string | null;
+            branch?: string | null;
             /**
              * Dirty
              * @default null
              */
-            dirty: boolean | null;
+            dirty?: boolean | null;
         };
         /** Health */
         Health: {
@@ -1295,12 +1295,12 @@ export interface components {
              * Edges
              * @default null
              */
-            edges: number[] | null;
+            edges?: number[] | null;
             /**
              * Categories
              * @default null
              */
-            categories: string[] | null;
+            categories?: string[] | null;
             /** Reference */
             reference: number[];
             /** Current */
@@ -1309,12 +1309,12 @@ export interface components {
              * Current Below
              * @default null
              */
-            current_below: number | null;
+            current_below?: number | null;
             /**
              * Current Above
              * @default null
              */
-            current_above: number | null;
+            current_above?: number | null;
         };
         /**
          * HistoryPoint
@@ -1339,39 +1339,39 @@ export interface components {
              * Id
              * @default null
              */
-            id: number | null;
+            id?: number | null;
             /**
              * Monitor Id
              * @default null
              */
-            monitor_id: string | null;
+            monitor_id?: string | null;
             /**
              * Deployment Id
              * @default null
              */
-            deployment_id: string | null;
+            deployment_id?: string | null;
             /**
              * Model Name
              * @default null
              */
-            model_name: string | null;
+            model_name?: string | null;
             /**
              * Model Version
              * @default null
              */
-            model_version: number | null;
+            model_version?: number | null;
             /**
              * Drifted Columns
              * @default null
              */
-            drifted_columns: string[] | null;
+            drifted_columns?: string[] | null;
             /** @default null */
-            performance: components["schemas"]["Performance"] | null;
+            performance?: components["schemas"]["Performance"] | null;
             /**
              * Created At
              * @default null
              */
-            created_at: string | null;
+            created_at?: string | null;
         };
         /** LabNotification */
         LabNotification: {
@@ -1484,12 +1484,12 @@ export interface components {
              * Method
              * @default null
              */
-            method: string | null;
+            method?: string | null;
             /**
              * Threshold
              * @default null
              */
-            threshold: number | null;
+            threshold?: number | null;
         };
         /** MetricComparison */
         MetricComparison: {
@@ -1497,17 +1497,17 @@ export interface components {
              * Current
              * @default null
              */
-            current: number | null;
+            current?: number | null;
             /**
              * Registered
              * @default null
              */
-            registered: number | null;
+            registered?: number | null;
             /**
              * Drop
              * @default null
              */
-            drop: number | null;
+            drop?: number | null;
         };
         /** MetricPoint */
         MetricPoint: {
@@ -1555,30 +1555,30 @@ export interface components {
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             /**
              * Limit
              * @default 50
              */
-            limit: number;
+            limit?: number;
             /**
              * Q
              * @description Substring of the name or description
              * @default null
              */
-            q: string | null;
+            q?: string | null;
             /**
              * Tag
              * @description key or key=value, on the model or any version
              * @default null
              */
-            tag: string | null;
+            tag?: string | null;
             /**
              * Alias
              * @description Only models that have this alias set
              * @default null
              */
-            alias: string | null;
+            alias?: string | null;
         };
         /** ModelPage */
         ModelPage: {
@@ -1597,13 +1597,13 @@ export interface components {
              * Description
              * @default null
              */
-            description: string | null;
+            description?: string | null;
             /**
              * Tags
              * @description Replaces the model's tags
              * @default null
              */
-            tags: {
+            tags?: {
                 [key: string]: string;
             } | null;
         };
@@ -1756,28 +1756,28 @@ export interface components {
              * @description null (the defaults), one method for every column, or {column: method | {method, threshold}}; methods: chisquare, jensenshannon, ks, psi, wasserstein
              * @default null
              */
-            methods: string | {
+            methods?: string | {
                 [key: string]: string | components["schemas"]["MethodChoice"];
             } | null;
             /**
              * Columns
              * @default null
              */
-            columns: string[] | null;
+            columns?: string[] | null;
             rules?: components["schemas"]["Rules"];
             channels?: components["schemas"]["Channels"];
             /** @default null */
-            retrain: components["schemas"]["Retrain"] | null;
+            retrain?: components["schemas"]["Retrain"] | null;
             /**
              * Min Rows
              * @default 30
              */
-            min_rows: number;
+            min_rows?: number;
             /**
              * Min Labelled
              * @default 20
              */
-            min_labelled: number;
+            min_labelled?: number;
         };
         /** MonitorCreate */
         MonitorCreate: {
@@ -1787,18 +1787,18 @@ export interface components {
              */
             deployment_id: string;
             /** @default null */
-            config: components["schemas"]["MonitorConfig"] | null;
+            config?: components["schemas"]["MonitorConfig"] | null;
             /**
              * Interval Seconds
              * @description default: c.MLOps.monitor_interval
              * @default null
              */
-            interval_seconds: number | null;
+            interval_seconds?: number | null;
             /**
              * Enabled
              * @default true
              */
-            enabled: boolean;
+            enabled?: boolean;
         };
         /** MonitorDeleted */
         MonitorDeleted: {
@@ -1860,17 +1860,17 @@ export interface components {
          */
         MonitorUpdate: {
             /** @default null */
-            config: components["schemas"]["MonitorConfig"] | null;
+            config?: components["schemas"]["MonitorConfig"] | null;
             /**
              * Interval Seconds
              * @default null
              */
-            interval_seconds: number | null;
+            interval_seconds?: number | null;
             /**
              * Enabled
              * @default null
              */
-            enabled: boolean | null;
+            enabled?: boolean | null;
         };
         /** MonitorsQuery */
         MonitorsQuery: {
@@ -1878,17 +1878,17 @@ export interface components {
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             /**
              * Limit
              * @default 50
              */
-            limit: number;
+            limit?: number;
             /**
              * Deployment Id
              * @default null
              */
-            deployment_id: string | null;
+            deployment_id?: string | null;
         };
         /** NotebookParameter */
         NotebookParameter: {
@@ -1954,12 +1954,12 @@ export interface components {
              * After
              * @default null
              */
-            after: number | null;
+            after?: number | null;
             /**
              * Limit
              * @default 50
              */
-            limit: number;
+            limit?: number;
         };
         /**
          * Notify
@@ -1973,7 +1973,7 @@ export interface components {
              * @description Slack-compatible URL
              * @default null
              */
-            webhook: string | null;
+            webhook?: string | null;
             /** Email */
             email?: string[];
             /**
@@ -1981,7 +1981,7 @@ export interface components {
              * @description A notification in every open lab on this store
              * @default true
              */
-            lab: boolean;
+            lab?: boolean;
         };
         /** OutputLocation */
         OutputLocation: {
@@ -1997,7 +1997,7 @@ export interface components {
              * @description Send as an attachment (a file download)
              * @default false
              */
-            download: boolean;
+            download?: boolean;
         };
         /** PageQuery */
         PageQuery: {
@@ -2005,12 +2005,12 @@ export interface components {
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             /**
              * Limit
              * @default 50
              */
-            limit: number;
+            limit?: number;
         };
         /**
          * Performance
@@ -2021,12 +2021,12 @@ export interface components {
              * Task
              * @default null
              */
-            task: string | null;
+            task?: string | null;
             /**
              * N Labelled
              * @default 0
              */
-            n_labelled: number;
+            n_labelled?: number;
             /** Metrics */
             metrics?: {
                 [key: string]: components["schemas"]["MetricComparison"];
@@ -2094,17 +2094,17 @@ export interface components {
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             /**
              * Limit
              * @default 50
              */
-            limit: number;
+            limit?: number;
             /**
              * Pipeline Path
              * @default null
              */
-            pipeline_path: string | null;
+            pipeline_path?: string | null;
         };
         /** PipelineStep */
         PipelineStep: {
@@ -2175,7 +2175,7 @@ export interface components {
              * @description Why (kept in the audit log)
              * @default
              */
-            reason: string;
+            reason?: string;
         };
         /**
          * RegisterVersionRequest
@@ -2194,19 +2194,19 @@ export interface components {
              * @description A CSV/Parquet/JSON artifact of the run: signature and profile
              * @default null
              */
-            sample_artifact: string | null;
+            sample_artifact?: string | null;
             /**
              * Target
              * @description The label column of the sample
              * @default null
              */
-            target: string | null;
+            target?: string | null;
             /**
              * Metrics
              * @description Override the run's logged metrics
              * @default null
              */
-            metrics: {
+            metrics?: {
                 [key: string]: number;
             } | null;
             /**
@@ -2214,27 +2214,27 @@ export interface components {
              * @description Override the run's parameters
              * @default null
              */
-            params: {
+            params?: {
                 [key: string]: unknown;
             } | null;
             /**
              * Tags
              * @default null
              */
-            tags: {
+            tags?: {
                 [key: string]: string;
             } | null;
             /**
              * Description
              * @default
              */
-            description: string;
+            description?: string;
             /**
              * Trust
              * @description Allow pickles and skops types outside the allow-list
              * @default false
              */
-            trust: boolean;
+            trust?: boolean;
         };
         /** Report */
         Report: {
@@ -2256,26 +2256,26 @@ export interface components {
              * @description model ref (churn@production), name or id
              * @default null
              */
-            model: string | null;
+            model?: string | null;
             /**
              * Deployment Id
              * @default null
              */
-            deployment_id: string | null;
+            deployment_id?: string | null;
             /** @default null */
-            window: components["schemas"]["ReportWindow"] | null;
+            window?: components["schemas"]["ReportWindow"] | null;
             /**
              * Methods
              * @default null
              */
-            methods: string | {
+            methods?: string | {
                 [key: string]: string | components["schemas"]["MethodChoice"];
             } | null;
             /**
              * History
              * @default true
              */
-            history: boolean;
+            history?: boolean;
         };
         /** ReportSummary */
         ReportSummary: {
@@ -2307,14 +2307,14 @@ export interface components {
              * Window
              * @default null
              */
-            window: {
+            window?: {
                 [key: string]: number | null;
             } | null;
             /**
              * Deployment
              * @default null
              */
-            deployment: {
+            deployment?: {
                 [key: string]: string;
             } | null;
         };
@@ -2327,22 +2327,22 @@ export interface components {
              * Last N
              * @default null
              */
-            last_n: number | null;
+            last_n?: number | null;
             /**
              * Since
              * @default null
              */
-            since: number | string | null;
+            since?: number | string | null;
             /**
              * Until
              * @default null
              */
-            until: number | string | null;
+            until?: number | string | null;
             /**
              * Seconds
              * @default null
              */
-            seconds: number | null;
+            seconds?: number | null;
         };
         /** ResultsQuery */
         ResultsQuery: {
@@ -2350,12 +2350,12 @@ export interface components {
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             /**
              * Limit
              * @default 100
              */
-            limit: number;
+            limit?: number;
         };
         /**
          * Retrain
@@ -2379,27 +2379,27 @@ export interface components {
              * @description alias to move (default: the deployment's)
              * @default null
              */
-            alias: string | null;
+            alias?: string | null;
             /**
              * Min Labelled
              * @default 20
              */
-            min_labelled: number;
+            min_labelled?: number;
             /**
              * Gate Window
              * @default 1000
              */
-            gate_window: number;
+            gate_window?: number;
             /**
              * Cooldown Seconds
              * @default 3600
              */
-            cooldown_seconds: number;
+            cooldown_seconds?: number;
             /**
              * Timeout
              * @default null
              */
-            timeout: number | null;
+            timeout?: number | null;
         };
         /**
          * RetrainRecord
@@ -2417,42 +2417,42 @@ export interface components {
              * Workflow Id
              * @default null
              */
-            workflow_id: string | null;
+            workflow_id?: string | null;
             /**
              * Run Id
              * @default null
              */
-            run_id: string | null;
+            run_id?: string | null;
             /**
              * Notebook
              * @default null
              */
-            notebook: string | null;
+            notebook?: string | null;
             /**
              * Alias
              * @default null
              */
-            alias: string | null;
+            alias?: string | null;
             /**
              * Champion Version
              * @default null
              */
-            champion_version: number | null;
+            champion_version?: number | null;
             /**
              * Challenger Version
              * @default null
              */
-            challenger_version: number | null;
+            challenger_version?: number | null;
             /**
              * Promoted Version
              * @default null
              */
-            promoted_version: number | null;
+            promoted_version?: number | null;
             /**
              * Gate
              * @default null
              */
-            gate: {
+            gate?: {
                 [key: string]: unknown;
             } | null;
         } & {
@@ -2476,12 +2476,12 @@ export interface components {
              * Size
              * @default 500
              */
-            size: number;
+            size?: number;
             /**
              * Count
              * @default 12
              */
-            count: number;
+            count?: number;
         };
         /** RuleAlert */
         RuleAlert: {
@@ -2505,27 +2505,27 @@ export interface components {
              * Drift Share
              * @default 0.5
              */
-            drift_share: number | null;
+            drift_share?: number | null;
             /**
              * Mean Shift Pct
              * @default 20
              */
-            mean_shift_pct: number | null;
+            mean_shift_pct?: number | null;
             /**
              * Missing Rate
              * @default 0.05
              */
-            missing_rate: number | null;
+            missing_rate?: number | null;
             /**
              * Performance Drop
              * @default 0.1
              */
-            performance_drop: number | null;
+            performance_drop?: number | null;
             /**
              * Features
              * @default null
              */
-            features: string[] | null;
+            features?: string[] | null;
         };
         /**
          * Run
@@ -2753,46 +2753,46 @@ export interface components {
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             /**
              * Limit
              * @default 50
              */
-            limit: number;
+            limit?: number;
             /**
              * Notebook
              * @description Substring of the notebook path
              * @default null
              */
-            notebook: string | null;
+            notebook?: string | null;
             /**
              * Status
              * @description One state, or several separated by commas
              * @default null
              */
-            status: string | null;
+            status?: string | null;
             /**
              * Group Id
              * @description Runs of this sweep
              * @default null
              */
-            group_id: string | null;
+            group_id?: string | null;
             /**
              * Kind
              * @default null
              */
-            kind: ("batch" | "interactive") | null;
+            kind?: ("batch" | "interactive") | null;
             /**
              * Tag
              * @default null
              */
-            tag: string | null;
+            tag?: string | null;
             /**
              * Schedule Id
              * @description A schedule's history
              * @default null
              */
-            schedule_id: string | null;
+            schedule_id?: string | null;
         };
         /** RunPage */
         RunPage: {
@@ -2888,12 +2888,12 @@ export interface components {
              * Notebook Path
              * @default null
              */
-            notebook_path: string | null;
+            notebook_path?: string | null;
             /**
              * Pipeline Path
              * @default null
              */
-            pipeline_path: string | null;
+            pipeline_path?: string | null;
             /** Parameters */
             parameters?: {
                 [key: string]: unknown;
@@ -2908,46 +2908,46 @@ export interface components {
              * @description IANA name; default UTC
              * @default null
              */
-            timezone: string | null;
+            timezone?: string | null;
             /**
              * Kernel Name
              * @default null
              */
-            kernel_name: string | null;
+            kernel_name?: string | null;
             /**
              * Timeout
              * @default null
              */
-            timeout: number | null;
+            timeout?: number | null;
             /**
              * Overlap
              * @default skip
              * @enum {string}
              */
-            overlap: "skip" | "queue";
+            overlap?: "skip" | "queue";
             /**
              * Catch Up
              * @default none
              * @enum {string}
              */
-            catch_up: "none" | "latest";
+            catch_up?: "none" | "latest";
             /**
              * Active
              * @default true
              */
-            active: boolean;
+            active?: boolean;
             /**
              * End At
              * @default null
              */
-            end_at: string | null;
+            end_at?: string | null;
             /**
              * Name
              * @default null
              */
-            name: string | null;
+            name?: string | null;
             /** @default null */
-            notify: components["schemas"]["Notify"] | null;
+            notify?: components["schemas"]["Notify"] | null;
         };
         /** ScheduleFire */
         ScheduleFire: {
@@ -2995,17 +2995,17 @@ export interface components {
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             /**
              * Limit
              * @default 50
              */
-            limit: number;
+            limit?: number;
             /**
              * Active
              * @default null
              */
-            active: boolean | null;
+            active?: boolean | null;
         };
         /**
          * ScheduleUpdate
@@ -3016,56 +3016,56 @@ export interface components {
              * Parameters
              * @default null
              */
-            parameters: {
+            parameters?: {
                 [key: string]: unknown;
             } | null;
             /**
              * Cron
              * @default null
              */
-            cron: string | null;
+            cron?: string | null;
             /**
              * Timezone
              * @default null
              */
-            timezone: string | null;
+            timezone?: string | null;
             /**
              * Kernel Name
              * @default null
              */
-            kernel_name: string | null;
+            kernel_name?: string | null;
             /**
              * Timeout
              * @default null
              */
-            timeout: number | null;
+            timeout?: number | null;
             /**
              * Overlap
              * @default null
              */
-            overlap: ("skip" | "queue") | null;
+            overlap?: ("skip" | "queue") | null;
             /**
              * Catch Up
              * @default null
              */
-            catch_up: ("none" | "latest") | null;
+            catch_up?: ("none" | "latest") | null;
             /**
              * Active
              * @default null
              */
-            active: boolean | null;
+            active?: boolean | null;
             /**
              * End At
              * @default null
              */
-            end_at: string | null;
+            end_at?: string | null;
             /**
              * Name
              * @default null
              */
-            name: string | null;
+            name?: string | null;
             /** @default null */
-            notify: components["schemas"]["Notify"] | null;
+            notify?: components["schemas"]["Notify"] | null;
         };
         /**
          * SetAliasRequest
@@ -3079,13 +3079,13 @@ export interface components {
              * @description Why (kept in the audit log)
              * @default
              */
-            reason: string;
+            reason?: string;
             /**
              * Force
              * @description Promote past a failing gate (needs a reason; audited as forced)
              * @default false
              */
-            force: boolean;
+            force?: boolean;
         };
         /**
          * Signature
@@ -3096,16 +3096,16 @@ export interface components {
              * Input Type
              * @default null
              */
-            input_type: ("dataframe" | "ndarray") | null;
+            input_type?: ("dataframe" | "ndarray") | null;
             /** Inputs */
             inputs?: components["schemas"]["SignatureColumn"][];
             /** @default null */
-            output: components["schemas"]["SignatureOutput"] | null;
+            output?: components["schemas"]["SignatureOutput"] | null;
             /**
              * Inferred From
              * @default null
              */
-            inferred_from: string | null;
+            inferred_from?: string | null;
         };
         /** SignatureColumn */
         SignatureColumn: {
@@ -3121,7 +3121,7 @@ export interface components {
              * Categories
              * @default null
              */
-            categories: unknown[] | null;
+            categories?: unknown[] | null;
         };
         /** SignatureOutput */
         SignatureOutput: {
@@ -3131,17 +3131,17 @@ export interface components {
              * Dtype
              * @default null
              */
-            dtype: string | null;
+            dtype?: string | null;
             /**
              * N Outputs
              * @default null
              */
-            n_outputs: number | null;
+            n_outputs?: number | null;
             /**
              * Classes
              * @default null
              */
-            classes: unknown[] | null;
+            classes?: unknown[] | null;
         };
         /** StoreInfo */
         StoreInfo: {
@@ -3164,33 +3164,33 @@ export interface components {
              * @description null (the defaults), one method for every column, or {column: method | {method, threshold}}; methods: chisquare, jensenshannon, ks, psi, wasserstein
              * @default null
              */
-            methods: string | {
+            methods?: string | {
                 [key: string]: string | components["schemas"]["MethodChoice"];
             } | null;
             /**
              * Columns
              * @default null
              */
-            columns: string[] | null;
+            columns?: string[] | null;
             rules?: components["schemas"]["Rules"];
             channels?: components["schemas"]["Channels"];
             /** @default null */
-            retrain: components["schemas"]["Retrain"] | null;
+            retrain?: components["schemas"]["Retrain"] | null;
             /**
              * Min Rows
              * @default 30
              */
-            min_rows: number;
+            min_rows?: number;
             /**
              * Min Labelled
              * @default 20
              */
-            min_labelled: number;
+            min_labelled?: number;
             /**
              * Last Error
              * @default null
              */
-            last_error: string | null;
+            last_error?: string | null;
         };
         /**
          * SubmitRun
@@ -3207,7 +3207,7 @@ export interface components {
              * @description Values for the notebook's parameters cell, by name
              * @default null
              */
-            parameters: {
+            parameters?: {
                 [key: string]: unknown;
             } | null;
             /**
@@ -3215,24 +3215,24 @@ export interface components {
              * @description Default: the notebook's kernel
              * @default null
              */
-            kernel_name: string | null;
+            kernel_name?: string | null;
             /**
              * Timeout
              * @description Seconds; default: the server's default
              * @default null
              */
-            timeout: number | null;
+            timeout?: number | null;
             /**
              * Tags
              * @default null
              */
-            tags: string[] | null;
+            tags?: string[] | null;
             /**
              * Input Files
              * @description Files under the root whose sha256 is recorded in the provenance
              * @default null
              */
-            input_files: string[] | null;
+            input_files?: string[] | null;
         };
         /** Sweep */
         Sweep: {
@@ -3313,38 +3313,38 @@ export interface components {
              * @description Metric that picks the best run
              * @default null
              */
-            metric: string | null;
+            metric?: string | null;
             /**
              * Mode
              * @description 'max' (default) or 'min'
              * @default null
              */
-            mode: ("max" | "min") | null;
+            mode?: ("max" | "min") | null;
             /**
              * Name
              * @default null
              */
-            name: string | null;
+            name?: string | null;
             /**
              * Kernel Name
              * @default null
              */
-            kernel_name: string | null;
+            kernel_name?: string | null;
             /**
              * Timeout
              * @default null
              */
-            timeout: number | null;
+            timeout?: number | null;
             /**
              * Tags
              * @default null
              */
-            tags: string[] | null;
+            tags?: string[] | null;
             /**
              * Input Files
              * @default null
              */
-            input_files: string[] | null;
+            input_files?: string[] | null;
         };
         /** SweepSummary */
         SweepSummary: {
@@ -3408,23 +3408,23 @@ export interface components {
              * Offset
              * @default 0
              */
-            offset: number;
+            offset?: number;
             /**
              * Limit
              * @default 50
              */
-            limit: number;
+            limit?: number;
             /**
              * Archived
              * @default null
              */
-            archived: boolean | null;
+            archived?: boolean | null;
             /**
              * Order
              * @default desc
              * @enum {string}
              */
-            order: "asc" | "desc";
+            order?: "asc" | "desc";
         };
         /** VersionPage */
         VersionPage: {
@@ -3451,12 +3451,12 @@ export interface components {
              * Last N
              * @default null
              */
-            last_n: number | null;
+            last_n?: number | null;
             /**
              * Seconds
              * @default null
              */
-            seconds: number | null;
+            seconds?: number | null;
         };
     };
     responses: never;

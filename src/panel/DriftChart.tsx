@@ -10,8 +10,16 @@ const BOX: IChartBox = {
   margin: { top: 8, right: 8, bottom: 18, left: 34 }
 };
 
+/** A check that measured a drift share (one that found too few rows has none). */
+type ChartedResult = IDriftResult & { drift_share: number };
+
 function resultTime(result: IDriftResult): number {
-  return Date.parse(result.window_end ?? result.created_at);
+  // NaN without a time: the chart then spaces the checks evenly, in order.
+  return Date.parse(result.window_end ?? result.created_at ?? '');
+}
+
+function hasShare(result: IDriftResult): result is ChartedResult {
+  return result.drift_share !== null;
 }
 
 /**
@@ -23,7 +31,7 @@ export function DriftChart(props: {
   results: IDriftResult[];
   threshold?: number;
 }): JSX.Element {
-  const { results } = props;
+  const results = props.results.filter(hasShare);
   const threshold = props.threshold ?? 0.5;
   const layout = layoutSeries(
     results,

@@ -116,7 +116,9 @@ export function DriftDetail(props: IDriftDetailProps): JSX.Element {
             <span title={formatAbsoluteTime(m.last_checked_at)}>
               checked {formatRelativeTime(m.last_checked_at)}
             </span>
-            <span>every {Math.round(m.interval_seconds)} s</span>
+            {m.interval_seconds !== null ? (
+              <span>every {Math.round(m.interval_seconds)} s</span>
+            ) : null}
           </div>
           <div className="jp-mlops-actions">
             <Button

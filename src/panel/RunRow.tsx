@@ -71,7 +71,7 @@ export function RunRow({ run, onOpen }: IRunRowProps): JSX.Element {
         </div>
       ) : null}
       {run.error ? (
-        <div className="jp-mlops-row-error" title={run.error.evalue}>
+        <div className="jp-mlops-row-error" title={run.error.evalue ?? undefined}>
           {errorLine(run.error)}
         </div>
       ) : null}

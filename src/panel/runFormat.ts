@@ -63,7 +63,8 @@ export function errorLine(error: IRun['error']): string {
     error.cell_index !== null && error.cell_index !== undefined
       ? `Cell ${error.cell_index}: `
       : '';
-  return `${cell}${error.ename}: ${error.evalue}`;
+  const what = [error.ename, error.evalue].filter(part => part).join(': ');
+  return `${cell}${what || 'failed'}`;
 }
 
 /** A sha256 cut to 12 hex digits for display (the full value goes in the title). */
