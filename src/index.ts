@@ -4,11 +4,14 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { Clipboard, ICommandPalette, Notification } from '@jupyterlab/apputils';
+import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { ServerConnection } from '@jupyterlab/services';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { errorMessage, getHealth, isNotFound } from './api';
+import { CommandIDs } from './commandIds';
 import { addDeployButton } from './deploy';
+import { NotificationPoller } from './notifications';
 import {
   DEFAULT_SETTINGS,
   IMLOpsSettings,
@@ -19,8 +22,11 @@ import {
 } from './panel/model';
 import { MLOpsPanel, PANEL_ID } from './panel/MLOpsPanel';
 import { addRunWithParametersButton } from './toolbar';
+import { addMainAreaViews } from './views/mainArea';
 
 export * from './api';
+export { CommandIDs } from './commandIds';
+export { NotificationPoller } from './notifications';
 export { PanelModel } from './panel/model';
 export { MLOpsPanel, PANEL_ID } from './panel/MLOpsPanel';
 export { addNotebookToolbarButton } from './toolbar';
@@ -32,11 +38,6 @@ declare const require: (id: string) => { version: string };
 export const FRONTEND_VERSION: string = require('../package.json').version;
 
 export const PLUGIN_ID = 'jupyterlab-mlops:plugin';
-
-export namespace CommandIDs {
-  export const openPanel = 'mlops:open-panel';
-  export const refresh = 'mlops:refresh';
-}
 
 const CATEGORY = 'MLOps';
 
@@ -110,7 +111,11 @@ function readSettings(settings: ISettingRegistry.ISettings): IMLOpsSettings {
         ? refresh
         : DEFAULT_SETTINGS.refreshInterval,
     defaultDeployTarget:
-      composite.defaultDeployTarget ?? DEFAULT_SETTINGS.defaultDeployTarget
+      composite.defaultDeployTarget ?? DEFAULT_SETTINGS.defaultDeployTarget,
+    defaultTimezone:
+      typeof composite.defaultTimezone === 'string'
+        ? composite.defaultTimezone.trim()
+        : DEFAULT_SETTINGS.defaultTimezone
   };
 }
 
@@ -120,14 +125,16 @@ function readSettings(settings: ISettingRegistry.ISettings): IMLOpsSettings {
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description:
-    'MLOps side panel (runs, models, deployments, drift) for jupyterlab-mlops.',
+    'MLOps side panel (runs, models, deployments, drift, schedules, pipelines), ' +
+    'its main-area views and lab notifications for jupyterlab-mlops.',
   autoStart: true,
-  optional: [ISettingRegistry, ICommandPalette, ILayoutRestorer],
+  optional: [ISettingRegistry, ICommandPalette, ILayoutRestorer, IFileBrowserFactory],
   activate: (
     app: JupyterFrontEnd,
     settingRegistry: ISettingRegistry | null,
     palette: ICommandPalette | null,
-    restorer: ILayoutRestorer | null
+    restorer: ILayoutRestorer | null,
+    fileBrowser: IFileBrowserFactory | null
   ): void => {
     const serverSettings = app.serviceManager.serverSettings;
     const model = new PanelModel({ serverSettings, commands: app.commands });
@@ -140,7 +147,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(CommandIDs.openPanel, {
       label: 'MLOps: Open panel',
       caption:
-        'Show the MLOps side panel; args: tab (runs|models|deployments|drift), ' +
+        'Show the MLOps side panel; args: tab (runs|models|deployments|drift|schedules|pipelines), ' +
         'id (the item to show in detail on that tab)',
       icon: args => (args['isPalette'] ? undefined : panel.title.icon),
       execute: args => {
@@ -162,15 +169,31 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
     // Notebook toolbar buttons (see src/toolbar.ts for how to add one).
-    addRunWithParametersButton(app, run => {
-      void app.commands.execute(CommandIDs.openPanel, { tab: 'runs', id: run.id });
-    });
+    addRunWithParametersButton(
+      app,
+      run => {
+        void app.commands.execute(CommandIDs.openPanel, { tab: 'runs', id: run.id });
+      },
+      {
+        defaultTimezone: () => model.settings.defaultTimezone,
+        onScheduled: schedule => {
+          void app.commands.execute(CommandIDs.openPanel, {
+            tab: 'schedules',
+            id: schedule.id
+          });
+        }
+      }
+    );
     // Deploy button (src/deploy.ts, deployments engineer): add its one line here.
     addDeployButton(app, model);
+    // Schedule histories and pipeline runs in the main area; "Run pipeline" on *.pipeline.yaml.
+    addMainAreaViews(app, { restorer, fileBrowser });
 
     if (palette) {
       palette.addItem({ command: CommandIDs.openPanel, category: CATEGORY });
       palette.addItem({ command: CommandIDs.refresh, category: CATEGORY });
+      palette.addItem({ command: CommandIDs.openPipelineRun, category: CATEGORY });
+      palette.addItem({ command: CommandIDs.openSchedule, category: CATEGORY });
     }
 
     if (settingRegistry) {
@@ -191,6 +214,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
       .then(() => checkServer(serverSettings))
       .then(state => {
         model.server = state;
+        // Lab notifications of runs, pipeline runs and scheduled runs, from now on.
+        if (state.status === 'ok' || state.status === 'version-mismatch') {
+          const poller = new NotificationPoller({
+            serverSettings,
+            commands: app.commands
+          });
+          void poller.start();
+        }
       });
   }
 };

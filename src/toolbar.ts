@@ -23,7 +23,7 @@ import { runIcon, ToolbarButton } from '@jupyterlab/ui-components';
 import { IDisposable } from '@lumino/disposable';
 import { Widget } from '@lumino/widgets';
 
-import { IRun } from './api';
+import { IRun, ISchedule } from './api';
 import { runWithParameters } from './dialogs/RunWithParameters';
 
 /** Toolbar item name (`data-jp-item-name`) of the "Run with parameters" button. */
@@ -74,10 +74,16 @@ export function addNotebookToolbarButton(
  * disk), then opens the parameters dialog.
  *
  * @param onSubmitted Called with the queued run (the plugin shows it in the panel).
+ * @param schedules The dialog's "Schedule…" choice: the zone it starts with (read at
+ *   each click, it is a setting) and what to do with a created schedule.
  */
 export function addRunWithParametersButton(
   app: JupyterFrontEnd,
-  onSubmitted: (run: IRun) => void
+  onSubmitted: (run: IRun) => void,
+  schedules: {
+    defaultTimezone?: () => string;
+    onScheduled?: (schedule: ISchedule) => void;
+  } = {}
 ): IDisposable {
   return addNotebookToolbarButton(app, {
     name: RUN_BUTTON_NAME,
@@ -98,7 +104,9 @@ export function addRunWithParametersButton(
             await runWithParameters({
               path: app.serviceManager.contents.localPath(context.path),
               serverSettings: app.serviceManager.serverSettings,
-              onSubmitted
+              onSubmitted,
+              defaultTimezone: schedules.defaultTimezone?.(),
+              onScheduled: schedules.onScheduled
             });
           })();
         }

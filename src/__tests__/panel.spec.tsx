@@ -123,7 +123,7 @@ function visibleModel(serverSettings: ServerConnection.ISettings): PanelModel {
 }
 
 describe('MLOpsPanelView', () => {
-  it('renders the four tabs with Runs selected', async () => {
+  it('renders the six tabs with Runs selected', async () => {
     const { serverSettings } = fakeServer({});
     render(visibleModel(serverSettings));
     await waitFor(() => expect(q('.jp-mlops-empty')).not.toBeNull());
@@ -133,16 +133,22 @@ describe('MLOpsPanelView', () => {
       'Runs',
       'Models',
       'Deployments',
-      'Drift'
+      'Drift',
+      'Schedules',
+      'Pipelines'
     ]);
     expect(tabs.map(t => t.getAttribute('data-tab'))).toEqual([
       'runs',
       'models',
       'deployments',
-      'drift'
+      'drift',
+      'schedules',
+      'pipelines'
     ]);
     expect(tabs.map(t => t.getAttribute('aria-selected'))).toEqual([
       'true',
+      'false',
+      'false',
       'false',
       'false',
       'false'

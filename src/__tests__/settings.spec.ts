@@ -30,6 +30,7 @@ describe('settings schema', () => {
   it('offers the settings that are read, and no longer defaultExecutor', () => {
     expect(Object.keys(schema.properties ?? {}).sort()).toEqual([
       'defaultDeployTarget',
+      'defaultTimezone',
       'refreshInterval'
     ]);
   });
@@ -41,6 +42,14 @@ describe('settings schema', () => {
     expect(errors).toBeNull();
     expect(composite.refreshInterval).toBe(2);
     expect(composite.defaultDeployTarget).toBe('local');
+    expect(composite.defaultTimezone).toBe('');
+  });
+
+  it('takes a time zone name for new schedules', () => {
+    const { errors, composite } = validate('{"defaultTimezone": "Europe/Paris"}');
+    expect(errors).toBeNull();
+    expect(composite.defaultTimezone).toBe('Europe/Paris');
+    expect(validate('{"defaultTimezone": 2}').errors).not.toBeNull();
   });
 
   it('refuses unknown settings', () => {

@@ -20,6 +20,10 @@ export interface IRunParametersFormProps {
   /** An error not tied to one parameter. */
   error: string | null;
   onChange: (state: IRunFormState) => void;
+  /** Offer the run's tags (not for schedules, whose runs have none); default true. */
+  showTags?: boolean;
+  /** Shown after the options, inside the form (the "Schedule…" dialog's fields). */
+  children?: React.ReactNode;
 }
 
 /**
@@ -28,6 +32,7 @@ export interface IRunParametersFormProps {
  */
 export function RunParametersForm(props: IRunParametersFormProps): JSX.Element {
   const { info, fields, fieldErrors, error, onChange } = props;
+  const showTags = props.showTags ?? true;
   const [state, setState] = React.useState<IRunFormState>(props.initial);
 
   const update = (next: IRunFormState): void => {
@@ -101,17 +106,22 @@ export function RunParametersForm(props: IRunParametersFormProps): JSX.Element {
             {fieldErrors['timeout']}
           </div>
         ) : null}
-        <label className="jp-mlops-param-label" htmlFor="jp-mlops-run-tags">
-          Tags (comma-separated)
-        </label>
-        <input
-          id="jp-mlops-run-tags"
-          type="text"
-          className="jp-mlops-param-input jp-mod-styled"
-          value={state.tags}
-          onChange={event => update({ ...state, tags: event.target.value })}
-        />
+        {showTags ? (
+          <>
+            <label className="jp-mlops-param-label" htmlFor="jp-mlops-run-tags">
+              Tags (comma-separated)
+            </label>
+            <input
+              id="jp-mlops-run-tags"
+              type="text"
+              className="jp-mlops-param-input jp-mod-styled"
+              value={state.tags}
+              onChange={event => update({ ...state, tags: event.target.value })}
+            />
+          </>
+        ) : null}
       </details>
+      {props.children}
       {error ? (
         <div className="jp-mlops-error jp-mlops-run-form-error" role="alert">
           {error}

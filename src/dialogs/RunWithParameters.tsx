@@ -1,6 +1,8 @@
 /**
  * "Run with parameters": a dialog whose form is generated from the notebook's detected
- * parameters (`GET notebooks/parameters`), submitting `POST runs`.
+ * parameters (`GET notebooks/parameters`), submitting `POST runs` — or, with its
+ * "Schedule…" choice, going on to the schedule dialog (`POST schedules`, see
+ * ScheduleDialog.tsx) with what was typed.
  */
 import { Dialog, Notification } from '@jupyterlab/apputils';
 import { ServerConnection } from '@jupyterlab/services';
@@ -8,10 +10,12 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import {
+  errorField,
   errorMessage,
   getNotebookParameters,
   INotebookParameters,
   IRun,
+  ISchedule,
   MLOpsAPIError,
   showError,
   submitRun
@@ -21,17 +25,18 @@ import {
   buildFields,
   collectParameters,
   IFormField,
+  parameterInMessage,
   parseTags,
   parseTimeout
 } from './parameterForm';
 import { IRunFormState, RunParametersForm } from './RunParametersForm';
+import { scheduleNotebook } from './ScheduleDialog';
 import { ISubmittableBody, SubmitDialog } from './SubmitDialog';
 
-/** The parameter a server error names (`parameter 'alpha' expects float, …`), if any. */
-export function parameterInMessage(message: string): string | null {
-  const match = /\bparameter '([^']+)'/.exec(message);
-  return match ? match[1] : null;
-}
+export { parameterInMessage } from './parameterForm';
+
+/** Class of the dialog's "Schedule…" button (it opens the schedule dialog instead of running). */
+export const SCHEDULE_CHOICE_CLASS = 'jp-mlops-schedule-choice';
 
 /**
  * The dialog's body: holds what the user typed, and submits the run.
@@ -55,6 +60,11 @@ export class RunParametersBody
   /** The form's fields (one per detected parameter). */
   get fields(): ReadonlyArray<IFormField> {
     return this._fields;
+  }
+
+  /** What the user typed (carried over to the "Schedule…" dialog). */
+  get state(): Readonly<IRunFormState> {
+    return this._state;
   }
 
   /**
@@ -92,7 +102,8 @@ export class RunParametersBody
     } catch (err) {
       const message = errorMessage(err);
       this._error = message;
-      const name = err instanceof MLOpsAPIError ? parameterInMessage(message) : null;
+      const name =
+        err instanceof MLOpsAPIError ? (errorField(err) ?? parameterInMessage(message)) : null;
       if (name && this._fields.some(f => f.name === name)) {
         this._fieldErrors = { [name]: message };
       }
@@ -135,13 +146,17 @@ export interface IRunWithParametersOptions {
   serverSettings?: ServerConnection.ISettings;
   /** Called with the queued run (e.g. to show it in the panel). */
   onSubmitted?: (run: IRun) => void;
+  /** Called with a schedule created through "Schedule…" (e.g. to show it in the panel). */
+  onScheduled?: (schedule: ISchedule) => void;
+  /** The time zone "Schedule…" starts with ('' or missing: the browser's). */
+  defaultTimezone?: string;
 }
 
 /**
  * Ask for parameter values and start a run of the notebook at `path`.
  *
- * @returns The queued run, or null when the user cancelled (or the parameters could
- *   not be read: then the error was shown as a notification).
+ * @returns The queued run, or null when the user cancelled or chose "Schedule…" (or
+ *   the parameters could not be read: then the error was shown as a notification).
  */
 export async function runWithParameters(
   options: IRunWithParametersOptions
@@ -160,13 +175,30 @@ export async function runWithParameters(
     body,
     buttons: [
       Dialog.cancelButton(),
+      Dialog.createButton({
+        label: 'Schedule…',
+        caption: 'Run this notebook on a cron schedule instead',
+        className: SCHEDULE_CHOICE_CLASS,
+        accept: false,
+        actions: ['schedule']
+      }),
       Dialog.okButton({ label: 'Run', ariaLabel: 'Run the notebook' })
     ],
-    defaultButton: 1,
+    defaultButton: 2,
     focusNodeSelector: 'input, textarea'
   });
   dialog.addClass('jp-mlops-dialog');
   const result = await dialog.launch();
+  if (result.button.actions.includes('schedule')) {
+    await scheduleNotebook({
+      info,
+      serverSettings,
+      initial: body.state,
+      defaultTimezone: options.defaultTimezone,
+      onScheduled: options.onScheduled
+    });
+    return null;
+  }
   const run = result.button.accept ? result.value : null;
   if (run) {
     Notification.success(`Run of ${basename(path)} queued (${run.id}).`, {

@@ -201,3 +201,9 @@ export function parseTags(text: string): string[] {
     .map(tag => tag.trim())
     .filter(tag => tag.length > 0);
 }
+
+/** The parameter a server error names (`parameter 'alpha' expects float, …`), if any. */
+export function parameterInMessage(message: string): string | null {
+  const match = /\bparameter '([^']+)'/.exec(message);
+  return match ? match[1] : null;
+}

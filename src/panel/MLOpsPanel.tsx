@@ -7,7 +7,9 @@ import { DeploymentsTab } from './DeploymentsTab';
 import { DriftTab } from './DriftTab';
 import { PanelModel, TabId, TABS } from './model';
 import { ModelsTab } from './ModelsTab';
+import { PipelinesTab } from './PipelinesTab';
 import { RunsTab } from './RunsTab';
+import { SchedulesTab } from './SchedulesTab';
 import { ITabProps } from './types';
 
 /** Id of the side panel widget (also its tab's `data-id` in the side bar). */
@@ -17,7 +19,9 @@ const TAB_COMPONENTS: Record<TabId, (props: ITabProps) => JSX.Element> = {
   runs: RunsTab,
   models: ModelsTab,
   deployments: DeploymentsTab,
-  drift: DriftTab
+  drift: DriftTab,
+  schedules: SchedulesTab,
+  pipelines: PipelinesTab
 };
 
 /** Re-render whenever the model changes. */

@@ -81,3 +81,40 @@ export function basename(path: string): string {
   const parts = path.split('/');
   return parts[parts.length - 1] || path;
 }
+
+/**
+ * "in 45 s", "in 12 min", "in 5 h", "in 3 d" for a time ahead (a schedule's
+ * next fire), "now" when it has come, else the date.
+ *
+ * @param iso ISO-8601 time, or null.
+ * @param now Reference time (for tests).
+ */
+export function formatUntil(
+  iso: string | null | undefined,
+  now: number = Date.now()
+): string {
+  if (!iso) {
+    return '—';
+  }
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) {
+    return iso;
+  }
+  const seconds = Math.round((t - now) / 1000);
+  if (seconds <= 0) {
+    return 'now';
+  }
+  if (seconds < 60) {
+    return `in ${seconds} s`;
+  }
+  if (seconds < 3600) {
+    return `in ${Math.round(seconds / 60)} min`;
+  }
+  if (seconds < 86400) {
+    return `in ${Math.round(seconds / 3600)} h`;
+  }
+  if (seconds < 7 * 86400) {
+    return `in ${Math.round(seconds / 86400)} d`;
+  }
+  return new Date(t).toLocaleDateString();
+}

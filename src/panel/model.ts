@@ -7,7 +7,9 @@ export const TABS = [
   { id: 'runs', label: 'Runs' },
   { id: 'models', label: 'Models' },
   { id: 'deployments', label: 'Deployments' },
-  { id: 'drift', label: 'Drift' }
+  { id: 'drift', label: 'Drift' },
+  { id: 'schedules', label: 'Schedules' },
+  { id: 'pipelines', label: 'Pipelines' }
 ] as const;
 
 export type TabId = (typeof TABS)[number]['id'];
@@ -18,11 +20,14 @@ export interface IMLOpsSettings {
   refreshInterval: number;
   /** Where the Deploy button deploys (`target` of `POST deploy/notebook`). */
   defaultDeployTarget: 'local' | 'docker' | 'kubernetes';
+  /** IANA time zone new schedules start with; '' = the browser's zone. */
+  defaultTimezone: string;
 }
 
 export const DEFAULT_SETTINGS: IMLOpsSettings = {
   refreshInterval: 5,
-  defaultDeployTarget: 'local'
+  defaultDeployTarget: 'local',
+  defaultTimezone: ''
 };
 
 /** What the plugin's health check found (see `checkServer`). */
