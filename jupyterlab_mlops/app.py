@@ -220,16 +220,37 @@ class MLOps(LoggingConfigurable):
     @cached_property
     def deployments(self):
         """Deployments: local processes, containers, Kubernetes manifests; alias-following."""
+        from .serving.ports import Deferred
         from .serving.service import DeploymentService
 
-        return DeploymentService(self)
+        return DeploymentService(
+            self.db,
+            self.artifacts,
+            versions=Deferred(lambda: self.registry),  # the registry needs deployments too
+            runs=Deferred(lambda: self.runs),
+            base_dir=self.data_dir / "deployments",
+            default_target=self.default_deploy_target,
+            docker_base_image=self.docker_base_image,
+            docker_extra_ca_bundle=self.docker_extra_ca_bundle,
+            docker_prefetch_wheels=self.docker_prefetch_wheels,
+            events=self.events,
+            log=self.log,
+        )
 
     @cached_property
     def deploy_jobs(self):
-        """One-click deploy jobs (run → register → serve → healthy), kept in memory."""
-        from .serving.notebook_deploy import DeployJobs
+        """One-click deploy (run → register → serve → healthy), a persisted workflow."""
+        from .workflows.deploy import DeployJobs
 
-        return DeployJobs(self)
+        return DeployJobs(
+            self.workflow_records,
+            runs=self.runs,
+            registry=self.registry,
+            deployments=self.deployments,
+            root_dir=self.root_dir,
+            default_target=self.default_deploy_target,
+            log=self.log,
+        )
 
     @cached_property
     def runs(self):
@@ -277,8 +298,15 @@ class MLOps(LoggingConfigurable):
         self.artifacts  # noqa: B018
         # Runs left running whose process is gone -> failed; then watch queue and timeouts.
         self.runs.start()
-        # Deployments whose process is gone -> stopped; follow aliases in the background.
+        # Deployments whose process is gone -> stopped; then follow aliases (the fallback for
+        # aliases moved by other processes) and watch the local processes.
         self.deployments.start()
+        interval = self.deployment_poll_interval
+        self.scheduler.add_job("serving.follow_aliases", interval, self.deployments.sync_aliases)
+        self.scheduler.add_job("serving.liveness", interval, self.deployments.check_liveness)
+        # One-click deploys left unfinished by a previous server resume from their step.
+        self.deploy_jobs.start()
+        self.scheduler.add_job("workflows.deploy.resume", 10.0, self.deploy_jobs.resume)
         # Scheduled drift checks every monitor_interval, in a worker thread.
         self.monitors.start()
         self.scheduler.start()
@@ -290,8 +318,8 @@ class MLOps(LoggingConfigurable):
             self.monitors.stop()
         if "runs" in self.__dict__:
             self.runs.stop()
-        if "deployments" in self.__dict__:
-            self.deployments.stop_background()
+        if "deploy_jobs" in self.__dict__:
+            self.deploy_jobs.stop()
         if "db" in self.__dict__:
             self.db.dispose()
 
