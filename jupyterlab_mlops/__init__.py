@@ -21,6 +21,7 @@ _PUBLIC_API: dict[str, str] = {
     "log_metric": ".facade.tracking:log_metric",
     "log_param": ".facade.tracking:log_param",
     "log_artifact": ".facade.tracking:log_artifact",
+    "log_output": ".facade.tracking:log_output",
     "current_run_id": ".facade.tracking:current_run_id",
     "register_model": ".facade.registry:register_model",
     "load_model": ".facade.registry:load_model",

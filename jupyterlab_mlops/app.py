@@ -350,16 +350,37 @@ class MLOps(LoggingConfigurable):
     @cached_property
     def deployments(self):
         """Deployments: local processes, containers, Kubernetes manifests; alias-following."""
+        from .serving.ports import Deferred
         from .serving.service import DeploymentService
 
-        return DeploymentService(self)
+        return DeploymentService(
+            self.db,
+            self.artifacts,
+            versions=Deferred(lambda: self.registry),  # the registry needs deployments too
+            runs=Deferred(lambda: self.runs),
+            base_dir=self.data_dir / "deployments",
+            default_target=self.default_deploy_target,
+            docker_base_image=self.docker_base_image,
+            docker_extra_ca_bundle=self.docker_extra_ca_bundle,
+            docker_prefetch_wheels=self.docker_prefetch_wheels,
+            events=self.events,
+            log=self.log,
+        )
 
     @cached_property
     def deploy_jobs(self):
-        """One-click deploy jobs (run → register → serve → healthy), kept in memory."""
-        from .serving.notebook_deploy import DeployJobs
+        """One-click deploy (run → register → serve → healthy), a persisted workflow."""
+        from .workflows.deploy import DeployJobs
 
-        return DeployJobs(self)
+        return DeployJobs(
+            self.workflow_records,
+            runs=self.runs,
+            registry=self.registry,
+            deployments=self.deployments,
+            root_dir=self.root_dir,
+            default_target=self.default_deploy_target,
+            log=self.log,
+        )
 
     @cached_property
     def runs(self):
@@ -479,46 +500,51 @@ class MLOps(LoggingConfigurable):
             }
 
     def start(self) -> None:
-        """Called once by the server extension: open the store (migrating it)."""
+        """Open the store (migrating it), recover what a previous process left, wire the events
+        and register every periodic job (started unless ``run_scheduler`` is off). The server
+        extension and ``jupyter mlops scheduler`` call it; a second call does nothing."""
+        if "scheduler" in self.__dict__ and self.scheduler.jobs:
+            return
         self.db  # noqa: B018 - opening the store applies migrations
         self.artifacts  # noqa: B018
         # Runs left running whose process is gone -> failed; then watch queue and timeouts.
         self.runs.start()
-        if "runs.queue" not in self.scheduler.jobs:
-            self.scheduler.add_job("runs.queue", self.runs.tick_seconds, self.runs.tick)
-        # Deployments whose process is gone -> stopped; follow aliases in the background.
+        self.scheduler.add_job("runs.queue", self.runs.tick_seconds, self.runs.tick)
+        # Deployments whose process is gone -> stopped; then follow aliases (at once when an alias
+        # moves in this process; the poll is the fallback for other processes) and watch the
+        # local serving processes.
         self.deployments.start()
-        # ... and at once when an alias moves in this process (the poll is the fallback).
         self.events.subscribe(
             ALIAS_CHANGED, lambda e: self.deployments.on_alias_changed(e["model"], e["alias"])
         )
-        # Scheduled drift checks every monitor_interval; retrain workflows polled (and resumed
-        # after a restart) until decided, woken early when a run finishes.
-        from .events import RUN_FINISHED
-        from .workflows.retrain import POLL_SECONDS
-
-        if "drift.monitors" not in self.scheduler.jobs:
-            self.scheduler.add_job("drift.monitors", self.monitor_interval, self.monitors.run_due)
-            self.scheduler.add_job("workflows.retrain", POLL_SECONDS, self.retraining.advance_all)
-            self.events.subscribe(
-                RUN_FINISHED, lambda event: self.scheduler.trigger("workflows.retrain")
-            )
-        self.retraining.resume()
+        interval = self.deployment_poll_interval
+        self.scheduler.add_job("serving.follow_aliases", interval, self.deployments.sync_aliases)
+        self.scheduler.add_job("serving.liveness", interval, self.deployments.check_liveness)
+        # Scheduled drift checks every monitor_interval.
+        self.scheduler.add_job("drift.monitors", self.monitor_interval, self.monitors.run_due)
         self._start_workflows()
         if self.run_scheduler:
             self.scheduler.start()
 
     def _start_workflows(self) -> None:
-        """Workflows react to the domains' events and advance on the scheduler."""
+        """Workflows react to the domains' events and advance on the scheduler; those a
+        previous server left unfinished resume from their current step."""
         from .events import PIPELINE_FINISHED, RUN_FINISHED
+        from .workflows.retrain import POLL_SECONDS
 
-        def pipeline_step_finished(event) -> None:
+        def run_finished(event) -> None:
+            self.scheduler.trigger("workflows.retrain")
             if event.get("trigger") == "pipeline":
                 self.scheduler.trigger("workflows.pipelines")
 
+        self.events.subscribe(RUN_FINISHED, run_finished)
         self.events.subscribe(RUN_FINISHED, self.notifier.on_run_finished)
-        self.events.subscribe(RUN_FINISHED, pipeline_step_finished)
         self.events.subscribe(PIPELINE_FINISHED, self.notifier.on_pipeline_finished)
+        # One-click deploys, retraining decisions, pipelines, schedules.
+        self.deploy_jobs.start()
+        self.scheduler.add_job("workflows.deploy.resume", 10.0, self.deploy_jobs.resume)
+        self.retraining.resume()
+        self.scheduler.add_job("workflows.retrain", POLL_SECONDS, self.retraining.advance_all)
         self.scheduler.add_job("workflows.pipelines", 2.0, self.pipelines.advance_all)
         self.scheduler.add_job("workflows.schedules", 5.0, self.schedules.tick)
 
@@ -529,8 +555,8 @@ class MLOps(LoggingConfigurable):
             self.outbox.close()
         if "runs" in self.__dict__:
             self.runs.stop()
-        if "deployments" in self.__dict__:
-            self.deployments.stop_background()
+        if "deploy_jobs" in self.__dict__:
+            self.deploy_jobs.stop()
         if "db" in self.__dict__:
             self.db.dispose()
 

@@ -11,8 +11,10 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
+import nbformat
 import pandas as pd
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
@@ -77,13 +79,11 @@ def stopping_all(mlops: MLOps) -> Iterator[MLOps]:
         yield mlops
     finally:
         service = mlops.deployments
-        service.stop_background()
         for item in service.list(limit=500, stats=False)["items"]:
             deployer = service.deployer(item["target"])
-            view = {**item, "model_name": item["model"]}
             try:
-                deployer.stop(view)
-                deployer.remove(view)
+                deployer.stop(item)
+                deployer.remove(item)
             except Exception:  # noqa: BLE001 - best effort clean-up, the test already reported
                 pass
 
@@ -115,3 +115,35 @@ class RequestLoop(threading.Thread):
 
     def versions(self) -> list[int]:
         return [v for status, v in self.results if status == 200]
+
+
+GATED_TRAINING = """\
+import pathlib
+import time
+
+deadline = time.monotonic() + 300
+while gate and not pathlib.Path(gate).exists() and time.monotonic() < deadline:
+    time.sleep(0.1)
+
+from sklearn.datasets import load_breast_cancer
+from sklearn.tree import DecisionTreeClassifier
+
+import jupyterlab_mlops as mlops
+
+X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+model = DecisionTreeClassifier(max_depth=depth, random_state=0).fit(X, y)
+mlops.register_model(model, name, X_sample=X.head(50))
+"""
+
+
+def training_notebook(path: Path) -> Path:
+    """A notebook that trains and registers ``name``, after waiting for the file ``gate``
+    (parameters ``gate``, ``depth``, ``name``): a test decides when the run may finish."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nb.metadata["language_info"] = {"name": "python"}
+    parameters = nbformat.v4.new_code_cell('gate = ""\ndepth = 2\nname = "gated"')
+    parameters.metadata["tags"] = ["parameters"]
+    nb.cells = [parameters, nbformat.v4.new_code_cell(GATED_TRAINING)]
+    nbformat.write(nb, path)
+    return path

@@ -5,17 +5,31 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 import yaml
-from deploy_support import RequestLoop, predict, register_models, stopping_all, wait_for
+from deploy_support import (
+    RequestLoop,
+    dataset,
+    predict,
+    register_models,
+    stopping_all,
+    training_notebook,
+    wait_for,
+)
 
 from jupyterlab_mlops.app import MLOps
 from jupyterlab_mlops.errors import InvalidInput, NotFound, Unavailable
+from jupyterlab_mlops.events import DEPLOYMENT_FAILED
 from jupyterlab_mlops.store import models as m
+from jupyterlab_mlops.workflows.deploy import STEPS
+from jupyterlab_mlops.workflows.records import WorkflowRecords
 
 
 @pytest.fixture
@@ -96,11 +110,16 @@ def test_recovery_marks_deployments_whose_process_is_gone_as_stopped(mlops, trai
 
     # A new server process (a fresh MLOps on the same root) recovers on start.
     restarted_server = MLOps(root_dir=mlops.root_dir, deployment_poll_interval=0.0)
+    failures = []
+    restarted_server.events.subscribe(DEPLOYMENT_FAILED, lambda e: failures.append(e.payload))
     restarted_server.start()
     try:
         after = {d["name"]: d for d in restarted_server.deployments.list(stats=False)["items"]}
         assert after["killed"]["status"] == "stopped"
         assert "gone" in after["killed"]["status_reason"]
+        assert failures == [
+            {"deployment_id": killed["id"], "reason": after["killed"]["status_reason"]}
+        ]
         assert after["alive"]["status"] == "running"
         assert predict(alive["url"], trained["X"].head(3))["version"] == 1
     finally:
@@ -134,6 +153,7 @@ def test_alias_switch_under_continuous_requests_loses_none(mlops, trained):
     follower = MLOps(root_dir=mlops.root_dir, deployment_poll_interval=0.2)
     follower.start()
     try:
+        assert {"serving.follow_aliases", "serving.liveness"} <= set(follower.scheduler.jobs)
         mlops.registry.set_alias("churn", "production", 1, user="test")
         wait_for(
             lambda: httpx.get(f"{deployment['url']}/health", trust_env=False).json()["version"] == 1
@@ -141,6 +161,13 @@ def test_alias_switch_under_continuous_requests_loses_none(mlops, trained):
         wait_for(lambda: follower.deployments.get(deployment["id"], stats=False)["version"] == 1)
     finally:
         follower.stop()
+
+    # What the composition root subscribes to ALIAS_CHANGED: follows at once, no polling.
+    mlops.registry.set_alias("churn", "production", 2, user="test")
+    mlops.deployments.on_alias_changed("churn", "production")
+    assert mlops.deployments.get(deployment["id"], stats=False)["version"] == 2
+    assert httpx.get(f"{deployment['url']}/health", trust_env=False).json()["version"] == 2
+    assert mlops.deployments.sync_aliases() == []  # nothing left to follow
 
 
 def test_bad_requests_are_clear_errors_and_leave_no_record(mlops, trained):
@@ -172,6 +199,8 @@ def test_bad_requests_are_clear_errors_and_leave_no_record(mlops, trained):
 def test_kubernetes_manifests_and_docker_without_engine(mlops, trained, monkeypatch, tmp_path):
     # No engine at this address: the docker deployer must say the context was written, and where.
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    failures = []
+    mlops.events.subscribe(DEPLOYMENT_FAILED, lambda e: failures.append(e.payload))
     with pytest.raises(Unavailable) as error:
         mlops.deployments.create("churn/1", "docker")
     context_dir = error.value.details["context_dir"]
@@ -180,6 +209,7 @@ def test_kubernetes_manifests_and_docker_without_engine(mlops, trained, monkeypa
         assert (Path(context_dir) / name).is_file(), name
     failed = mlops.deployments.get(error.value.details["deployment_id"], stats=False)
     assert failed["status"] == "failed"
+    assert failures == [{"deployment_id": failed["id"], "reason": failed["status_reason"]}]
 
     record = mlops.deployments.create(
         "churn@production", "kubernetes", config={"namespace": "ml", "replicas": 2}
@@ -201,3 +231,165 @@ def test_kubernetes_manifests_and_docker_without_engine(mlops, trained, monkeypa
     annotations = deployment["metadata"]["annotations"]
     assert annotations["io.jupyterlab-mlops.model"] == "churn"
     assert annotations["io.jupyterlab-mlops.version"] == "1"
+
+
+def test_a_process_that_dies_while_serving_is_failed_and_reported(mlops, trained):
+    deployment = mlops.deployments.create("churn/1", "local")
+    failures = []
+    mlops.events.subscribe(DEPLOYMENT_FAILED, lambda e: failures.append(e.payload))
+    assert mlops.deployments.check_liveness() == []  # alive: nothing to report
+    os.killpg(deployment["pid"], signal.SIGKILL)
+    wait_for(lambda: not mlops.deployments.is_alive(deployment["id"]))
+    assert mlops.deployments.check_liveness() == [deployment["id"]]
+    record = mlops.deployments.get(deployment["id"], stats=False)
+    assert record["status"] == "failed" and record["pid"] is None
+    assert f"pid {deployment['pid']}" in record["status_reason"]
+    assert failures == [{"deployment_id": deployment["id"], "reason": record["status_reason"]}]
+    assert mlops.deployments.check_liveness() == []  # reported once
+
+
+def test_canary_bad_input_leaves_the_live_challenger(mlops, trained):
+    deployment = mlops.deployments.create("churn/1", "local")
+    mlops.deployments.set_canary(deployment["id"], {"version": 2, "percent": 30})
+    for bad, field in (
+        ({"version": "x"}, "canary.version"),
+        ({"version": 2, "shadow": "yes"}, "canary.shadow"),
+        ({"version": 1e30}, "canary.version"),
+        ({"version": 2, "percent": float("nan")}, "canary.percent"),
+        ({"version": 2, "percent": 2**70}, "canary.percent"),
+        ({"version": 2}, "canary"),
+        ({"percent": 20}, "canary"),
+        ([2, 30], "canary"),
+    ):
+        with pytest.raises(InvalidInput) as caught:
+            mlops.deployments.set_canary(deployment["id"], bad)
+        assert caught.value.details["field"] == field, (bad, caught.value.message)
+    record = mlops.deployments.get(deployment["id"], stats=False)
+    assert record["config"]["canary"] == {"version": 2, "percent": 30}
+    health = httpx.get(f"{deployment['url']}/health", trust_env=False).json()
+    assert health["challenger"]["version"] == 2 and health["canary_percent"] == 30
+    # shadow, then removed with percent 0
+    shadowed = mlops.deployments.set_canary(deployment["id"], {"version": 2, "shadow": True})
+    assert shadowed["config"]["shadow"] == {"version": 2} and "canary" not in shadowed["config"]
+    removed = mlops.deployments.set_canary(deployment["id"], {"version": 2, "percent": 0})
+    assert "shadow" not in removed["config"] and removed["challenger_version"] is None
+
+
+# -- one-click deploy: a persisted workflow that survives a restart ---------------------------
+
+
+def _dead_owner() -> str:
+    """``host:pid`` of a process that has exited (a server that died)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return f"{socket.gethostname()}:{child.pid}"
+
+
+def test_one_click_deploy_resumes_after_a_restart_without_a_second_run(tmp_path):
+    training_notebook(tmp_path / "train.ipynb")
+    gate = tmp_path / "release-the-run"
+    first = MLOps(root_dir=str(tmp_path), deployment_poll_interval=0.0)
+    first.start()
+    job = first.deploy_jobs.submit("train.ipynb", {"gate": str(gate), "depth": 3})
+    assert job["status"] == "running" and job["target"] == "local"
+    running = wait_for(
+        lambda: (
+            (j := first.deploy_jobs.get(job["id"]))["run_id"]
+            and j["steps"][0]["status"] == "running"
+            and j
+        ),
+        timeout=120,
+    )
+    first.stop()  # the server stops while the run is still going
+
+    second = MLOps(root_dir=str(tmp_path), deployment_poll_interval=0.0)
+    with stopping_all(second):
+        left = second.deploy_jobs.get(job["id"])
+        assert left["status"] == "running" and left["steps"][0]["status"] == "running"
+        second.start()
+        gate.touch()
+        done = second.deploy_jobs.wait(job["id"], timeout=300)
+        assert done["status"] == "succeeded", done
+        assert [s["status"] for s in done["steps"]] == ["done", "done", "done", "done"]
+        assert done["run_id"] == running["run_id"]  # waited for, not submitted again
+        assert second.runs.list(notebook="train.ipynb")["total"] == 1
+        assert (done["model"], done["version"]) == ("gated", 1)
+        assert predict(done["url"], dataset()[0].head(5))["version"] == 1
+        assert second.deploy_jobs.list()["total"] == 1
+    second.stop()
+
+
+def _left_by_a_dead_server(mlops: MLOps, *, run_outputs: dict, run_status: str) -> str:
+    """A deploy workflow as a server that died would have left it."""
+    records = WorkflowRecords(mlops.db, owner=_dead_owner())
+    workflow = records.create(
+        "deploy",
+        list(STEPS),
+        inputs={"notebook_path": "train.ipynb", "parameters": {}, "target": "local"},
+        subject="train.ipynb",
+        user="ann",
+    )
+    if run_status == "skipped":
+        records.finish_step(workflow["id"], "run", "skipped", outputs=run_outputs)
+        records.start_step(workflow["id"], "register")
+        records.set_outputs(workflow["id"], run_id="r1", model="churn", version=2)
+        records.finish_step(workflow["id"], "register", outputs={"model": "churn", "version": 2})
+        records.start_step(workflow["id"], "serve", "deploying churn/2 (local)")
+    else:
+        records.start_step(workflow["id"], "run", "submitting the notebook")
+        records.update_step(workflow["id"], "run", **run_outputs)
+    return workflow["id"]
+
+
+def test_a_deploy_left_mid_serve_by_a_dead_server_ends_serving(mlops, trained):
+    workflow_id = _left_by_a_dead_server(
+        mlops, run_outputs={"run_id": "r1", "model": "churn", "version": 2}, run_status="skipped"
+    )
+    server = MLOps(root_dir=mlops.root_dir, deployment_poll_interval=0.0)
+    with stopping_all(server):
+        server.start()
+        job = server.deploy_jobs.wait(workflow_id, timeout=180)
+        assert job["status"] == "succeeded", job
+        assert [s["status"] for s in job["steps"]] == ["skipped", "done", "done", "done"]
+        assert (job["model"], job["version"], job["created_by"]) == ("churn", 2, "ann")
+        assert predict(job["url"], trained["X"].head(4))["version"] == 2
+    server.stop()
+
+
+def test_a_deploy_whose_run_is_gone_fails_with_the_reason(mlops, trained):
+    workflow_id = _left_by_a_dead_server(
+        mlops, run_outputs={"run_id": "vanished"}, run_status="running"
+    )
+    server = MLOps(root_dir=mlops.root_dir, deployment_poll_interval=0.0)
+    try:
+        server.start()
+        job = server.deploy_jobs.wait(workflow_id, timeout=60)
+    finally:
+        server.stop()
+    assert job["status"] == "failed"
+    assert job["error"] == "run vanished no longer exists"
+    assert [s["status"] for s in job["steps"]] == ["failed", "pending", "pending", "pending"]
+    assert job["steps"][0]["detail"] == job["error"]
+
+
+def test_one_click_deploy_uses_the_configured_default_target(tmp_path, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")  # manifests only
+    training_notebook(tmp_path / "train.ipynb")
+    mlops = MLOps(
+        root_dir=str(tmp_path), deployment_poll_interval=0.0, default_deploy_target="kubernetes"
+    )
+    try:
+        job = mlops.deploy_jobs.submit("train.ipynb", {"depth": 1})
+        assert job["target"] == "kubernetes"
+        done = mlops.deploy_jobs.wait(job["id"], timeout=300)
+        assert done["status"] == "succeeded", done
+        deployment = mlops.deployments.get(done["deployment_id"], stats=False)
+        assert (deployment["target"], deployment["status"]) == ("kubernetes", "written")
+        assert done["url"] == "http://gated.default.svc.cluster.local"
+        assert Path(deployment["manifest_path"]).is_file()
+        with pytest.raises(InvalidInput) as caught:
+            mlops.deploy_jobs.submit("train.ipynb", target="ec2")
+        assert caught.value.details["field"] == "target"
+        assert mlops.deploy_jobs.list()["total"] == 1
+    finally:
+        mlops.stop()

@@ -162,3 +162,61 @@ def test_unknown_pipeline_parameters_and_wrong_file_names_are_400s(mlops, tmp_pa
     (tmp_path / "flow.yaml").write_text("steps: []")
     with pytest.raises(InvalidInput, match="must end with .pipeline.yaml"):
         mlops.pipelines.start("flow.yaml")
+
+
+def test_a_step_reads_what_an_upstream_step_declared_with_log_output(mlops, tmp_path):
+    write_notebook(
+        tmp_path / "prepare.ipynb",
+        [
+            "import jupyterlab_mlops as mlops\n"
+            "path = f'data-{rows}.csv'\n"
+            "open(path, 'w').write('x\\n' * rows)\n"
+            "mlops.log_output('train_path', path)\n"
+            "mlops.log_output('stats', {'rows': rows, 'ok': True})"
+        ],
+        parameters="rows = 3",
+    )
+    write_notebook(
+        tmp_path / "train.ipynb",
+        ["assert open(train_path).read().count('x') == expected, train_path\nprint(note)"],
+        parameters="train_path = ''\nexpected = 0\nnote = ''",
+    )
+    path = write_pipeline(
+        tmp_path,
+        """
+        parameters: {rows: 5}
+        steps:
+          - {name: prepare, notebook: prepare.ipynb, parameters: {rows: "${parameters.rows}"}}
+          - name: train
+            notebook: train.ipynb
+            depends_on: [prepare]
+            parameters:
+              train_path: "${steps.prepare.outputs.train_path}"
+              expected: "${steps.prepare.outputs.stats.rows}"
+              note: "trained on ${steps.prepare.outputs.train_path}"
+        """,
+    )
+    run = finished(mlops, mlops.pipelines.start(path)["id"])
+    steps = by_name(run)
+    assert run["status"] == "succeeded", {n: s["error"] for n, s in steps.items()}
+    assert steps["prepare"]["outputs"] == {
+        "train_path": "data-5.csv",
+        "stats": {"rows": 5, "ok": True},
+    }
+    train = mlops.runs.get(steps["train"]["run_id"])
+    assert train["parameters"] == {
+        "train_path": "data-5.csv",
+        "expected": 5,
+        "note": "trained on data-5.csv",
+    }
+
+
+def test_outputs_must_be_json_values(mlops, tmp_path):
+    from jupyterlab_mlops.runs import records  # noqa: F401 - the run exists below
+
+    write_notebook(tmp_path / "a.ipynb", ["print(1)"])
+    run = mlops.runs.submit("a.ipynb")
+    with pytest.raises(InvalidInput, match="must be a JSON value"):
+        mlops.runs.log_output(run["id"], "x", float("nan"))
+    with pytest.raises(InvalidInput, match="over 65536"):
+        mlops.runs.log_output(run["id"], "x", "y" * 70_000)

@@ -537,3 +537,145 @@ def test_corrupt_bundle_refuses_to_start(bundles, tmp_path):
         timeout=60,
     )
     assert usage.returncode == 2 and "--challenger-bundle" in usage.stderr
+
+
+def _assert_error_shape(response, status: int = 422) -> dict:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_input" and error["message"], error
+    return error
+
+
+def test_non_finite_huge_and_deep_numbers_are_422_never_500(mixed):
+    """What JSON (or Python's parser) lets through but no model input takes."""
+    good = _good_row(mixed)
+    text = json.dumps({"records": [good]})
+    cases = [
+        (text.replace('"mean texture": ', '"mean texture": Infinity, "x": ', 1), "mean texture"),
+        (text.replace('"mean texture": ', '"mean texture": -Infinity, "x": ', 1), "mean texture"),
+        (text.replace('"mean texture": ', '"mean texture": 1e400, "x": ', 1), "mean texture"),
+        (text.replace('"mean texture": ', '"mean texture": ' + "9" * 400 + ', "x": ', 1), None),
+        (
+            text.replace(
+                '"mean texture": ', '"mean texture": 99999999999999999999999, "y": NaN, "x": ', 1
+            ),
+            None,
+        ),
+        ("[" * 100_000, "nests too deeply"),
+        ('{"records": [{"mean radius": ' + "[" * 100_000 + "]" * 100_000 + "}]}", None),
+        ('{"records": [' + '{"a": ' * 5_000 + "1" + "}" * 5_000 + "]}", None),
+        ('{"columns": {"city": ' + "[" * 2_000 + "]" * 2_000 + "}}", None),
+    ]
+    with _client() as client:
+        for body, fragment in cases:
+            response = client.post(
+                f"{mixed.url}/predict", content=body, headers={"content-type": "application/json"}
+            )
+            error = _assert_error_shape(response)
+            if fragment is not None:
+                assert fragment in error["message"], error
+        # still serving
+        assert client.post(f"{mixed.url}/predict", json={"records": [good]}).status_code == 200
+
+
+def test_feedback_refuses_non_finite_huge_and_deep_values_storing_nothing(server):
+    log = PredictionLog(server.log_path)
+    before = log.feedback_count()
+    cases = [
+        ('{"items": [{"prediction_id": "a", "label": NaN}]}', "items.0.label"),
+        ('{"items": [{"prediction_id": "a", "label": Infinity}]}', "items.0.label"),
+        ('{"items": [{"prediction_id": "a", "label": 1e400}]}', "items.0.label"),
+        ('{"items": [{"prediction_id": "a", "label": 99999999999999999999999}]}', "items.0.label"),
+        ('{"items": [{"prediction_id": "a", "label": 1, "ts": 1e400}]}', "items.0.ts"),
+        ('{"items": [{"prediction_id": "a", "label": 1, "ts": "soon"}]}', "items.0.ts"),
+        (
+            '{"items": [{"prediction_id": 12345678901234567890123, "label": 1}]}',
+            "items.0.prediction_id",
+        ),
+        ('{"items": [{"prediction_id": "a", "label": [1]}]}', "items.0.label"),
+        ('{"items": []}', "items"),
+        ('{"items": ' + "[" * 100_000, None),
+    ]
+    with _client() as client:
+        for body, field in cases:
+            response = client.post(
+                f"{server.url}/feedback", content=body, headers={"content-type": "application/json"}
+            )
+            error = _assert_error_shape(response)
+            if field is not None:
+                assert error["details"]["errors"][0]["field"] == field, error
+                assert f"'{field}'" in error["message"], error
+    assert log.feedback_count() == before
+    log.close()
+
+
+def test_admin_reload_refuses_bad_bodies_and_keeps_serving(bundles, tmp_path):
+    with (
+        Server(
+            bundles["v1"], tmp_path / "p.db", env={"MLOPS_SERVING_ADMIN_TOKEN": TOKEN}
+        ) as server,
+        _client(headers={"Authorization": f"Bearer {TOKEN}"}) as client,
+    ):
+        url = f"{server.url}/admin/reload"
+        head = '{"bundle": ' + json.dumps(str(bundles["v2"])) + ", "
+        for body, field in (
+            (head + '"canary_percent": NaN}', "canary_percent"),
+            (head + '"canary_percent": 1e400}', "canary_percent"),
+            (head + '"canary_percent": 99999999999999999999999}', "canary_percent"),
+            (head + '"canary_percent": 101}', "canary_percent"),
+            (head + '"shadow": "yes"}', "shadow"),
+            (head + '"challenger_bundle": 3}', "challenger_bundle"),
+            ('{"bundle": 1}', "bundle"),
+            ('{"bundle": ' + "[" * 100_000, None),
+            ("[1]", None),
+        ):
+            error = _assert_error_shape(client.post(url, content=body))
+            if field is not None:
+                assert error["details"]["errors"][0]["field"] == field, error
+        health = client.get(f"{server.url}/health").json()
+        assert (health["version"], health["generation"]) == (1, 0)
+        response = client.post(url, json={"bundle": str(bundles["v2"])})
+        assert response.status_code == 200 and response.json()["version"] == 2
+
+
+def test_openapi_documents_the_bodies_with_the_shared_models(server):
+    with _client() as client:
+        document = client.get(f"{server.url}/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    for path, model in (
+        ("/predict", "PredictRequest"),
+        ("/feedback", "FeedbackRequest"),
+        ("/admin/reload", "ReloadRequest"),
+    ):
+        body = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+        assert body["schema"] == {"$ref": f"#/components/schemas/{model}"}
+        assert model in schemas
+    assert set(schemas["PredictRequest"]["properties"]) == {"records", "columns"}
+    assert set(schemas["FeedbackItem"]["required"]) == {"prediction_id", "label"}
+
+
+def test_the_serving_process_imports_no_server_code():
+    probe = (
+        "import sys\n"
+        "import jupyterlab_mlops.serving.__main__, jupyterlab_mlops.serving.app\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    ).stdout.split()
+    forbidden = (
+        "sqlalchemy",
+        "alembic",
+        "jupyter_server",
+        "traitlets",
+        "jupyterlab_mlops.app",
+        "jupyterlab_mlops.store",
+        "jupyterlab_mlops.registry",
+        "jupyterlab_mlops.runs",
+        "jupyterlab_mlops.drift",
+        "jupyterlab_mlops.workflows",
+        "jupyterlab_mlops.serving.service",
+        "jupyterlab_mlops.serving.records",
+        "jupyterlab_mlops.serving.deployers",
+    )
+    assert [name for name in loaded if name.startswith(forbidden)] == []

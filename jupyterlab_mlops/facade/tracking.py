@@ -111,6 +111,12 @@ def log_param(key: str, value: Any) -> dict[str, Any]:
     return shared_mlops().runs.log_param(current_run_id(), key, value)
 
 
+def log_output(key: str, value: Any) -> dict[str, Any]:
+    """Declare an output of this run (a JSON value) that later pipeline steps read as
+    ``${steps.<this step>.outputs.<key>}``."""
+    return shared_mlops().runs.log_output(current_run_id(), key, value)
+
+
 def log_artifact(path: str | os.PathLike, name: str | None = None) -> dict[str, Any]:
     """Store a file (by sha256) and attach it to the current run."""
     return shared_mlops().runs.log_artifact(current_run_id(), path, name)

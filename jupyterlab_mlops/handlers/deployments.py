@@ -1,8 +1,9 @@
 """``/mlops/api/deployments`` and the one-click ``/mlops/api/deploy/…`` routes.
 
-Thin: parse, call ``mlops.deployments`` / the deploy jobs, write JSON. Starting, stopping and
-building block for seconds (or minutes for an image build), so those calls run in a thread and
-the server keeps answering.
+Thin: parse with the models of ``serving/schemas.py`` (a 400 naming the field, before anything
+is stored), call ``mlops.deployments`` / ``mlops.deploy_jobs``, write JSON. Starting, stopping
+and building block for seconds (or minutes for an image build), so those calls run in a thread
+and the server keeps answering.
 """
 
 from __future__ import annotations
@@ -10,61 +11,70 @@ from __future__ import annotations
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..errors import InvalidInput
-from .base import MLOpsHandler, in_thread, string_field
+from ..serving.config import CanaryUpdate
+from ..serving.schemas import (
+    CreateDeployment,
+    DeletedDeployment,
+    DeployJob,
+    DeployJobPage,
+    Deployment,
+    DeploymentLogs,
+    DeploymentPage,
+    DeploymentsQuery,
+    DeploymentWithStats,
+    DeployNotebook,
+    DeployPlan,
+    LogsQuery,
+    PageQuery,
+    PlanQuery,
+)
+from .base import MLOpsHandler, in_thread
+from .openapi import operation
 
 ID = r"(?P<deployment_id>[A-Za-z0-9_\-]{1,64})"
 JOB_ID = r"(?P<job_id>[A-Za-z0-9_\-]{1,64})"
-MAX_LOG_LINES = 5000
 
 
 class DeploymentsHandler(MLOpsHandler):
+    @operation("List deployments (newest first)", query=DeploymentsQuery, response=DeploymentPage)
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        offset, limit = self.page_arguments()
+        query = self.query_as(DeploymentsQuery)
         # Stats ask each running deployment for its /metrics: off the event loop.
-        page = await in_thread(
-            self.mlops.deployments.list,
-            status=self.get_query_argument("status", None) or None,
-            model=self.get_query_argument("model", None) or None,
-            target=self.get_query_argument("target", None) or None,
-            offset=offset,
-            limit=limit,
-            stats=self.get_query_argument("stats", "1") not in ("0", "false", "no"),
-        )
+        page = await in_thread(self.mlops.deployments.list, **query.model_dump())
         self.write_json(page)
 
+    @operation(
+        "Deploy a model version (answers once it is healthy)",
+        request=CreateDeployment,
+        response=Deployment,
+        status=201,
+        errors=(400, 403, 404, 409, 503),
+    )
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        body = self.json_body()
-        unknown = sorted(set(body) - {"model", "target", "name", "config"})
-        if unknown:
-            raise InvalidInput(f"unknown field(s) {', '.join(unknown)}")
-        model = string_field(body, "model", required=True)
-        target = string_field(body, "target")
-        name = string_field(body, "name")
-        deployments = self.mlops.deployments
-        # Validate before the thread: bad input answers at once, and never leaves a record.
-        deployments.validate_config(body.get("config"))
+        body = self.body_as(CreateDeployment)  # bad input answers at once and leaves no record
         deployment = await in_thread(
-            deployments.create,
-            model,
-            target,
-            name=name,
-            config=body.get("config"),
+            self.mlops.deployments.create,
+            body.model,
+            body.target,
+            name=body.name,
+            config=body.config,
             user=self.username,
         )
         self.write_json(deployment, status=201)
 
 
 class DeploymentHandler(MLOpsHandler):
+    @operation("One deployment, with its stats", response=DeploymentWithStats)
     @web.authenticated
     @authorized
     async def get(self, deployment_id: str) -> None:
         self.write_json(await in_thread(self.mlops.deployments.get, deployment_id))
 
+    @operation("Stop and delete a deployment (and its files)", response=DeletedDeployment)
     @web.authenticated
     @authorized
     async def delete(self, deployment_id: str) -> None:
@@ -75,6 +85,7 @@ class DeploymentHandler(MLOpsHandler):
 class DeploymentActionHandler(MLOpsHandler):
     """``POST …/{id}/stop`` and ``POST …/{id}/restart``."""
 
+    @operation("Stop or restart a deployment", response=Deployment, errors=(400, 403, 404, 503))
     @web.authenticated
     @authorized
     async def post(self, deployment_id: str, action: str) -> None:
@@ -84,72 +95,84 @@ class DeploymentActionHandler(MLOpsHandler):
 
 
 class DeploymentLogsHandler(MLOpsHandler):
+    @operation("The last lines of a deployment's log", query=LogsQuery, response=DeploymentLogs)
     @web.authenticated
     @authorized
     async def get(self, deployment_id: str) -> None:
-        tail = self.int_argument("tail", 200, minimum=1, maximum=MAX_LOG_LINES)
-        self.write_json(await in_thread(self.mlops.deployments.logs, deployment_id, tail=tail))
+        query = self.query_as(LogsQuery)
+        result = await in_thread(self.mlops.deployments.logs, deployment_id, tail=query.tail)
+        self.write_json(result)
 
 
 class DeploymentCanaryHandler(MLOpsHandler):
     """``PUT …/{id}/canary`` with ``{"version": N, "percent": P}`` or ``{"version": N,
     "shadow": true}``; ``{}`` or percent 0 removes the challenger."""
 
+    @operation(
+        "Split traffic with a challenger version (or remove it)",
+        request=CanaryUpdate,
+        response=Deployment,
+        errors=(400, 403, 404, 503),
+    )
     @web.authenticated
     @authorized
     async def put(self, deployment_id: str) -> None:
-        body = self.json_body()
-        unknown = sorted(set(body) - {"version", "percent", "shadow"})
-        if unknown:
-            raise InvalidInput(f"unknown field(s) {', '.join(unknown)}")
+        body = self.body_as(CanaryUpdate)  # a bad body never touches the live split
         result = await in_thread(
-            self.mlops.deployments.set_canary, deployment_id, body or None, user=self.username
+            self.mlops.deployments.set_canary, deployment_id, body, user=self.username
         )
         self.write_json(result)
 
 
 class DeployNotebookHandler(MLOpsHandler):
-    """``POST /mlops/api/deploy/notebook {"path", "parameters"}`` → a job (202);
+    """``POST /mlops/api/deploy/notebook {"path", "parameters", "target"}`` → a job (202);
     ``GET …?path=`` → whether a click deploys an existing version or runs the notebook first."""
 
+    @operation(
+        "What a one-click deploy of a notebook would do", query=PlanQuery, response=DeployPlan
+    )
     @web.authenticated
     @authorized
-    def get(self) -> None:
-        path = self.get_query_argument("path", None)
-        if not path:
-            raise InvalidInput("query argument 'path' is required")
-        self.write_json(self.mlops.deploy_jobs.plan(path))
+    async def get(self) -> None:
+        query = self.query_as(PlanQuery)
+        self.write_json(await in_thread(self.mlops.deploy_jobs.plan, query.path))
 
+    @operation(
+        "One-click deploy: run → register → serve → healthy",
+        request=DeployNotebook,
+        response=DeployJob,
+        status=202,
+    )
     @web.authenticated
     @authorized
-    def post(self) -> None:
-        body = self.json_body()
-        unknown = sorted(set(body) - {"path", "parameters", "target"})
-        if unknown:
-            raise InvalidInput(f"unknown field(s) {', '.join(unknown)}")
-        path = string_field(body, "path", required=True)
-        parameters = body.get("parameters") or {}
-        if not isinstance(parameters, dict):
-            raise InvalidInput("'parameters' must be a JSON object")
-        job = self.mlops.deploy_jobs.submit(
-            path, parameters, target=string_field(body, "target"), user=self.username
+    async def post(self) -> None:
+        body = self.body_as(DeployNotebook)
+        job = await in_thread(
+            self.mlops.deploy_jobs.submit,
+            body.path,
+            body.parameters or {},
+            target=body.target,
+            user=self.username,
         )
         self.write_json(job, status=202)
 
 
 class DeployJobsHandler(MLOpsHandler):
+    @operation("One-click deploys (newest first)", query=PageQuery, response=DeployJobPage)
     @web.authenticated
     @authorized
-    def get(self) -> None:
-        offset, limit = self.page_arguments()
-        self.write_json(self.mlops.deploy_jobs.list(offset=offset, limit=limit))
+    async def get(self) -> None:
+        query = self.query_as(PageQuery)
+        page = await in_thread(self.mlops.deploy_jobs.list, offset=query.offset, limit=query.limit)
+        self.write_json(page)
 
 
 class DeployJobHandler(MLOpsHandler):
+    @operation("One one-click deploy and its steps", response=DeployJob)
     @web.authenticated
     @authorized
-    def get(self, job_id: str) -> None:
-        self.write_json(self.mlops.deploy_jobs.get(job_id))
+    async def get(self, job_id: str) -> None:
+        self.write_json(await in_thread(self.mlops.deploy_jobs.get, job_id))
 
 
 routes = [

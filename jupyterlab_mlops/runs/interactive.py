@@ -28,6 +28,10 @@ from .processes import this_host
 MAX_KEY_LENGTH = 255
 
 
+# Outputs travel through the store to the next step: values, not data sets.
+MAX_OUTPUT_BYTES = 64 * 1024
+
+
 def _loggable(session: Session, run_id: str) -> Run:
     run = session.get(Run, run_id)
     if run is None:
@@ -127,6 +131,28 @@ class Tracking:
             else:
                 existing.value = text
         return {"run_id": run_id, "key": key, "value": text}
+
+    def log_output(self, run_id: str, key: str, value: Any) -> dict[str, Any]:
+        """Declare an output of the run: a JSON value later pipeline steps read as
+        ``${steps.<step>.outputs.<key>}`` (files: log them as artifacts, output the name)."""
+        key = _key(key)
+        try:
+            text = json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as err:
+            raise InvalidInput(
+                f"output {key!r} must be a JSON value (str, number, bool, list, dict): {err}",
+                details={"field": key},
+            ) from None
+        if len(text) > MAX_OUTPUT_BYTES:
+            raise InvalidInput(
+                f"output {key!r} is {len(text)} bytes of JSON, over {MAX_OUTPUT_BYTES}: log a "
+                "file with mlops.log_artifact and output its name instead",
+                details={"field": key},
+            )
+        with self.db.write_session() as session:
+            run = _loggable(session, run_id)
+            run.outputs = {**(run.outputs or {}), key: json.loads(text)}
+        return {"run_id": run_id, "key": key, "value": json.loads(text)}
 
     def log_artifact(
         self, run_id: str, path: str | os.PathLike, name: str | None = None, kind: str = "file"

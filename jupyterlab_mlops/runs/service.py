@@ -435,6 +435,9 @@ class RunService:
     def log_param(self, run_id: str, key: str, value: Any) -> dict[str, Any]:
         return self._tracking.log_param(run_id, key, value)
 
+    def log_output(self, run_id: str, key: str, value: Any) -> dict[str, Any]:
+        return self._tracking.log_output(run_id, key, value)
+
     def log_artifact(self, run_id: str, path, name: str | None = None, kind: str = "file"):
         return self._tracking.log_artifact(run_id, path, name, kind)
 

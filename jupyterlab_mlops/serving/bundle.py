@@ -4,6 +4,9 @@
 sha256, serialization, trusted types, signature, profile, metrics, lineage). A bundle is what the
 local deployer points a uvicorn process at and what the docker deployer copies into an image, so
 the serving process never needs the metadata store. Loading verifies the sha256 first.
+
+Writing a bundle (:class:`BundleWriter`) needs the registry, the runs and the artifact store,
+passed in as ports; loading one (:func:`load_bundle`, in the serving process) needs none of them.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 from ..errors import IntegrityError, InvalidInput, NotFound
 
 if TYPE_CHECKING:
-    from ..app import MLOps
+    from ..store.artifacts import ArtifactStore
+    from .ports import RunLookup, VersionLookup
 
 METADATA_FILE = "mlops-model.json"
 BUNDLE_FORMAT = 1
@@ -50,66 +54,94 @@ def model_filename(serialization: str) -> str:
     return f"model.{serialization}"
 
 
-def _lineage(mlops: MLOps, version: dict) -> tuple[dict, dict]:
-    """Lineage summary and captured environment of the run that produced the version."""
-    lineage: dict[str, Any] = {
-        "run_id": version.get("run_id"),
-        "notebook_path": None,
-        "notebook_sha256": None,
-        "git_commit": None,
-    }
-    environment: dict[str, Any] = dict(version.get("environment") or {})
-    run_id = version.get("run_id")
-    if not run_id:
-        return lineage, environment
-    from ..store.models import Run
+class BundleWriter:
+    """Writes bundles from the registry (``versions``), the runs that produced them (``runs``,
+    for lineage) and the artifact store (the model bytes, sha256-verified while copied)."""
 
-    with mlops.db.session() as session:
-        run = session.get(Run, run_id)
+    def __init__(self, versions: VersionLookup, runs: RunLookup, artifacts: ArtifactStore):
+        self.versions = versions
+        self.runs = runs
+        self.artifacts = artifacts
+
+    def run_of(self, version: dict) -> dict | None:
+        """The detail dict of the run that produced ``version`` (None when unknown or gone)."""
+        run_id = version.get("run_id")
+        if not run_id:
+            return None
+        try:
+            return self.runs.get(run_id)
+        except NotFound:
+            return None
+
+    def lineage(self, version: dict) -> tuple[dict, dict]:
+        """Lineage summary and captured environment of the run that produced the version."""
+        lineage: dict[str, Any] = {
+            "run_id": version.get("run_id"),
+            "notebook_path": None,
+            "notebook_sha256": None,
+            "git_commit": None,
+        }
+        environment: dict[str, Any] = dict(version.get("environment") or {})
+        run = self.run_of(version)
         if run is None:
             return lineage, environment
-        provenance = dict(run.provenance or {})
-        lineage["notebook_path"] = run.notebook_path
-        lineage["notebook_sha256"] = provenance.get("notebook_sha256") or run.input_notebook_sha256
+        provenance = dict(run.get("provenance") or {})
+        lineage["notebook_path"] = run.get("notebook_path")
+        lineage["notebook_sha256"] = provenance.get("notebook_sha256") or run.get(
+            "input_notebook_sha256"
+        )
         git = provenance.get("git") or {}
         lineage["git_commit"] = git.get("commit")
         lineage["git_dirty"] = git.get("dirty")
-        lineage["parameters"] = provenance.get("parameters", run.parameters)
+        lineage["parameters"] = provenance.get("parameters", run.get("parameters"))
         if not environment:
             environment = {
                 key: provenance[key]
                 for key in ("python", "packages", "platform")
                 if key in provenance
             }
-    return lineage, environment
+        return lineage, environment
+
+    def training_packages(self, version: dict) -> dict[str, str]:
+        """Package versions recorded for the model and by its training run (empty if unknown)."""
+        packages = dict((version.get("environment") or {}).get("packages") or {})
+        run = self.run_of(version)
+        if run is not None:
+            packages.update((run.get("provenance") or {}).get("packages") or {})
+        return packages
+
+    def write(self, ref: Any, dest_dir: str | os.PathLike) -> dict:
+        """Resolve ``ref`` and write its bundle to ``dest_dir``; returns the metadata.
+
+        The metadata file is written last and atomically, so a directory with
+        ``mlops-model.json`` is always a complete bundle.
+        """
+        version = self.versions.resolve(ref)
+        dest = Path(dest_dir)
+        dest.mkdir(parents=True, exist_ok=True)
+        serialization = version["serialization"]
+        filename = model_filename(serialization)
+        self.artifacts.get_file(version["artifact_sha256"], dest / filename)
+        lineage, environment = self.lineage(version)
+        metadata: dict[str, Any] = {key: version.get(key) for key in _VERSION_KEYS}
+        metadata.update(
+            {
+                "format": BUNDLE_FORMAT,
+                "model_file": filename,
+                "lineage": lineage,
+                "environment": environment,
+                "bundled_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+        )
+        write_metadata(dest, metadata)
+        return metadata
 
 
-def write_bundle(mlops: MLOps, ref: Any, dest_dir: str | os.PathLike) -> dict:
-    """Resolve ``ref`` in the registry and write its bundle to ``dest_dir``; returns the metadata.
-
-    The artifact is copied from the artifact store with its sha256 verified while copying; the
-    metadata file is written last and atomically, so a directory with ``mlops-model.json`` is
-    always a complete bundle.
-    """
-    version = mlops.registry.resolve(ref)
-    dest = Path(dest_dir)
-    dest.mkdir(parents=True, exist_ok=True)
-    serialization = version["serialization"]
-    filename = model_filename(serialization)
-    mlops.artifacts.get_file(version["artifact_sha256"], dest / filename)
-    lineage, environment = _lineage(mlops, version)
-    metadata: dict[str, Any] = {key: version.get(key) for key in _VERSION_KEYS}
-    metadata.update(
-        {
-            "format": BUNDLE_FORMAT,
-            "model_file": filename,
-            "lineage": lineage,
-            "environment": environment,
-            "bundled_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-    )
-    write_metadata(dest, metadata)
-    return metadata
+def write_bundle(source: Any, ref: Any, dest_dir: str | os.PathLike) -> dict:
+    """Write the bundle of ``ref`` to ``dest_dir`` with ``source``: a :class:`BundleWriter`, or
+    anything whose ``deployments.bundles`` is one (an ``MLOps``, for scripts and benchmarks)."""
+    writer = source if isinstance(source, BundleWriter) else source.deployments.bundles
+    return writer.write(ref, dest_dir)
 
 
 def write_metadata(dest: str | os.PathLike, metadata: dict) -> Path:

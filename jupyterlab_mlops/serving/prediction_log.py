@@ -4,7 +4,8 @@ Writers (serving processes, possibly several workers on one file) call :meth:`Pr
 which only buffers in memory; a background thread serialises and inserts the buffer in batches, so
 the request path never waits for the disk. :meth:`flush` / :meth:`close` write what is pending, so
 nothing is lost on a clean stop. Readers (the drift monitor, the panel) get pandas DataFrames by
-time window through an index on ``ts``.
+time window through an index on ``ts``; :meth:`PredictionLog.stats` gives the panel its counts and
+latency percentiles. This module is the one owner of the file format: nothing else opens it.
 
 Schema (the cross-team contract)::
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:  # pandas is imported lazily: the serving process never needs 
     import pandas as pd
 
 VARIANTS = ("champion", "challenger", "shadow")
+STATS_ROWS = 10_000  # latencies behind the panel's p50/p99
 META_COLUMNS = ("id", "ts", "model_version", "variant", "latency_ms", "prediction")
 _ORJSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
@@ -435,6 +437,38 @@ class PredictionLog:
 
     def feedback_count(self) -> int:
         return int(self._query("SELECT COUNT(*) FROM feedback", [])[0][0])
+
+    @staticmethod
+    def stats(path: str | os.PathLike, *, last_n: int = STATS_ROWS) -> dict[str, Any]:
+        """``{"predictions", "p50_ms", "p99_ms"}`` of the log at ``path`` (latencies of the
+        newest ``last_n`` rows), read-only: a missing or unreadable file gives ``{}``."""
+        if not Path(path).is_file():
+            return {}
+        try:
+            connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)
+        except sqlite3.Error:
+            return {}
+        try:
+            count = connection.execute("SELECT count(*) FROM predictions").fetchone()[0]
+            latencies = [
+                row[0]
+                for row in connection.execute(
+                    "SELECT latency_ms FROM predictions WHERE latency_ms IS NOT NULL "
+                    "ORDER BY ts DESC LIMIT ?",
+                    (int(last_n),),
+                )
+            ]
+        except sqlite3.Error:
+            return {}
+        finally:
+            connection.close()
+        out: dict[str, Any] = {"predictions": int(count)}
+        if latencies:
+            import numpy as np
+
+            p50, p99 = np.percentile(np.asarray(latencies, dtype=float), [50, 99])
+            out["p50_ms"], out["p99_ms"] = round(float(p50), 3), round(float(p99), 3)
+        return out
 
 
 def _frame(rows: list[tuple], probabilities: bool = False) -> pd.DataFrame:

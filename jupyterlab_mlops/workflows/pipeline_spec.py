@@ -23,7 +23,8 @@ Example::
     notify: {on: [failed, succeeded], webhook: "https://hooks.slack.com/…"}
 
 A step declares outputs from its notebook with ``mlops.log_output("train_path", value)``; a
-downstream step reads them as ``${steps.<name>.outputs.<key>}``. A parameter that is exactly one
+downstream step reads them as ``${steps.<name>.outputs.<key>}`` (``<key>.<field>`` reaches into
+a dict it logged). A parameter that is exactly one
 reference takes the output's JSON value; a reference inside a longer string is formatted into it.
 """
 
@@ -179,12 +180,18 @@ def resolve(value: Any, outputs: dict[str, dict[str, Any]], parameters: dict[str
         if parameter is not None:
             return parameters[parameter]
         produced = outputs.get(step, {})
-        if key not in produced:
-            raise InvalidInput(
-                f"step {step!r} logged no output {key!r} (it logged: "
-                f"{', '.join(sorted(produced)) or 'nothing'}); use mlops.log_output({key!r}, …)"
-            )
-        return produced[key]
+        if key in produced:
+            return produced[key]
+        # ``stats.rows``: a key inside a dict the step logged.
+        value: Any = produced
+        for part in key.split("."):
+            if not isinstance(value, dict) or part not in value:
+                raise InvalidInput(
+                    f"step {step!r} logged no output {key!r} (it logged: "
+                    f"{', '.join(sorted(produced)) or 'nothing'}); use mlops.log_output(…)"
+                )
+            value = value[part]
+        return value
 
     whole = REFERENCE.fullmatch(value.strip())
     if whole:

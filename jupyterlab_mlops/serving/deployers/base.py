@@ -3,7 +3,8 @@
 A deployer turns a deployment record (a plain dict from ``DeploymentService``) into something
 that answers HTTP — a process, a container, or manifests for a cluster — and reports back the
 fields to store (url, port, pid, container id, image, …). The service owns the record and its
-status; deployers own the mechanics.
+status; deployers own the mechanics. What a deployer needs beyond the record (the bundle writer,
+the image settings) comes in a :class:`DeployerContext`, never the composition root.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import socket
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +22,9 @@ import httpx
 from ...errors import Unavailable
 
 if TYPE_CHECKING:
-    from ...app import MLOps
+    from ..bundle import BundleWriter
+
+DEFAULT_BASE_IMAGE = "python:3.11-slim"
 
 # A progress callback receives one human-readable line per step.
 Progress = Callable[[str], None]
@@ -91,13 +95,23 @@ def tail_file(path: str | Path | None, lines: int = 200) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+@dataclass(frozen=True)
+class DeployerContext:
+    """What the deployers need from outside the record: bundles and image build settings."""
+
+    bundles: BundleWriter
+    docker_base_image: str = DEFAULT_BASE_IMAGE
+    docker_extra_ca_bundle: str = ""
+    docker_prefetch_wheels: bool = False
+
+
 class Deployer(ABC):
     """One deployment target (``local``, ``docker``, ``kubernetes``)."""
 
     target: str = ""
 
-    def __init__(self, mlops: MLOps):
-        self.mlops = mlops
+    def __init__(self, context: DeployerContext):
+        self.context = context
 
     @abstractmethod
     def start(self, deployment: dict[str, Any], progress: Progress = no_progress) -> dict[str, Any]:

@@ -41,7 +41,7 @@ from packaging.utils import canonicalize_name
 
 from ...errors import InvalidInput, MLOpsError, Unavailable
 from ...version import __version__
-from .base import Deployer, Progress, free_port, no_progress, wait_healthy
+from .base import Deployer, DeployerContext, Progress, free_port, no_progress, wait_healthy
 
 PACKAGE = "jupyterlab_mlops"
 CONTAINER_PORT = 8080
@@ -318,21 +318,6 @@ def _copy_app(modules: dict[str, Path], dest: Path) -> list[str]:
     return copied
 
 
-def _captured_packages(mlops, version: dict[str, Any]) -> dict[str, str]:
-    """Package versions recorded by the run that produced the model (empty when unknown)."""
-    environment = version.get("environment") or {}
-    packages = dict(environment.get("packages") or {})
-    run_id = version.get("run_id")
-    if run_id:
-        from ...store import models as m
-
-        with mlops.db.session() as session:
-            run = session.get(m.Run, run_id)
-            if run is not None:
-                packages.update((run.provenance or {}).get("packages") or {})
-    return packages
-
-
 def download_wheels(requirements: Path, dest: Path, progress: Progress = no_progress) -> None:
     """``pip download`` the pinned wheels on the host (uses the host's pip config and CA)."""
     dest.mkdir(parents=True, exist_ok=True)
@@ -360,7 +345,7 @@ def download_wheels(requirements: Path, dest: Path, progress: Progress = no_prog
 
 
 def write_context(
-    mlops,
+    source: DeployerContext | Any,
     ref: str,
     dest: str | Path,
     *,
@@ -369,20 +354,24 @@ def write_context(
     prefetch_wheels: bool | None = None,
     progress: Progress = no_progress,
 ) -> dict[str, Any]:
-    """Write a complete docker build context for model ``ref`` into ``dest``; return its summary."""
-    from ..bundle import write_bundle
+    """Write a complete docker build context for model ``ref`` into ``dest``; return its summary.
 
+    ``source`` is the deployers' context (or anything whose ``deployments.deployer_context`` is
+    one: an ``MLOps``, for the CLI); the keyword arguments override its settings.
+    """
+    context = source if isinstance(source, DeployerContext) else source.deployments.deployer_context
+    bundles = context.bundles
     dest = Path(dest)
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    base_image = base_image or mlops.docker_base_image
-    extra_ca = extra_ca_bundle if extra_ca_bundle is not None else mlops.docker_extra_ca_bundle
-    wheels = mlops.docker_prefetch_wheels if prefetch_wheels is None else prefetch_wheels
+    base_image = base_image or context.docker_base_image
+    extra_ca = extra_ca_bundle if extra_ca_bundle is not None else context.docker_extra_ca_bundle
+    wheels = context.docker_prefetch_wheels if prefetch_wheels is None else prefetch_wheels
 
     progress(f"writing the model bundle for {ref}")
-    version = mlops.registry.resolve(ref)
-    manifest = write_bundle(mlops, f"{version['name']}/{version['version']}", dest / "bundle")
+    version = bundles.versions.resolve(ref)
+    manifest = bundles.write(f"{version['name']}/{version['version']}", dest / "bundle")
     key = (manifest.get("serialization"), manifest.get("flavour"), manifest.get("model_class"))
     if key not in _CLOSURES:
         progress("tracing what the serving process imports")
@@ -391,7 +380,7 @@ def write_context(
     app_files = _copy_app(modules, dest / "app")
     progress(f"copied {len(app_files)} modules of the serving app")
 
-    captured = _captured_packages(mlops, version)
+    captured = bundles.training_packages(version)
     model_module = (version.get("model_class") or "").split(".")[0]
     pins, sources = pinned_requirements(
         external, version.get("flavour") or "sklearn", [model_module], captured
@@ -497,8 +486,8 @@ class DockerDeployer(Deployer):
 
     def start(self, deployment: dict[str, Any], progress: Progress = no_progress) -> dict[str, Any]:
         context_dir = Path(deployment["context_dir"])
-        ref = f"{deployment['model_name']}/{deployment['version']}"
-        summary = write_context(self.mlops, ref, context_dir, progress=progress)
+        ref = f"{deployment['model']}/{deployment['version']}"
+        summary = write_context(self.context, ref, context_dir, progress=progress)
         try:
             client = docker_client()
         except Unavailable as err:

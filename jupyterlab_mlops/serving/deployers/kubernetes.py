@@ -115,8 +115,8 @@ class KubernetesDeployer(Deployer):
 
     def start(self, deployment: dict[str, Any], progress: Progress = no_progress) -> dict[str, Any]:
         context_dir = Path(deployment["context_dir"])
-        ref = f"{deployment['model_name']}/{deployment['version']}"
-        summary = write_context(self.mlops, ref, context_dir, progress=progress)
+        ref = f"{deployment['model']}/{deployment['version']}"
+        summary = write_context(self.context, ref, context_dir, progress=progress)
         config = deployment.get("config") or {}
         name = k8s_name(deployment["name"])
         namespace = k8s_name(config.get("namespace") or "default")

@@ -71,8 +71,8 @@ def serving_arguments(deployment: dict[str, Any]) -> list[str]:
 class LocalDeployer(Deployer):
     target = "local"
 
-    def __init__(self, mlops):
-        super().__init__(mlops)
+    def __init__(self, context):
+        super().__init__(context)
         # Popen objects of processes this interpreter started, so exited ones are reaped.
         self._children: dict[int, subprocess.Popen] = {}
 

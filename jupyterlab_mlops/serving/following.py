@@ -1,0 +1,97 @@
+"""Alias following: a deployment of ``churn@production`` serves whatever the alias points at.
+
+When the alias moves, the new version's bundle is written and the running process is asked to
+hot-swap it (``POST /admin/reload``), so no request fails during the switch. Two things call
+:meth:`AliasFollowing.sync`: the composition root, on every ``ALIAS_CHANGED`` event of the
+server's bus, and the scheduler job ``serving.follow_aliases``, which catches aliases moved by
+other processes (a notebook kernel, the CLI) — ``jupyter mlops deployments sync`` does the same
+from the command line.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import MLOpsError, NotFound
+from .bundle import BundleWriter
+from .deployers import Deployers
+from .ports import VersionLookup
+from .records import DeploymentRecords
+
+
+class AliasFollowing:
+    """Moves running alias deployments to the version their alias points at now."""
+
+    def __init__(
+        self,
+        records: DeploymentRecords,
+        versions: VersionLookup,
+        bundles: BundleWriter,
+        deployers: Deployers,
+        lock: Callable[[str], threading.RLock],
+        log: logging.Logger,
+    ):
+        self.records = records
+        self.versions = versions
+        self.bundles = bundles
+        self.deployers = deployers
+        self.lock = lock
+        self.log = log
+
+    def sync(self, model: str | None = None) -> list[dict[str, Any]]:
+        """Switch every running alias deployment (of ``model``) whose alias moved; returns the
+        switched records. One that cannot follow keeps serving and says why."""
+        candidates = self.records.find(model=model, status="running", pinned=False, limit=10_000)
+        switched = []
+        for deployment in candidates:
+            try:
+                current = self.versions.resolve(deployment["model_ref"])
+            except NotFound:
+                continue  # alias deleted: keep serving what we have
+            if int(current["version"]) == deployment["version"]:
+                continue
+            try:
+                switched.append(self.switch(deployment["id"], int(current["version"])))
+            except MLOpsError as err:
+                self.log.warning(
+                    "deployment %s could not follow %s: %s",
+                    deployment["id"],
+                    deployment["model_ref"],
+                    err.message,
+                )
+                self.records.update(
+                    deployment["id"],
+                    status_reason=f"could not follow {deployment['model_ref']}: {err.message}",
+                )
+        return switched
+
+    def switch(self, deployment_id: str, version: int) -> dict[str, Any]:
+        """Hot-swap a running deployment to ``version`` (a no-op if it serves it already)."""
+        with self.lock(deployment_id):
+            deployment = self.records.get(deployment_id)
+            if deployment["status"] != "running" or deployment["version"] == version:
+                return deployment
+            old = deployment["version"]
+            bundle_dir = self.records.bundle_dir(deployment_id, version)
+            if deployment["target"] == "local":
+                self.bundles.write(f"{deployment['model']}/{version}", bundle_dir)
+            view = {**deployment, "version": version, "bundle_dir": bundle_dir}
+            fields = self.deployers(deployment["target"]).reload(view, bundle_dir)
+            for key in ("image_size", "status", "status_reason"):
+                fields.pop(key, None)
+            self.log.info(
+                "deployment %s follows %s: v%s -> v%s",
+                deployment_id,
+                deployment["model_ref"],
+                old,
+                version,
+            )
+            return self.records.update(
+                deployment_id,
+                version=version,
+                status_reason=f"followed {deployment['model_ref']} from v{old} to v{version}",
+                **fields,
+            )

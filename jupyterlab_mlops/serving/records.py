@@ -1,0 +1,220 @@
+"""The ``deployments`` table: the only module that reads or writes it.
+
+A record is handed around as a plain dict (:meth:`DeploymentRecords.to_dict`, the REST shape):
+the service, the deployers, alias following and the workflows above never see a row. Each
+deployment also owns a directory, ``<base_dir>/<id>/`` (serving log, prediction log, bundles,
+build context, manifests); its layout is defined here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ..errors import NotFound
+from ..refs import parse_ref
+from ..store import models as m
+from ..store.db import Database
+
+# Statuses of a deployment that serves (or is about to).
+ACTIVE = ("pending", "starting", "running")
+# Statuses of a deployment that no longer serves anything.
+INACTIVE = ("stopped", "failed", "deleted", "removed", "error")
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+class DeploymentRecords:
+    """Deployment rows in ``db`` and their directories under ``base_dir``."""
+
+    def __init__(self, db: Database, base_dir: str | Path):
+        self.db = db
+        self.base_dir = Path(base_dir)
+
+    # -- layout -------------------------------------------------------------------------------
+
+    def paths(self, deployment_id: str) -> dict[str, str]:
+        root = self.base_dir / deployment_id
+        return {
+            "deploy_dir": str(root),
+            "log_path": str(root / "serving.log"),
+            "prediction_log": str(root / "predictions.sqlite"),
+            "manifest_path": str(root / "kubernetes.yaml"),
+        }
+
+    def bundle_dir(self, deployment_id: str, version: int) -> str:
+        return str(self.base_dir / deployment_id / "bundles" / f"v{int(version)}")
+
+    # -- the dict every caller sees -----------------------------------------------------------
+
+    def to_dict(self, row: m.Deployment) -> dict[str, Any]:
+        ref = parse_ref(row.model_ref)
+        config = dict(row.config or {})
+        challenger = (config.get("canary") or config.get("shadow") or {}).get("version")
+        return {
+            "id": row.id,
+            "name": row.name,
+            "model": row.model_name,
+            "model_ref": row.model_ref,
+            "follows_alias": ref.alias,
+            "version": row.version,
+            "target": row.target,
+            "status": row.status,
+            "status_reason": row.status_reason,
+            "url": row.url,
+            "port": row.port,
+            "pid": row.pid,
+            "host": row.host,
+            "image": row.image,
+            "container_id": row.container_id,
+            "context_dir": row.context_dir,
+            "log_path": row.log_path,
+            "prediction_log": row.prediction_log,
+            "manifest_path": (
+                self.paths(row.id)["manifest_path"] if row.target == "kubernetes" else None
+            ),
+            "bundle_dir": self.bundle_dir(row.id, row.version),
+            "challenger_version": challenger,
+            "challenger_bundle_dir": (
+                self.bundle_dir(row.id, challenger) if challenger is not None else None
+            ),
+            "config": config,
+            "created_by": row.created_by,
+            "created_at": _iso(row.created_at),
+            "updated_at": _iso(row.updated_at),
+        }
+
+    # -- write --------------------------------------------------------------------------------
+
+    def insert(
+        self,
+        *,
+        name: str,
+        model: str,
+        model_ref: str,
+        version: int,
+        target: str,
+        config: dict[str, Any],
+        user: str,
+    ) -> dict[str, Any]:
+        """A new record (status ``starting``) with its paths; its directory is created."""
+        with self.db.session() as session:
+            row = m.Deployment(
+                name=name,
+                model_name=model,
+                model_ref=model_ref,
+                version=int(version),
+                target=target,
+                status="starting",
+                config=config,
+                created_by=user,
+            )
+            session.add(row)
+            session.flush()
+            paths = self.paths(row.id)
+            row.log_path = paths["log_path"]
+            row.prediction_log = paths["prediction_log"]
+            row.context_dir = (
+                paths["deploy_dir"]
+                if target == "local"
+                else str(Path(paths["deploy_dir"]) / "context")
+            )
+            session.flush()
+            record = self.to_dict(row)
+        Path(paths["deploy_dir"]).mkdir(parents=True, exist_ok=True)
+        return record
+
+    def update(self, deployment_id: str, **fields: Any) -> dict[str, Any]:
+        with self.db.session() as session:
+            row = self._row(session, deployment_id)
+            for key, value in fields.items():
+                setattr(row, key, value)
+            row.updated_at = m.utcnow()
+            session.flush()
+            return self.to_dict(row)
+
+    def delete(self, deployment_id: str) -> None:
+        with self.db.session() as session:
+            session.delete(self._row(session, deployment_id))
+
+    # -- read ---------------------------------------------------------------------------------
+
+    def _row(self, session, deployment_id: str) -> m.Deployment:
+        row = session.get(m.Deployment, deployment_id) if isinstance(deployment_id, str) else None
+        if row is None:
+            raise NotFound(f"no deployment with id {deployment_id!r}")
+        return row
+
+    def get(self, deployment_id: str) -> dict[str, Any]:
+        with self.db.session() as session:
+            return self.to_dict(self._row(session, deployment_id))
+
+    def page(
+        self,
+        *,
+        status: str | None = None,
+        model: str | None = None,
+        target: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """(one page newest first, total) of the records matching the filters."""
+        query = select(m.Deployment)
+        count = select(func.count()).select_from(m.Deployment)
+        for column, value in (
+            (m.Deployment.status, status),
+            (m.Deployment.model_name, model),
+            (m.Deployment.target, target),
+        ):
+            if value:
+                query = query.where(column == value)
+                count = count.where(column == value)
+        query = query.order_by(m.Deployment.created_at.desc(), m.Deployment.id)
+        with self.db.session() as session:
+            total = session.scalar(count) or 0
+            rows = session.scalars(query.offset(offset).limit(limit)).all()
+            return [self.to_dict(row) for row in rows], total
+
+    def find(
+        self,
+        *,
+        name: str | None = None,
+        model: str | None = None,
+        model_ref: str | None = None,
+        version: int | None = None,
+        target: str | None = None,
+        status: str | Sequence[str] | None = None,
+        active: bool | None = None,
+        pinned: bool | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Records matching every given filter, newest first. ``active``: not stopped or
+        failed; ``pinned``: the reference names a version (``churn/3``), not an alias."""
+        query = select(m.Deployment)
+        for column, value in (
+            (m.Deployment.name, name),
+            (m.Deployment.model_name, model),
+            (m.Deployment.model_ref, model_ref),
+            (m.Deployment.version, version),
+            (m.Deployment.target, target),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if isinstance(status, str):
+            query = query.where(m.Deployment.status == status)
+        elif status is not None:
+            query = query.where(m.Deployment.status.in_(list(status)))
+        if active is not None:
+            condition = m.Deployment.status.not_in(INACTIVE)
+            query = query.where(condition if active else ~condition)
+        if pinned is not None:
+            follows = m.Deployment.model_ref.contains("@")
+            query = query.where(~follows if pinned else follows)
+        query = query.order_by(m.Deployment.created_at.desc(), m.Deployment.id).limit(limit)
+        with self.db.session() as session:
+            return [self.to_dict(row) for row in session.scalars(query).all()]

@@ -1,0 +1,207 @@
+"""The serving routes: ``/predict``, ``/feedback``, ``/health``, ``/metadata``, ``/metrics`` and
+``/admin/reload``.
+
+The hot path (``/predict``): read the body, parse it with orjson, validate it against the
+signature (vectorised), queue it for the micro-batcher (one model call for many concurrent
+requests, in a thread), answer with orjson, and hand the rows to the prediction log's buffer
+(written by a background thread). The small bodies (``/feedback``, ``/admin/reload``) are parsed
+with their pydantic models (``schemas.py``). Bad input is always a 422 naming the fields.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import os
+import random
+import time
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from ..errors import InvalidInput
+from . import control
+from .jsonio import error_response, json_response, parse_body, parse_json
+from .model import ModelInputError, ServedModel
+from .schemas import FeedbackRequest, ReloadRequest
+from .state import ServingState
+from .validation import PayloadError
+
+ADMIN_TOKEN_ENV = "MLOPS_SERVING_ADMIN_TOKEN"
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+def add_routes(app: FastAPI, state: ServingState) -> None:
+    @app.post("/predict", summary="Predict rows")
+    async def predict(request: Request) -> Response:
+        body = await request.body()
+        start = time.perf_counter()
+        routing = state.routing
+        served, variant = routing.champion, "champion"
+        if routing.canary_percent and random.random() * 100.0 < routing.canary_percent:
+            served, variant = routing.challenger, "challenger"
+        instruments = served.instruments[variant]
+        try:
+            payload = parse_json(body)
+            prepared = served.validator.prepare(payload)
+            output = await served.batcher.submit(prepared, prepared.n_rows)
+        except PayloadError as err:
+            instruments.invalid.inc()
+            instruments.error("invalid_input")
+            return json_response(err.to_dict(), 422)
+        except ModelInputError as err:
+            instruments.invalid.inc()
+            instruments.error("model_rejected_input")
+            return error_response(422, "model_rejected_input", str(err))
+        ids = state.new_ids(prepared.n_rows)
+        elapsed = time.perf_counter() - start
+        instruments.ok.inc()
+        instruments.rows.inc(prepared.n_rows)
+        instruments.latency.observe(elapsed)
+        instruments.model_call.observe(output.predict_seconds)
+        if state.log is not None:
+            state.log.append_batch(
+                ids,
+                ts=time.time(),
+                model_version=served.version,
+                variant=variant,
+                inputs=prepared.records,
+                predictions=output.predictions,
+                probabilities=output.probabilities,
+                latency_ms=elapsed * 1000.0,
+            )
+        if routing.shadow:
+            state.spawn(_shadow(state, routing.challenger, payload))
+        result: dict[str, Any] = {
+            "model": served.name,
+            "version": served.version,
+            "variant": variant,
+            "prediction_ids": ids,
+            "predictions": output.predictions,
+        }
+        if output.probabilities is not None:
+            result["probabilities"] = output.probabilities
+            result["classes"] = served.classes
+        return json_response(result)
+
+    @app.post("/feedback", summary="Ground-truth labels")
+    async def feedback(request: Request) -> Response:
+        body = parse_body(FeedbackRequest, await request.body())
+        if state.log is None:
+            return error_response(409, "no_prediction_log", "this server keeps no prediction log")
+        items = [item.model_dump() for item in body.items]
+        try:
+            stored = await asyncio.to_thread(state.log.add_feedback, items)
+        except InvalidInput as err:  # a payload problem: 422 like every other bad body here
+            return error_response(422, "invalid_input", err.message)
+        state.metrics.feedback.labels(state.routing.champion.name).inc(stored)
+        return json_response({"stored": stored})
+
+    @app.get("/health", summary="Liveness and readiness")
+    async def health() -> Response:
+        routing = state.routing
+        challenger = routing.challenger
+        return json_response(
+            {
+                "status": "ok",
+                "model": routing.champion.name,
+                "version": routing.champion.version,
+                "challenger": None
+                if challenger is None
+                else {"name": challenger.name, "version": challenger.version},
+                "canary_percent": routing.canary_percent,
+                "shadow": routing.shadow,
+                "generation": routing.generation,
+                "pid": os.getpid(),
+                "uptime_seconds": round(time.time() - state.started, 3),
+            }
+        )
+
+    @app.get("/metadata", summary="Model name, version, signature and lineage")
+    async def metadata() -> Response:
+        routing = state.routing
+        body = routing.champion.describe()
+        body.update(
+            {
+                "challenger": None if routing.challenger is None else routing.challenger.describe(),
+                "canary_percent": routing.canary_percent,
+                "shadow": routing.shadow,
+                "generation": routing.generation,
+                "batching": {
+                    "enabled": state.batching,
+                    "max_latency_ms": state.max_latency_ms,
+                    "max_batch_rows": state.max_batch_rows,
+                },
+                "extra_columns": state.extra_columns,
+                "workers": state.workers,
+                "prediction_log": None if state.log is None else str(state.log.path),
+            }
+        )
+        return json_response(body)
+
+    @app.get("/metrics", summary="Prometheus metrics")
+    async def metrics() -> Response:
+        data, content_type = state.metrics.render()
+        return Response(data, media_type=content_type)
+
+    @app.post("/admin/reload", summary="Hot-swap the served bundle (loopback + admin token only)")
+    async def reload(request: Request) -> Response:
+        if not state.admin_token:
+            return error_response(
+                404, "not_found", f"the admin API is disabled (set {ADMIN_TOKEN_ENV} to enable it)"
+            )
+        client = request.client.host if request.client else ""
+        if client not in LOOPBACK:
+            return error_response(403, "forbidden", "the admin API only answers 127.0.0.1")
+        header = request.headers.get("authorization", "")
+        token = (
+            header[7:]
+            if header.lower().startswith("bearer ")
+            else request.headers.get("x-mlops-admin-token", "")
+        )
+        if not hmac.compare_digest(token.encode(), state.admin_token.encode()):
+            return error_response(401, "unauthorized", "missing or wrong admin token")
+        spec = parse_body(ReloadRequest, await request.body()).spec()
+        generation, switched = await control.reload(state, spec)
+        routing = state.routing
+        return json_response(
+            {
+                "model": routing.champion.name,
+                "version": routing.champion.version,
+                "challenger": None if routing.challenger is None else routing.challenger.version,
+                "canary_percent": routing.canary_percent,
+                "shadow": routing.shadow,
+                "generation": generation,
+                "workers": state.workers,
+                "workers_switched": switched,
+            }
+        )
+
+
+async def _shadow(state: ServingState, challenger: ServedModel, payload: Any) -> None:
+    """Mirror a request to the challenger; its answer is only logged (variant "shadow")."""
+    instruments = challenger.instruments["shadow"]
+    start = time.perf_counter()
+    try:
+        prepared = challenger.validator.prepare(payload)
+        output = await challenger.batcher.submit(prepared, prepared.n_rows)
+    except (PayloadError, ModelInputError):
+        instruments.invalid.inc()
+        instruments.error("invalid_input")
+        return
+    elapsed = time.perf_counter() - start
+    instruments.ok.inc()
+    instruments.rows.inc(prepared.n_rows)
+    instruments.latency.observe(elapsed)
+    if state.log is not None:
+        state.log.append_batch(
+            state.new_ids(prepared.n_rows),
+            ts=time.time(),
+            model_version=challenger.version,
+            variant="shadow",
+            inputs=prepared.records,
+            predictions=output.predictions,
+            probabilities=output.probabilities,
+            latency_ms=elapsed * 1000.0,
+        )
