@@ -15,6 +15,7 @@ import { launchIcon } from '@jupyterlab/ui-components';
 import { IDisposable } from '@lumino/disposable';
 
 import {
+  DeployTarget,
   getNotebookParameters,
   IParameterSpec,
   IRun,
@@ -78,7 +79,7 @@ export async function planDeploy(
  */
 export async function deployNotebookPanel(
   panel: NotebookPanel,
-  target: string,
+  target: DeployTarget,
   options: {
     serverSettings?: ServerConnection.ISettings;
     showDeployment?: (deploymentId: string) => void;
@@ -146,7 +147,7 @@ export function addDeployButton(
   model: PanelModel
 ): IDisposable {
   const options = {
-    target: (): string => model.settings.defaultDeployTarget,
+    target: (): DeployTarget => model.settings.defaultDeployTarget,
     showDeployment: (id: string): void => {
       void app.commands.execute(OPEN_PANEL_COMMAND, { tab: 'deployments', id });
     }

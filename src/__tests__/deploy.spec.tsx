@@ -3,7 +3,7 @@ import * as React from 'react';
 import { act } from 'react';
 import { createRoot } from 'react-dom/client';
 
-import type { IDeployJob, IRun } from '../api';
+import type { DeployStepStatus, IDeployJob, IRun } from '../api';
 import { DeployProgress } from '../dialogs/DeployDialog';
 import {
   curlCommand,
@@ -41,7 +41,8 @@ describe('stepViews', () => {
         { name: 'serve', status: 'running', detail: 'deploying churn/2', started_at: '2026-01-01T00:00:10Z', finished_at: null },
         { name: 'run', status: 'skipped', detail: 'latest successful run r1', started_at: null, finished_at: '2026-01-01T00:00:01Z' },
         { name: 'register', status: 'done', detail: 'churn/2', started_at: '2026-01-01T00:00:02Z', finished_at: '2026-01-01T00:00:05Z' },
-        { name: 'healthy', status: 'weird', detail: '', started_at: null, finished_at: null }
+        // A state this client does not know (from a newer server).
+        { name: 'healthy', status: 'weird' as DeployStepStatus, detail: '', started_at: null, finished_at: null }
       ]
     }, Date.parse('2026-01-01T00:00:13Z'));
     expect(views.map(v => [v.name, v.state])).toEqual([
@@ -74,7 +75,7 @@ describe('deployReducer', () => {
 
   it('fails with the server message of the job, else the failed step detail', () => {
     const failedSteps = job().steps.map(s =>
-      s.name === 'register' ? { ...s, status: 'failed', detail: 'registered no model' } : s
+      s.name === 'register' ? { ...s, status: 'failed' as const, detail: 'registered no model' } : s
     );
     const a = deployReducer(INITIAL_DEPLOY_STATE, {
       type: 'submitted',

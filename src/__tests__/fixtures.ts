@@ -13,6 +13,7 @@ import type {
   IAuditEntry,
   IDeployJob,
   IDeployment,
+  IDeploymentWithStats,
   IDeployStep,
   IDriftColumn,
   IDriftResult,
@@ -237,14 +238,39 @@ export function deployment(overrides: Partial<IDeployment> = {}): IDeployment {
     url: 'http://127.0.0.1:8123',
     port: 8123,
     pid: null,
+    host: '127.0.0.1',
     image: null,
+    container_id: null,
     context_dir: null,
+    log_path: null,
+    prediction_log: null,
     manifest_path: null,
+    bundle_dir: '/tmp/artifacts/bundles/dep1',
     challenger_version: null,
+    challenger_bundle_dir: null,
     config: {},
     created_by: 'me',
     created_at: EPOCH,
     updated_at: EPOCH,
+    ...overrides
+  };
+}
+
+/** A deployment as `GET deployments/{id}` answers: with its traffic statistics. */
+export function deploymentWithStats(
+  overrides: Partial<IDeploymentWithStats> = {}
+): IDeploymentWithStats {
+  return {
+    ...deployment(),
+    stats: {
+      predictions: 0,
+      requests: null,
+      errors: null,
+      error_rate: null,
+      p50_ms: null,
+      p99_ms: null,
+      source: 'prediction_log'
+    },
     ...overrides
   };
 }

@@ -6,7 +6,7 @@ import { createRoot, Root } from 'react-dom/client';
 import type { IRun } from '../api';
 import { PanelModel } from '../panel/model';
 import { MLOpsPanelView } from '../panel/MLOpsPanel';
-import { deployment, errorBody, page, run } from './fixtures';
+import { deploymentWithStats, errorBody, page, run } from './fixtures';
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
@@ -204,7 +204,7 @@ describe('MLOpsPanelView', () => {
       deployments: () =>
         json(
           page([
-            deployment({
+            deploymentWithStats({
               id: 'dep7',
               name: 'churn-local',
               model: 'churn',

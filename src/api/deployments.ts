@@ -3,10 +3,8 @@
  * detail with traffic statistics, stop/restart, logs, canary/shadow split) and
  * one-click deploy jobs (`/mlops/api/deploy/notebook`, `/mlops/api/deploy/jobs/{id}`).
  *
- * The resource types below are hand-written from `serving/service.py`
- * (`to_dict`, `stats`) and the one-click deploy workflow's job record until the
- * server describes these routes in its OpenAPI document; then each becomes an
- * alias of its generated type, see "Resources". One name per field: a
+ * Every type is an alias of the type generated from the server's OpenAPI
+ * document (`schema.d.ts`, `jlpm generate:api`). One name per field: a
  * deployment's model is `model`.
  */
 import { ServerConnection } from '@jupyterlab/services';
@@ -14,122 +12,71 @@ import { ServerConnection } from '@jupyterlab/services';
 import {
   getJSON,
   IPage,
-  IPageQuery,
   segment,
   sendJSON,
   withQuery
 } from './request';
+import type { components } from './schema';
+
+type Schemas = components['schemas'];
 
 // ---------------------------------------------------------------------------
-// Resources (phase 2: each one an alias of its generated schema)
+// Resources (generated)
 // ---------------------------------------------------------------------------
 
 /** `stats` of a deployment (from its /metrics and its prediction log). */
-export interface IDeploymentStats {
-  predictions: number;
-  requests: number | null;
-  errors: number | null;
-  error_rate: number | null;
-  p50_ms: number | null;
-  p99_ms: number | null;
-  source: string;
-}
+export type IDeploymentStats = Schemas['DeploymentStats'];
 
-/** A deployment's traffic configuration. */
-export interface IDeploymentConfig {
-  canary?: { version: number; percent: number };
-  shadow?: { version: number };
-  [key: string]: unknown;
-}
+/** A deployment's serving and traffic configuration (canary, shadow, workers…). */
+export type IDeploymentConfig = Schemas['DeploymentConfig'];
 
-/** A deployment as `GET deployments` / `GET deployments/{id}` return it. */
-export interface IDeployment {
-  id: string;
-  name: string;
-  /** The registered model's name. */
-  model: string;
-  model_ref: string;
-  /** The alias the deployment follows (`churn@production`), or null when pinned. */
-  follows_alias: string | null;
-  version: number;
-  target: 'local' | 'docker' | 'kubernetes' | string;
-  status: string;
-  status_reason: string | null;
-  url: string | null;
-  port: number | null;
-  pid: number | null;
-  image: string | null;
-  context_dir: string | null;
-  manifest_path: string | null;
-  challenger_version: number | null;
-  config: IDeploymentConfig;
-  created_by: string | null;
-  created_at: string;
-  updated_at: string;
-  stats?: IDeploymentStats;
+/** A deployment (`POST deployments`, and the stop / restart / canary answers). */
+export type IDeployment = Schemas['Deployment'];
+
+/** `GET deployments/{id}`: a deployment with its traffic statistics. */
+export type IDeploymentWithStats = Schemas['DeploymentWithStats'];
+
+/** One item of `GET deployments`: with `stats` unless they were not asked for (`stats=0`). */
+export type IDeploymentListItem = IDeployment | IDeploymentWithStats;
+
+/** A deployment's traffic statistics, when the answer has them. */
+export function deploymentStats(deployment: IDeploymentListItem): IDeploymentStats | null {
+  return 'stats' in deployment ? deployment.stats : null;
 }
 
 /** `GET deployments/{id}/logs` */
-export interface IDeploymentLogs {
-  id: string;
-  tail: number;
-  text: string;
-}
-
-export type DeployStepName = 'run' | 'register' | 'serve' | 'healthy';
-export type DeployStepStatus =
-  | 'pending'
-  | 'running'
-  | 'done'
-  | 'skipped'
-  | 'failed';
+export type IDeploymentLogs = Schemas['DeploymentLogs'];
 
 /** One step of a one-click deploy job. */
-export interface IDeployStep {
-  name: DeployStepName | string;
-  status: DeployStepStatus | string;
-  detail: string;
-  started_at: string | null;
-  finished_at: string | null;
-}
+export type IDeployStep = Schemas['DeployStep'];
+
+/** The steps of a one-click deploy, in order. */
+export type DeployStepName = 'run' | 'register' | 'serve' | 'healthy';
+
+/** States of a deploy step. */
+export type DeployStepStatus = IDeployStep['status'];
 
 /** `POST deploy/notebook` (202) and `GET deploy/jobs/{id}`. */
-export interface IDeployJob {
-  id: string;
-  notebook_path: string;
-  parameters: Record<string, unknown>;
-  target: string;
-  status: 'running' | 'succeeded' | 'failed' | string;
-  steps: IDeployStep[];
-  run_id: string | null;
-  model: string | null;
-  version: number | null;
-  deployment_id: string | null;
-  url: string | null;
-  curl: string | null;
-  error: string | null;
-  created_by: string;
-  created_at: string;
-  finished_at: string | null;
-}
+export type IDeployJob = Schemas['DeployJob'];
 
 // ---------------------------------------------------------------------------
-// Request bodies (phase 2: aliases of the generated request models)
+// Request bodies and queries (generated; the server's defaults are optional)
 // ---------------------------------------------------------------------------
 
 /** `PUT deployments/{id}/canary`: `{}` (or percent 0) removes the challenger. */
-export interface ICanaryRequest {
-  version?: number;
-  percent?: number;
-  shadow?: boolean;
-}
+export type ICanaryRequest = Schemas['CanaryUpdate'];
 
 /** `POST deploy/notebook` body. */
-export interface IDeployNotebookRequest {
-  path: string;
-  parameters?: Record<string, unknown>;
-  target?: string;
-}
+export type IDeployNotebookRequest = Schemas['DeployNotebook'];
+
+/** Where a one-click deploy serves the model. */
+export type DeployTarget = NonNullable<IDeployNotebookRequest['target']>;
+
+/** The share of traffic a canary gets when its split names none (the server's default). */
+export const DEFAULT_CANARY_PERCENT = 10;
+
+/** `GET deployments` filters. */
+export type IDeploymentsQuery = Schemas['DeploymentsQuery'];
 
 // ---------------------------------------------------------------------------
 // Requests
@@ -148,18 +95,18 @@ function deploymentPath(id: string): string {
  * @throws {ServerConnection.NetworkError} When the server cannot be reached.
  */
 export function listDeployments(
-  query: IPageQuery = {},
+  query: IDeploymentsQuery = {},
   settings?: Settings
-): Promise<IPage<IDeployment>> {
-  return getJSON<IPage<IDeployment>>(withQuery('deployments', query), settings);
+): Promise<IPage<IDeploymentListItem>> {
+  return getJSON<IPage<IDeploymentListItem>>(withQuery('deployments', query), settings);
 }
 
 /** `GET deployments/{id}` (with `stats`). */
 export function getDeployment(
   id: string,
   settings?: Settings
-): Promise<IDeployment> {
-  return getJSON<IDeployment>(deploymentPath(id), settings);
+): Promise<IDeploymentWithStats> {
+  return getJSON<IDeploymentWithStats>(deploymentPath(id), settings);
 }
 
 /** `POST deployments/{id}/stop` or `…/restart`. */

@@ -4,6 +4,162 @@
  */
 
 export interface paths {
+    "/mlops/api/deploy/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One-click deploys (newest first) */
+        get: operations["getDeployJobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/deploy/jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One one-click deploy and its steps */
+        get: operations["getDeployJobsJobId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/deploy/notebook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What a one-click deploy of a notebook would do */
+        get: operations["getDeployNotebook"];
+        put?: never;
+        /** One-click deploy: run → register → serve → healthy */
+        post: operations["postDeployNotebook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/deployments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List deployments (newest first) */
+        get: operations["getDeployments"];
+        put?: never;
+        /** Deploy a model version (answers once it is healthy) */
+        post: operations["postDeployments"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/deployments/{deployment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One deployment, with its stats */
+        get: operations["getDeploymentsDeploymentId"];
+        put?: never;
+        post?: never;
+        /** Stop and delete a deployment (and its files) */
+        delete: operations["deleteDeploymentsDeploymentId"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/deployments/{deployment_id}/canary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Split traffic with a challenger version (or remove it) */
+        put: operations["putDeploymentsDeploymentIdCanary"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/deployments/{deployment_id}/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The last lines of a deployment's log */
+        get: operations["getDeploymentsDeploymentIdLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/deployments/{deployment_id}/restart": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop or restart a deployment */
+        post: operations["postDeploymentsDeploymentIdRestart"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/deployments/{deployment_id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop or restart a deployment */
+        post: operations["postDeploymentsDeploymentIdStop"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/mlops/api/drift/alerts": {
         parameters: {
             query?: never;
@@ -863,6 +1019,69 @@ export interface components {
             action?: string | null;
         };
         /**
+         * BatchingConfig
+         * @description Micro-batching of concurrent requests into one model call.
+         */
+        BatchingConfig: {
+            /**
+             * Enabled
+             * @description false: one model call per request
+             * @default true
+             */
+            enabled?: boolean;
+            /**
+             * Max Latency Ms
+             * @description Longest wait for a batch
+             * @default 5
+             */
+            max_latency_ms?: number;
+            /**
+             * Max Batch Rows
+             * @description Rows per model call at most
+             * @default 256
+             */
+            max_batch_rows?: number;
+        };
+        /**
+         * CanarySplit
+         * @description ``percent`` of the requests are answered by ``version`` (the challenger).
+         */
+        CanarySplit: {
+            /**
+             * Version
+             * @description A registered version number
+             */
+            version: number;
+            /**
+             * Percent
+             * @description Share of requests, 0-100
+             * @default 10
+             */
+            percent?: number;
+        };
+        /**
+         * CanaryUpdate
+         * @description ``{"version": N, "percent": P}`` (canary), ``{"version": N, "shadow": true}`` (mirror),
+         *     ``{}`` or ``"percent": 0`` (remove the challenger).
+         */
+        CanaryUpdate: {
+            /**
+             * Version
+             * @default null
+             */
+            version?: number | null;
+            /**
+             * Percent
+             * @default null
+             */
+            percent?: number | null;
+            /**
+             * Shadow
+             * @default false
+             */
+            shadow?: boolean;
+        };
+        /**
          * Channels
          * @description Where alerts go besides the log and the panel (and ``c.MLOps.alert_webhook_url``).
          */
@@ -970,6 +1189,31 @@ export interface components {
             /** @default null */
             histogram?: components["schemas"]["Histogram"] | null;
         };
+        /**
+         * CreateDeployment
+         * @description ``POST /deployments``.
+         */
+        CreateDeployment: {
+            /**
+             * Model
+             * @description A model reference: churn@production (follows) or churn/3
+             */
+            model: string;
+            /**
+             * Target
+             * @description Default: c.MLOps.default_deploy_target
+             * @default null
+             */
+            target?: ("local" | "docker" | "kubernetes") | null;
+            /**
+             * Name
+             * @description Default: the model name (and the alias)
+             * @default null
+             */
+            name?: string | null;
+            /** @default null */
+            config?: components["schemas"]["DeploymentConfig"] | null;
+        };
         /** DeleteAliasQuery */
         DeleteAliasQuery: {
             /**
@@ -977,6 +1221,354 @@ export interface components {
              * @default
              */
             reason?: string;
+        };
+        /** DeletedDeployment */
+        DeletedDeployment: {
+            /** Id */
+            id: string;
+            /** Deleted */
+            deleted: boolean;
+        };
+        /**
+         * DeployJob
+         * @description One one-click deploy (a persisted workflow), as the dialog polls it.
+         */
+        DeployJob: {
+            /** Id */
+            id: string;
+            /** Notebook Path */
+            notebook_path: string;
+            /** Parameters */
+            parameters: {
+                [key: string]: unknown;
+            };
+            /** Target */
+            target: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "succeeded" | "failed";
+            /** Steps */
+            steps: components["schemas"]["DeployStep"][];
+            /** Run Id */
+            run_id: string | null;
+            /** Model */
+            model: string | null;
+            /** Version */
+            version: number | null;
+            /** Deployment Id */
+            deployment_id: string | null;
+            /** Url */
+            url: string | null;
+            /** Curl */
+            curl: string | null;
+            /** Error */
+            error: string | null;
+            /** Created By */
+            created_by: string;
+            /** Created At */
+            created_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+        };
+        /** DeployJobPage */
+        DeployJobPage: {
+            /** Items */
+            items: components["schemas"]["DeployJob"][];
+            /** Total */
+            total: number;
+            /** Offset */
+            offset: number;
+            /** Limit */
+            limit: number;
+        };
+        /**
+         * DeployNotebook
+         * @description ``POST /deploy/notebook``: run (if needed) → register → serve → healthy.
+         */
+        DeployNotebook: {
+            /**
+             * Path
+             * @description Notebook path relative to the server root
+             */
+            path: string;
+            /**
+             * Parameters
+             * @description Values for the notebook's parameters cell (forces a run)
+             * @default null
+             */
+            parameters?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Target
+             * @description Default: c.MLOps.default_deploy_target
+             * @default null
+             */
+            target?: ("local" | "docker" | "kubernetes") | null;
+        };
+        /**
+         * DeployPlan
+         * @description What a click would do: deploy what the latest successful run registered, or run first.
+         */
+        DeployPlan: {
+            /** Notebook Path */
+            notebook_path: string;
+            /** Needs Run */
+            needs_run: boolean;
+            /** Run Id */
+            run_id: string | null;
+            /** Model */
+            model: string | null;
+            /** Version */
+            version: number | null;
+        };
+        /** DeployStep */
+        DeployStep: {
+            /** Name */
+            name: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "running" | "done" | "skipped" | "failed";
+            /** Detail */
+            detail: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+        };
+        /** Deployment */
+        Deployment: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Model */
+            model: string;
+            /** Model Ref */
+            model_ref: string;
+            /** Follows Alias */
+            follows_alias: string | null;
+            /** Version */
+            version: number;
+            /** Target */
+            target: string;
+            /** Status */
+            status: string;
+            /** Status Reason */
+            status_reason: string | null;
+            /** Url */
+            url: string | null;
+            /** Port */
+            port: number | null;
+            /** Pid */
+            pid: number | null;
+            /** Host */
+            host: string | null;
+            /** Image */
+            image: string | null;
+            /** Container Id */
+            container_id: string | null;
+            /** Context Dir */
+            context_dir: string | null;
+            /** Log Path */
+            log_path: string | null;
+            /** Prediction Log */
+            prediction_log: string | null;
+            /** Manifest Path */
+            manifest_path: string | null;
+            /** Bundle Dir */
+            bundle_dir: string;
+            /** Challenger Version */
+            challenger_version: number | null;
+            /** Challenger Bundle Dir */
+            challenger_bundle_dir: string | null;
+            config: components["schemas"]["DeploymentConfig"];
+            /** Created By */
+            created_by: string | null;
+            /** Created At */
+            created_at: string | null;
+            /** Updated At */
+            updated_at: string | null;
+        };
+        /**
+         * DeploymentConfig
+         * @description How a deployment serves: batching, workers, challenger, extra columns, cluster sizing.
+         */
+        DeploymentConfig: {
+            /**
+             * @description An object, or true (the defaults) / false (one model call per request)
+             * @default null
+             */
+            batching?: boolean | components["schemas"]["BatchingConfig"] | null;
+            /**
+             * Workers
+             * @description uvicorn worker processes
+             * @default null
+             */
+            workers?: number | null;
+            /** @default null */
+            canary?: components["schemas"]["CanarySplit"] | null;
+            /** @default null */
+            shadow?: components["schemas"]["ShadowSplit"] | null;
+            /**
+             * Extra Columns
+             * @description What to do with input columns the signature does not know
+             * @default null
+             */
+            extra_columns?: ("reject" | "ignore") | null;
+            /**
+             * Namespace
+             * @description Kubernetes namespace (kubernetes target)
+             * @default null
+             */
+            namespace?: string | null;
+            /**
+             * Replicas
+             * @description Pods (kubernetes target)
+             * @default null
+             */
+            replicas?: number | null;
+            /**
+             * Resources
+             * @description Kubernetes resources object (requests/limits)
+             * @default null
+             */
+            resources?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /** DeploymentLogs */
+        DeploymentLogs: {
+            /** Id */
+            id: string;
+            /** Tail */
+            tail: number;
+            /** Text */
+            text: string;
+        };
+        /** DeploymentPage */
+        DeploymentPage: {
+            /** Items */
+            items: (components["schemas"]["DeploymentWithStats"] | components["schemas"]["Deployment"])[];
+            /** Total */
+            total: number;
+            /** Offset */
+            offset: number;
+            /** Limit */
+            limit: number;
+        };
+        /**
+         * DeploymentStats
+         * @description From the deployment's /metrics and its prediction log.
+         */
+        DeploymentStats: {
+            /** Predictions */
+            predictions: number;
+            /** Requests */
+            requests: number | null;
+            /** Errors */
+            errors: number | null;
+            /** Error Rate */
+            error_rate: number | null;
+            /** P50 Ms */
+            p50_ms: number | null;
+            /** P99 Ms */
+            p99_ms: number | null;
+            /** Source */
+            source: string;
+        };
+        /** DeploymentWithStats */
+        DeploymentWithStats: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Model */
+            model: string;
+            /** Model Ref */
+            model_ref: string;
+            /** Follows Alias */
+            follows_alias: string | null;
+            /** Version */
+            version: number;
+            /** Target */
+            target: string;
+            /** Status */
+            status: string;
+            /** Status Reason */
+            status_reason: string | null;
+            /** Url */
+            url: string | null;
+            /** Port */
+            port: number | null;
+            /** Pid */
+            pid: number | null;
+            /** Host */
+            host: string | null;
+            /** Image */
+            image: string | null;
+            /** Container Id */
+            container_id: string | null;
+            /** Context Dir */
+            context_dir: string | null;
+            /** Log Path */
+            log_path: string | null;
+            /** Prediction Log */
+            prediction_log: string | null;
+            /** Manifest Path */
+            manifest_path: string | null;
+            /** Bundle Dir */
+            bundle_dir: string;
+            /** Challenger Version */
+            challenger_version: number | null;
+            /** Challenger Bundle Dir */
+            challenger_bundle_dir: string | null;
+            config: components["schemas"]["DeploymentConfig"];
+            /** Created By */
+            created_by: string | null;
+            /** Created At */
+            created_at: string | null;
+            /** Updated At */
+            updated_at: string | null;
+            stats: components["schemas"]["DeploymentStats"];
+        };
+        /** DeploymentsQuery */
+        DeploymentsQuery: {
+            /**
+             * Status
+             * @default null
+             */
+            status?: string | null;
+            /**
+             * Model
+             * @default null
+             */
+            model?: string | null;
+            /**
+             * Target
+             * @default null
+             */
+            target?: string | null;
+            /**
+             * Offset
+             * @default 0
+             */
+            offset?: number;
+            /**
+             * Limit
+             * @default 50
+             */
+            limit?: number;
+            /**
+             * Stats
+             * @description Ask running deployments for their /metrics
+             * @default true
+             */
+            stats?: boolean;
         };
         /** DriftResult */
         DriftResult: {
@@ -1474,6 +2066,14 @@ export interface components {
             output_notebook_sha256: string | null;
             /** User */
             user: string | null;
+        };
+        /** LogsQuery */
+        LogsQuery: {
+            /**
+             * Tail
+             * @default 200
+             */
+            tail?: number;
         };
         /**
          * MethodChoice
@@ -1999,19 +2599,6 @@ export interface components {
              */
             download?: boolean;
         };
-        /** PageQuery */
-        PageQuery: {
-            /**
-             * Offset
-             * @default 0
-             */
-            offset?: number;
-            /**
-             * Limit
-             * @default 50
-             */
-            limit?: number;
-        };
         /**
          * Performance
          * @description Quality on labelled predictions vs the registered metrics (empty below min_labelled).
@@ -2148,6 +2735,14 @@ export interface components {
             finished_at: string | null;
             /** Previous Runs */
             previous_runs: string[];
+        };
+        /** PlanQuery */
+        PlanQuery: {
+            /**
+             * Path
+             * @description Notebook path relative to the server root
+             */
+            path: string;
         };
         /** Promotion */
         Promotion: {
@@ -3088,6 +3683,17 @@ export interface components {
             force?: boolean;
         };
         /**
+         * ShadowSplit
+         * @description Every request is mirrored to ``version``; its answers are only logged.
+         */
+        ShadowSplit: {
+            /**
+             * Version
+             * @description A registered version number
+             */
+            version: number;
+        };
+        /**
          * Signature
          * @description Input columns and output type (``{}`` when nothing is known).
          */
@@ -3458,6 +4064,32 @@ export interface components {
              */
             seconds?: number | null;
         };
+        /** PageQuery */
+        jupyterlab_mlops__runs__schemas__PageQuery: {
+            /**
+             * Offset
+             * @default 0
+             */
+            offset?: number;
+            /**
+             * Limit
+             * @default 50
+             */
+            limit?: number;
+        };
+        /** PageQuery */
+        jupyterlab_mlops__serving__schemas__PageQuery: {
+            /**
+             * Offset
+             * @default 0
+             */
+            offset?: number;
+            /**
+             * Limit
+             * @default 50
+             */
+            limit?: number;
+        };
     };
     responses: never;
     parameters: never;
@@ -3467,6 +4099,765 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    getDeployJobs: {
+        parameters: {
+            query?: {
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeployJobPage"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getDeployJobsJobId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeployJob"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getDeployNotebook: {
+        parameters: {
+            query: {
+                /** @description Notebook path relative to the server root */
+                path: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeployPlan"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postDeployNotebook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeployNotebook"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeployJob"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getDeployments: {
+        parameters: {
+            query?: {
+                status?: string | null;
+                model?: string | null;
+                target?: string | null;
+                offset?: number;
+                limit?: number;
+                /** @description Ask running deployments for their /metrics */
+                stats?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentPage"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postDeployments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateDeployment"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backing engine or the store is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getDeploymentsDeploymentId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deployment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentWithStats"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    deleteDeploymentsDeploymentId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deployment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedDeployment"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    putDeploymentsDeploymentIdCanary: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deployment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CanaryUpdate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backing engine or the store is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getDeploymentsDeploymentIdLogs: {
+        parameters: {
+            query?: {
+                tail?: number;
+            };
+            header?: never;
+            path: {
+                deployment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentLogs"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postDeploymentsDeploymentIdRestart: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deployment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backing engine or the store is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postDeploymentsDeploymentIdStop: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deployment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backing engine or the store is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     getDriftAlerts: {
         parameters: {
             query?: {

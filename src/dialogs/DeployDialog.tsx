@@ -6,6 +6,7 @@ import * as React from 'react';
 
 import {
   deployNotebook,
+  DeployTarget,
   errorMessage,
   getDeployJob,
   IDeployJob,
@@ -27,7 +28,7 @@ export const POLL_INTERVAL_MS = 1000;
 export interface IDeployRequest {
   path: string;
   parameters: Record<string, unknown>;
-  target: string;
+  target: DeployTarget;
 }
 
 export interface IDeployProgressProps {

@@ -3,6 +3,7 @@ import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import {
+  DEFAULT_CANARY_PERCENT,
   errorMessage,
   IDeployment,
   listVersionNumbers,
@@ -22,12 +23,13 @@ export function CanaryForm(props: {
   const { deployment, serverSettings } = props;
   const canary = deployment.config?.canary ?? null;
   const shadow = deployment.config?.shadow ?? null;
+  const canaryShare = canary?.percent ?? DEFAULT_CANARY_PERCENT;
   const [versions, setVersions] = React.useState<number[] | null>(null);
   const [version, setVersion] = React.useState<string>(
     String(canary?.version ?? shadow?.version ?? '')
   );
   const [percent, setPercent] = React.useState<string>(
-    String(canary?.percent ?? 10)
+    String(canaryShare)
   );
   const [mode, setMode] = React.useState<'canary' | 'shadow'>(
     shadow ? 'shadow' : 'canary'
@@ -92,7 +94,7 @@ export function CanaryForm(props: {
       <h4 className="jp-mlops-section-title">Canary</h4>
       <p className="jp-mlops-canary-current" data-canary={canary ? 'on' : shadow ? 'shadow' : 'off'}>
         {canary
-          ? `v${canary.version} gets ${canary.percent} % of traffic, v${deployment.version} ${100 - canary.percent} %.`
+          ? `v${canary.version} gets ${canaryShare} % of traffic, v${deployment.version} ${100 - canaryShare} %.`
           : shadow
             ? `v${shadow.version} mirrors all traffic in shadow (answers come from v${deployment.version}).`
             : `All traffic goes to v${deployment.version}.`}

@@ -7,7 +7,8 @@ import {
   errorMessage,
   getDeployment,
   getModelVersion,
-  IDeployment
+  IDeployment,
+  IDeploymentWithStats
 } from '../api';
 import { CopyButton } from '../dialogs/CopyButton';
 import { curlCommand, exampleRecord } from '../dialogs/deployProgress';
@@ -210,7 +211,7 @@ function DeploymentFacts({
 function DeploymentStatsGrid({
   deployment
 }: {
-  deployment: IDeployment;
+  deployment: IDeploymentWithStats;
 }): JSX.Element | null {
   const stats = deployment.stats;
   if (!stats) {

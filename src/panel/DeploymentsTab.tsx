@@ -1,6 +1,6 @@
 import * as React from 'react';
 
-import { IDeployment, listDeployments } from '../api';
+import { deploymentStats, IDeploymentListItem, listDeployments } from '../api';
 import { DeploymentDetail } from './DeploymentDetail';
 import { formatAbsoluteTime, formatRelativeTime } from './format';
 import { PagedList, StatusBadge } from './PagedList';
@@ -52,7 +52,7 @@ function DeploymentsList(
   props: ITabProps & { onSelect: (id: string) => void }
 ): JSX.Element {
   const { serverSettings } = props;
-  const paged = usePaged<IDeployment>(
+  const paged = usePaged<IDeploymentListItem>(
     query => listDeployments(query, serverSettings),
     props
   );
@@ -73,11 +73,11 @@ function DeploymentsList(
 }
 
 function DeploymentRow(props: {
-  deployment: IDeployment;
+  deployment: IDeploymentListItem;
   onSelect: () => void;
 }): JSX.Element {
   const { deployment } = props;
-  const stats = deployment.stats;
+  const stats = deploymentStats(deployment);
   const challenger = deployment.config?.canary ?? null;
   return (
     <div className="jp-mlops-row" data-deployment-id={deployment.id}>
