@@ -19,15 +19,20 @@ import type {
   IDriftResult,
   IErrorBody,
   IHealth,
+  ILabNotification,
   IModelVersion,
   IModelVersionDetail,
   IMonitor,
   INotebookParameters,
   IPage,
   IParameterSpec,
+  IPipelineRun,
+  IPipelineStep,
   IPromotion,
   IRun,
   IRunDetail,
+  ISchedule,
+  IScheduleFire,
   ISignatureInput
 } from '../api';
 
@@ -407,6 +412,116 @@ export function alert(overrides: Partial<IAlert> = {}): IAlert {
     acknowledged: false,
     retrain_run_id: null,
     delivered: {},
+    created_at: EPOCH,
+    ...overrides
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Continuous training: schedules, pipeline runs, lab notifications
+// ---------------------------------------------------------------------------
+
+/** An active daily schedule of `train.ipynb` at 06:00 Paris time. */
+export function schedule(overrides: Partial<ISchedule> = {}): ISchedule {
+  return {
+    id: 'sch1',
+    name: 'nightly',
+    target_kind: 'notebook',
+    target_path: 'work/train.ipynb',
+    parameters: {},
+    kernel_name: null,
+    timeout: null,
+    cron: '0 6 * * *',
+    timezone: 'Europe/Paris',
+    description: 'At 06:00 (Europe/Paris)',
+    overlap: 'skip',
+    catch_up: 'none',
+    active: true,
+    end_at: null,
+    notify: {},
+    next_fire_at: '2026-01-02T06:00:00+01:00',
+    last_fire_at: null,
+    last_fire: null,
+    last_status: null,
+    created_by: 'me',
+    created_at: EPOCH,
+    updated_at: EPOCH,
+    ...overrides
+  };
+}
+
+export function scheduleFire(overrides: Partial<IScheduleFire> = {}): IScheduleFire {
+  return {
+    fire_time: '2026-01-01T06:00:00+01:00',
+    status: 'submitted',
+    reason: null,
+    run_id: 'r1',
+    pipeline_run_id: null,
+    manual: false,
+    ...overrides
+  };
+}
+
+export function pipelineStep(
+  overrides: Partial<IPipelineStep> & Pick<IPipelineStep, 'name'>
+): IPipelineStep {
+  return {
+    notebook: `${overrides.name}.ipynb`,
+    depends_on: [],
+    status: 'pending',
+    run_id: null,
+    attempt: 1,
+    tries: 0,
+    reused: false,
+    outputs: {},
+    error: null,
+    started_at: null,
+    finished_at: null,
+    previous_runs: [],
+    ...overrides
+  };
+}
+
+/** A failed run of prepare → train → evaluate whose middle step failed. */
+export function pipelineRun(overrides: Partial<IPipelineRun> = {}): IPipelineRun {
+  return {
+    id: 'pr1',
+    pipeline_path: 'flows/churn.pipeline.yaml',
+    name: 'churn',
+    status: 'failed',
+    attempt: 1,
+    parameters: {},
+    trigger: 'user',
+    schedule_id: null,
+    error: "step 'train' failed",
+    created_by: 'me',
+    created_at: EPOCH,
+    updated_at: EPOCH,
+    finished_at: EPOCH,
+    steps: [
+      pipelineStep({ name: 'prepare', status: 'succeeded', run_id: 'r1', tries: 1 }),
+      pipelineStep({
+        name: 'train',
+        depends_on: ['prepare'],
+        status: 'failed',
+        run_id: 'r2',
+        tries: 1,
+        error: 'ValueError: bad data'
+      }),
+      pipelineStep({ name: 'evaluate', depends_on: ['train'], status: 'skipped' })
+    ],
+    ...overrides
+  };
+}
+
+export function labNotification(overrides: Partial<ILabNotification> = {}): ILabNotification {
+  return {
+    id: 1,
+    kind: 'run',
+    level: 'error',
+    title: 'Run failed: scheduled run of train.ipynb',
+    message: 'ValueError: bad data',
+    link: { run_id: 'r1', schedule_id: 'sch1' },
     created_at: EPOCH,
     ...overrides
   };

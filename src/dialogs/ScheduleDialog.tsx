@@ -142,12 +142,11 @@ export class ScheduleBody extends ReactWidget implements ISubmittableBody<ISched
         }}
       >
         <ScheduleFields
-          state={this._schedule}
+          initial={this._schedule}
           errors={this._scheduleErrors}
           defaultName={basename(this._info.path)}
           onChange={state => {
             this._schedule = state;
-            this.update();
           }}
         />
       </RunParametersForm>
@@ -304,36 +303,20 @@ export class ScheduleEditBody
           <code>{this._original.target_path}</code>
         </div>
         <ScheduleFields
-          state={this._schedule}
+          initial={this._schedule}
           errors={this._scheduleErrors}
           defaultName={this._original.name}
           onChange={state => {
             this._schedule = state;
-            this.update();
           }}
         />
-        <div className="jp-mlops-param" data-field="parameters">
-          <label htmlFor="jp-mlops-schedule-parameters" className="jp-mlops-param-label">
-            Parameters (JSON object; the notebook's defaults for the others)
-          </label>
-          <textarea
-            id="jp-mlops-schedule-parameters"
-            className="jp-mlops-param-input jp-mod-styled"
-            rows={4}
-            spellCheck={false}
-            value={this._parameters}
-            aria-invalid={this._parametersError ? true : undefined}
-            onChange={event => {
-              this._parameters = event.target.value;
-              this.update();
-            }}
-          />
-          {this._parametersError ? (
-            <div className="jp-mlops-param-error" role="alert">
-              {this._parametersError}
-            </div>
-          ) : null}
-        </div>
+        <ParametersText
+          initial={this._parameters}
+          error={this._parametersError}
+          onChange={text => {
+            this._parameters = text;
+          }}
+        />
         {this._error ? (
           <div className="jp-mlops-error jp-mlops-run-form-error" role="alert">
             {this._error}
@@ -351,6 +334,39 @@ export class ScheduleEditBody
   private _parametersError: string | null = null;
   private _error: string | null = null;
   private _saved: ISchedule | null = null;
+}
+
+/** The edit dialog's parameters, as JSON text (keeps what is typed itself). */
+function ParametersText(props: {
+  initial: string;
+  error: string | null;
+  onChange: (text: string) => void;
+}): JSX.Element {
+  const [text, setText] = React.useState(props.initial);
+  return (
+    <div className="jp-mlops-param" data-field="parameters">
+      <label htmlFor="jp-mlops-schedule-parameters" className="jp-mlops-param-label">
+        Parameters (JSON object; the notebook's defaults for the others)
+      </label>
+      <textarea
+        id="jp-mlops-schedule-parameters"
+        className="jp-mlops-param-input jp-mod-styled"
+        rows={4}
+        spellCheck={false}
+        value={text}
+        aria-invalid={props.error ? true : undefined}
+        onChange={event => {
+          setText(event.target.value);
+          props.onChange(event.target.value);
+        }}
+      />
+      {props.error ? (
+        <div className="jp-mlops-param-error" role="alert">
+          {props.error}
+        </div>
+      ) : null}
+    </div>
+  );
 }
 
 /**

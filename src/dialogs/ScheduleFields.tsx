@@ -20,7 +20,8 @@ const CATCH_UP_LABELS: Record<string, string> = {
 };
 
 export interface IScheduleFieldsProps {
-  state: IScheduleFormState;
+  /** What the fields start with (they keep what is typed themselves). */
+  initial: IScheduleFormState;
   /** Errors per field (the checks before sending, or the server's 400). */
   errors: Partial<Record<ScheduleField, string>>;
   onChange: (state: IScheduleFormState) => void;
@@ -33,9 +34,16 @@ export interface IScheduleFieldsProps {
  * (suggesting the browser's IANA names), overlap and catch-up policies.
  */
 export function ScheduleFields(props: IScheduleFieldsProps): JSX.Element {
-  const { state, errors, onChange, defaultName } = props;
-  const zones = React.useMemo(() => timezoneNames(state.timezone), []);
-  const set = (patch: Partial<IScheduleFormState>): void => onChange({ ...state, ...patch });
+  const { errors, onChange, defaultName } = props;
+  const [state, setState] = React.useState<IScheduleFormState>(props.initial);
+  const zones = React.useMemo(() => timezoneNames(props.initial.timezone), []);
+  const set = (patch: Partial<IScheduleFormState>): void => {
+    setState(previous => {
+      const next = { ...previous, ...patch };
+      onChange(next);
+      return next;
+    });
+  };
 
   return (
     <fieldset className="jp-mlops-schedule-fields">
