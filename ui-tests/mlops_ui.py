@@ -79,3 +79,46 @@ def open_notebook(page: Page, name: str) -> None:
     """Open ``name`` from the file browser and wait for the notebook to show."""
     page.locator(".jp-DirListing-content").get_by_text(name, exact=True).dblclick()
     expect(page.locator(".jp-NotebookPanel .jp-Notebook")).to_be_visible()
+
+
+# -- continuous training (schedules, pipelines, notifications) ----------------------------------
+
+
+def write_notebook(path: Path, cells: list[str], *, parameters: str | None = None) -> Path:
+    """A python3 notebook: ``parameters`` becomes the cell tagged ``parameters``, then ``cells``."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {path.stem}")]
+    if parameters is not None:
+        cell = nbformat.v4.new_code_cell(parameters)
+        cell.metadata["tags"] = ["parameters"]
+        nb.cells.append(cell)
+    nb.cells.extend(nbformat.v4.new_code_cell(source) for source in cells)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def open_panel_tab(page: Page, label: str):
+    """Show the MLOps side panel on the tab named ``label``; returns the panel locator."""
+    panel = open_panel(page)
+    tab = panel.get_by_role("tab", name=label, exact=True)
+    tab.click()
+    expect(tab).to_have_attribute("aria-selected", "true")
+    return panel
+
+
+def toast(page: Page, text: str):
+    """The JupyterLab notification toast whose message contains ``text``."""
+    return page.locator(".Toastify__toast").filter(has_text=text)
+
+
+def main_area_tab(page: Page, title_part: str):
+    """The main-area tab whose tooltip (``title``) contains ``title_part``."""
+    return page.locator(f'.lm-DockPanel-tabBar .lm-TabBar-tab[title*="{title_part}"]')

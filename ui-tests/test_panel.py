@@ -12,7 +12,7 @@ PANEL_ID = "jupyterlab-mlops-panel"
 REPO = Path(__file__).resolve().parent.parent
 FRONTEND_VERSION = json.loads((REPO / "package.json").read_text())["version"]
 
-TAB_LABELS = ["Runs", "Models", "Deployments", "Drift"]
+TAB_LABELS = ["Runs", "Models", "Deployments", "Drift", "Schedules", "Pipelines"]
 RUNS_EMPTY = (
     "No runs yet. Open a notebook and click 'Run with parameters' in its toolbar, or run "
     "%mlops run notebook.ipynb / jupyter mlops run notebook.ipynb."
@@ -36,7 +36,7 @@ def open_panel(page: Page):
     return panel
 
 
-def test_panel_shows_four_tabs_and_runs_empty_state(page: Page, screenshots_dir: Path) -> None:
+def test_panel_shows_its_tabs_and_runs_empty_state(page: Page, screenshots_dir: Path) -> None:
     tab = page.locator(f'.jp-SideBar .lm-TabBar-tab[data-id="{PANEL_ID}"]')
     expect(tab).to_have_attribute("title", "MLOps")
 
@@ -65,6 +65,8 @@ def test_tabs_switch_and_show_their_empty_states(page: Page) -> None:
         "Models": 'mlops.register_model(model, "name", X_sample=X_train)',
         "Deployments": "%mlops deploy name@production",
         "Drift": "%mlops drift name@production",
+        "Schedules": "No schedules yet.",
+        "Pipelines": "No pipeline runs yet.",
         "Runs": "No runs yet.",
     }
     for label, text in expected.items():

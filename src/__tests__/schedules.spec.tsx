@@ -193,6 +193,17 @@ describe('ScheduleBody ("Schedule…")', () => {
     act(() => body.dispose());
   });
 
+  it('fills the cron from an example', async () => {
+    const { serverSettings } = fakeServer({});
+    const body = await rendered(new ScheduleBody({ info, serverSettings, defaultTimezone: 'UTC' }));
+    type(body.node.querySelector('#jp-mlops-schedule-cron-example'), '0 6 * * 1');
+    expect((body.node.querySelector('#jp-mlops-schedule-cron') as HTMLInputElement).value).toBe(
+      '0 6 * * 1'
+    );
+    expect(body.schedule.cron).toBe('0 6 * * 1');
+    act(() => body.dispose());
+  });
+
   it("shows the server's 400 at the field it names and stays open", async () => {
     const { serverSettings } = fakeServer({
       'POST schedules': () =>
@@ -512,7 +523,7 @@ describe('ScheduleHistoryView', () => {
     await waitFor(() => expect(q('.jp-mlops-history-run[data-run-id="r2"]')).not.toBeNull());
     await waitFor(() => expect(dom.container().querySelectorAll('.jp-mlops-history-fire')).toHaveLength(2));
     expect(titles).toEqual(['nightly']);
-    expect(q('.jp-mlops-schedule-history .jp-mlops-schedule-description')!.textContent).toBe(
+    expect(q('.jp-mlops-schedule-view .jp-mlops-schedule-description')!.textContent).toBe(
       'At 06:00 (Europe/Paris)'
     );
     const fires = Array.from(dom.container().querySelectorAll('.jp-mlops-history-fire'));

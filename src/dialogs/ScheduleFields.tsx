@@ -2,11 +2,11 @@ import * as React from 'react';
 
 import { CATCH_UP_POLICIES, OVERLAP_POLICIES } from '../api';
 import {
+  browserTimezone,
   CRON_EXAMPLES,
   CRON_FIELD_NAMES,
   IScheduleFormState,
-  ScheduleField,
-  timezoneNames
+  ScheduleField
 } from './scheduleForm';
 
 const OVERLAP_LABELS: Record<string, string> = {
@@ -30,13 +30,15 @@ export interface IScheduleFieldsProps {
 }
 
 /**
- * When and how a schedule runs: name, cron (5 fields, with examples), time zone
- * (suggesting the browser's IANA names), overlap and catch-up policies.
+ * When and how a schedule runs: name, cron (5 fields, with a choice of
+ * examples), time zone (an IANA name, the setting's or the browser's to start
+ * with), overlap and catch-up policies. Plain inputs and selects only (no
+ * datalist pop-ups over the dialog's buttons).
  */
 export function ScheduleFields(props: IScheduleFieldsProps): JSX.Element {
   const { errors, onChange, defaultName } = props;
   const [state, setState] = React.useState<IScheduleFormState>(props.initial);
-  const zones = React.useMemo(() => timezoneNames(props.initial.timezone), []);
+  const browserZone = React.useMemo(() => browserTimezone(), []);
   const set = (patch: Partial<IScheduleFormState>): void => {
     setState(previous => {
       const next = { ...previous, ...patch };
@@ -54,7 +56,6 @@ export function ScheduleFields(props: IScheduleFieldsProps): JSX.Element {
           type="text"
           className="jp-mlops-param-input jp-mod-styled"
           placeholder="0 6 * * *"
-          list="jp-mlops-schedule-cron-examples"
           spellCheck={false}
           autoComplete="off"
           value={state.cron}
@@ -62,13 +63,24 @@ export function ScheduleFields(props: IScheduleFieldsProps): JSX.Element {
           aria-describedby="jp-mlops-schedule-cron-help"
           onChange={event => set({ cron: event.target.value })}
         />
-        <datalist id="jp-mlops-schedule-cron-examples">
+        <select
+          id="jp-mlops-schedule-cron-example"
+          className="jp-mlops-schedule-cron-example jp-mod-styled"
+          aria-label="Cron examples"
+          value=""
+          onChange={event => {
+            if (event.target.value) {
+              set({ cron: event.target.value });
+            }
+          }}
+        >
+          <option value="">Examples…</option>
           {CRON_EXAMPLES.map(example => (
             <option key={example.cron} value={example.cron}>
-              {example.label}
+              {example.cron} — {example.label}
             </option>
           ))}
-        </datalist>
+        </select>
         <div id="jp-mlops-schedule-cron-help" className="jp-mlops-param-help">
           {CRON_FIELD_NAMES.join(' · ')}, e.g. <code>0 6 * * *</code> = every day at
           06:00. The server shows it in words once created.
@@ -79,18 +91,17 @@ export function ScheduleFields(props: IScheduleFieldsProps): JSX.Element {
           id="jp-mlops-schedule-timezone"
           type="text"
           className="jp-mlops-param-input jp-mod-styled"
-          list="jp-mlops-schedule-timezones"
           spellCheck={false}
           autoComplete="off"
           value={state.timezone}
           aria-invalid={errors.timezone ? true : undefined}
+          aria-describedby="jp-mlops-schedule-timezone-help"
           onChange={event => set({ timezone: event.target.value })}
         />
-        <datalist id="jp-mlops-schedule-timezones">
-          {zones.map(zone => (
-            <option key={zone} value={zone} />
-          ))}
-        </datalist>
+        <div id="jp-mlops-schedule-timezone-help" className="jp-mlops-param-help">
+          An IANA name such as <code>Europe/Paris</code> or <code>UTC</code>; this
+          browser's is <code>{browserZone}</code>. Daylight saving time is handled.
+        </div>
       </Field>
       <Field id="jp-mlops-schedule-overlap" label="If the previous run is still active" error={errors.overlap}>
         <select

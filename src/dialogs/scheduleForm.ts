@@ -38,7 +38,7 @@ export const CRON_FIELD_NAMES = [
   'day of week'
 ] as const;
 
-/** Cron examples offered while typing (a datalist). */
+/** Cron examples offered next to the cron field. */
 export const CRON_EXAMPLES: ReadonlyArray<{ cron: string; label: string }> = [
   { cron: '0 6 * * *', label: 'every day at 06:00' },
   { cron: '0 * * * *', label: 'every hour' },
@@ -60,21 +60,6 @@ export function browserTimezone(): string {
 export function initialTimezone(setting: string | null | undefined): string {
   const zone = (setting ?? '').trim();
   return zone || browserTimezone();
-}
-
-/** Every IANA zone name the browser knows (for suggestions), or just `zone` when it cannot list them. */
-export function timezoneNames(zone: string): string[] {
-  const intl = Intl as unknown as { supportedValuesOf?: (key: string) => string[] };
-  let names: string[] = [];
-  try {
-    names = intl.supportedValuesOf?.('timeZone') ?? [];
-  } catch {
-    names = [];
-  }
-  if (zone && !names.includes(zone)) {
-    names = [zone, ...names];
-  }
-  return names.includes('UTC') ? names : [...names, 'UTC'];
 }
 
 /** The form's state for a new schedule. */

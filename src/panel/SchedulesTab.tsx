@@ -58,7 +58,7 @@ export function SchedulesTab(props: ITabProps): JSX.Element {
         if (fire.status === 'submitted' && fire.run_id) {
           const runId = fire.run_id;
           Notification.success(`Run ${runId} of "${schedule.name}" started.`, {
-            autoClose: 5000,
+            autoClose: 10000,
             actions: commands
               ? [{ label: 'Open run', callback: () => void showRunInPanel(commands, runId) }]
               : []

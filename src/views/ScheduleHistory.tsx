@@ -98,7 +98,7 @@ export function ScheduleHistoryView(props: IScheduleHistoryProps): JSX.Element {
 
   if (!schedule) {
     return (
-      <div className="jp-mlops-view jp-mlops-schedule-history" data-schedule-id={scheduleId}>
+      <div className="jp-mlops-view jp-mlops-schedule-view" data-schedule-id={scheduleId}>
         {resource.error ? (
           <div className="jp-mlops-error" role="alert">
             {errorMessage(resource.error)}
@@ -115,7 +115,7 @@ export function ScheduleHistoryView(props: IScheduleHistoryProps): JSX.Element {
   const next = schedule.next_fire_at;
   return (
     <div
-      className="jp-mlops-view jp-mlops-schedule-history"
+      className="jp-mlops-view jp-mlops-schedule-view"
       data-schedule-id={schedule.id}
       data-active={schedule.active}
     >

@@ -214,9 +214,11 @@ export function addMainAreaViews(
     label: 'Run pipeline',
     caption: `Start a run of this ${PIPELINE_SUFFIX} (MLOps) and show its steps`,
     icon: args => (args['isPalette'] ? undefined : runIcon),
+    // Hidden only when a file that is no pipeline is selected (the context menu item is
+    // on pipeline files anyway).
     isVisible: args => {
       const path = typeof args['path'] === 'string' ? args['path'] : selectedPath(app, fileBrowser);
-      return path !== null && isPipelinePath(path);
+      return path === null || isPipelinePath(path);
     },
     execute: async args => {
       const path =
