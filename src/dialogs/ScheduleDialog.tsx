@@ -209,7 +209,7 @@ export async function scheduleNotebook(
   const schedule = result.button.accept ? result.value : null;
   if (schedule) {
     Notification.success(`Schedule "${schedule.name}" created: ${scheduleSummary(schedule)}.`, {
-      autoClose: 8000
+      autoClose: 10000
     });
     options.onScheduled?.(schedule);
   }
