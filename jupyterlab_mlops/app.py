@@ -9,6 +9,7 @@ also how child processes (run workers, kernels, serving processes) find the same
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import json
 import os
@@ -441,15 +442,7 @@ class MLOps(LoggingConfigurable):
             settings=DriftSettings(
                 default_interval=self.monitor_interval or 3600.0,
                 webhook_url=self.alert_webhook_url,
-                smtp={
-                    "host": self.smtp_host,
-                    "port": self.smtp_port,
-                    "sender": self.smtp_sender,
-                    "username": self.smtp_username,
-                    "password": self.smtp_password,
-                    "starttls": self.smtp_starttls,
-                    "ssl": self.smtp_ssl,
-                },
+                smtp=dataclasses.asdict(self.smtp),
             ),
             retraining=lambda: self.retraining,
             logger=self.log,
