@@ -201,7 +201,13 @@ class MLOps(LoggingConfigurable):
             if not value:
                 continue
             if trait == "artifact_storage_options":
-                setattr(self, trait, json.loads(value))
+                try:
+                    options = json.loads(value)
+                except ValueError as err:
+                    raise InvalidInput(f"{variable} is not a JSON object: {err}") from None
+                if not isinstance(options, dict):
+                    raise InvalidInput(f"{variable} must be a JSON object, got {value[:40]!r}")
+                setattr(self, trait, options)
             else:
                 setattr(self, trait, self.traits()[trait].from_string(value))
 
