@@ -255,3 +255,22 @@ def test_successes_are_not_notified_by_default(tmp_path, notebook):
         assert instance.notifier.list(after=start)["items"] == []
     finally:
         instance.stop()
+
+
+def test_after_a_restart_a_schedule_keeps_firing_without_firing_a_time_twice(mlops, notebook):
+    clock = Clock(datetime(2026, 5, 1, 8, 0, 30, tzinfo=UTC))
+    before = service(mlops, clock, owner="lab:100")
+    created = before.create(ScheduleCreate(notebook_path=notebook, cron="* * * * *"))
+    clock.now = datetime(2026, 5, 1, 8, 1, 2, tzinfo=UTC)
+    assert [f["fire_time"] for f in before.tick()] == ["2026-05-01T08:01:00+00:00"]
+    # The server goes away; a new one (a new process: another owner) opens the same store.
+    after = service(mlops, clock, owner="lab:200")
+    assert after.tick() == []  # 08:01 was fired before the restart
+    clock.now = datetime(2026, 5, 1, 8, 2, 3, tzinfo=UTC)
+    assert [f["fire_time"] for f in after.tick()] == ["2026-05-01T08:02:00+00:00"]
+    fires = after.fires(created["id"])["items"]
+    assert sorted(f["fire_time"] for f in fires) == [
+        "2026-05-01T08:01:00+00:00",
+        "2026-05-01T08:02:00+00:00",
+    ]
+    assert len(runs_of(mlops, created["id"])) == 2
