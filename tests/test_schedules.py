@@ -260,7 +260,9 @@ def test_successes_are_not_notified_by_default(tmp_path, notebook):
 def test_after_a_restart_a_schedule_keeps_firing_without_firing_a_time_twice(mlops, notebook):
     clock = Clock(datetime(2026, 5, 1, 8, 0, 30, tzinfo=UTC))
     before = service(mlops, clock, owner="lab:100")
-    created = before.create(ScheduleCreate(notebook_path=notebook, cron="* * * * *"))
+    created = before.create(
+        ScheduleCreate(notebook_path=notebook, cron="* * * * *", overlap="queue")
+    )
     clock.now = datetime(2026, 5, 1, 8, 1, 2, tzinfo=UTC)
     assert [f["fire_time"] for f in before.tick()] == ["2026-05-01T08:01:00+00:00"]
     # The server goes away; a new one (a new process: another owner) opens the same store.
