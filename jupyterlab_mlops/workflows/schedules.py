@@ -416,4 +416,11 @@ class ScheduleService:
         except MLOpsError as err:  # the notebook went away or no longer takes its parameters
             log.warning("schedule %s could not start its run: %s", schedule["id"], err.message)
             return self._set_fire(fire_id, status="failed", reason=err.message)
+        log.info(
+            "schedule %s fired for %s: run %s of %s",
+            schedule["id"],
+            instant.isoformat(),
+            run["id"],
+            schedule["target_path"],
+        )
         return self._set_fire(fire_id, status="submitted", run_id=run["id"])
