@@ -129,7 +129,7 @@ class Alerts:
             if created:
                 audit.record(
                     session,
-                    model_name=deployment["model_name"],
+                    model_name=deployment["model"],
                     action="drift_alert",
                     reason="; ".join(r.message for r in created)[:2000],
                     details=json_safe({**context, "alert_ids": [r.id for r in created]}),

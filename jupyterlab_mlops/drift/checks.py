@@ -121,7 +121,7 @@ class Checks:
 
         ``config`` is a monitor's (stored) config; ``window`` and ``methods`` override it.
         With fewer than ``min_rows`` predictions nothing is computed (``report`` is None)."""
-        reference, version = self.reference(deployment["model_name"], deployment["version"])
+        reference, version = self.reference(deployment["model"], deployment["version"])
         window = dict(window if window is not None else config["window"])
         if methods is None:
             methods = config.get("methods") or version_methods(version)

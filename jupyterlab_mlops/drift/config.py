@@ -464,7 +464,7 @@ def retrain_parameters(
         "prediction_log": deployment.get("prediction_log") or "",
         "deployment_id": deployment["id"],
         "deployment_name": deployment["name"],
-        "model_name": deployment["model_name"],
+        "model_name": deployment["model"],
         "model_version": str(deployment["version"]),
         "monitor_id": monitor_id,
     }

@@ -77,7 +77,7 @@ class Monitors:
             "deployment_id": row.deployment_id,
             "deployment_name": deployment.get("name"),
             "model_ref": deployment.get("model_ref"),
-            "model_name": deployment.get("model_name"),
+            "model_name": deployment.get("model"),
             "model_version": deployment.get("version"),
             "deployment_status": deployment.get("status"),
             "status": row.status,

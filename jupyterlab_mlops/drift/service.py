@@ -135,16 +135,14 @@ class MonitorService:
         parameters against the notebook."""
         clean = normalise_config(config)
         try:
-            reference, _version = self.checks.reference(
-                deployment["model_name"], deployment["version"]
-            )
+            reference, _version = self.checks.reference(deployment["model"], deployment["version"])
         except (Conflict, NotFound):
             reference = None  # no profile: every check will say so
         if reference is not None:
             unknown = [c for c in clean["columns"] or [] if c not in reference.columns]
             if unknown:
                 raise InvalidInput(
-                    f"columns not in the reference of {deployment['model_name']} "
+                    f"columns not in the reference of {deployment['model']} "
                     f"v{deployment['version']}: {unknown}",
                     details={"field": "config.columns"},
                 )
@@ -334,8 +332,7 @@ class MonitorService:
             methods=methods,
             progress=progress,
             workers=None,
-            title=f"Drift — {deployment['name']} ({deployment['model_name']} "
-            f"v{deployment['version']})",
+            title=f"Drift — {deployment['name']} ({deployment['model']} v{deployment['version']})",
         )
         report = evaluation.report
         report.summary["window"] = evaluation.window
@@ -389,7 +386,7 @@ class MonitorService:
             "monitor_id": monitor_id,
             "deployment_id": deployment["id"],
             "deployment_name": deployment["name"],
-            "model_name": deployment["model_name"],
+            "model_name": deployment["model"],
             "model_version": deployment["version"],
             "n_rows": evaluation.n_rows,
             "drift_share": report.drift_share,
@@ -413,7 +410,7 @@ class MonitorService:
                 self.log.warning(
                     "drift alert on %s (%s v%s): %s",
                     deployment["name"],
-                    deployment["model_name"],
+                    deployment["model"],
                     deployment["version"],
                     alert["message"],
                 )
@@ -443,7 +440,7 @@ class MonitorService:
         return self.monitors.add_result(
             monitor_id=monitor_id,
             deployment_id=deployment["id"],
-            model_name=deployment["model_name"],
+            model_name=deployment["model"],
             model_version=deployment["version"],
             window_start=start,
             window_end=end,

@@ -182,7 +182,7 @@ class RetrainWorkflow:
             "monitor_id": monitor_id,
             "deployment_id": deployment["id"],
             "deployment_name": deployment["name"],
-            "model_name": deployment["model_name"],
+            "model_name": deployment["model"],
             "model_version": deployment["version"],
             "drift_result_id": drift_result_id,
             "alert_ids": list(alert_ids),
@@ -199,7 +199,7 @@ class RetrainWorkflow:
                     "alert_id": anchor,
                     "monitor_id": monitor_id,
                     "deployment_id": deployment["id"],
-                    "model_name": deployment["model_name"],
+                    "model_name": deployment["model"],
                     "champion_version": deployment["version"],
                     "notebook": config["notebook"],
                     "parameters": parameters,
@@ -227,7 +227,7 @@ class RetrainWorkflow:
         except Exception as err:  # noqa: BLE001 - any failure to submit ends the workflow
             message = _describe(err)
             self._audit(
-                deployment["model_name"],
+                deployment["model"],
                 "drift_retrain_failed",
                 reason=f"could not submit {config['notebook']}: {message}",
                 details=trigger_details,
@@ -240,7 +240,7 @@ class RetrainWorkflow:
         self.records.update_step(workflow_id, "run", run_id=run["id"])
         self.records.set_outputs(workflow_id, run_id=run["id"], state="submitted")
         self._audit(
-            deployment["model_name"],
+            deployment["model"],
             "drift_retrain_submitted",
             reason=f"drift alert(s) {trigger_details['alert_ids']} started run {run['id']} of "
             f"{config['notebook']}",
