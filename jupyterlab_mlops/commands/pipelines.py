@@ -240,7 +240,11 @@ def cancel_run(context: Context, options: argparse.Namespace) -> dict[str, Any]:
     return context.mlops.pipelines.cancel(options.pipeline_run_id, user=context.user)
 
 
-NO_WAIT = arg("--no-wait", action="store_true", help="Start and return at once.")
+NO_WAIT = arg(
+    "--no-wait",
+    action="store_true",
+    help="Start and return at once (it moves on where a server or `jupyter mlops scheduler` runs).",
+)
 PIPELINE_RUN_ID = arg("pipeline_run_id", metavar="ID", help="The pipeline run's id.")
 
 RUN_ARGUMENTS = (

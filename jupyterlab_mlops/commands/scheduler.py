@@ -114,9 +114,7 @@ def exit_code(result: dict[str, Any], options: argparse.Namespace) -> int:
 COMMANDS = [
     Command(
         "scheduler",
-        "Run the periodic jobs (run queue, schedules, pipelines, drift monitors, retraining, "
-        "alias following) against the configured store, without a Jupyter server, until "
-        "SIGTERM/Ctrl-C.",
+        "Run the periodic jobs against the store without a Jupyter server (in the foreground).",
         scheduler,
         (
             arg("--once", action="store_true", help="Run every job once and exit (cron, CI)."),
@@ -127,6 +125,10 @@ COMMANDS = [
                 help="Level of the log lines on stdout (default INFO).",
             ),
         ),
+        description="Run the periodic jobs (run queue, schedules, pipelines, drift monitors, "
+        "retrain and deploy workflows, alias following) against the configured store without a "
+        "Jupyter server, whatever c.MLOps.run_scheduler says; log to stdout; stop cleanly on "
+        "SIGTERM or Ctrl-C. Several may share a store: each fire time still starts one run.",
         text=lambda result, options, context: "",
         json=False,
         exit_code=exit_code,

@@ -393,6 +393,12 @@ class ScheduleService:
         if schedule["overlap"] == "skip" and not manual:
             active = self._previous_active(schedule["id"], fire_id)
             if active is not None:
+                log.info(
+                    "schedule %s skipped %s: run %s is still active",
+                    schedule["id"],
+                    instant.isoformat(),
+                    active,
+                )
                 return self._set_fire(
                     fire_id,
                     status="skipped",
