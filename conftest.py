@@ -1,6 +1,8 @@
 """Shared pytest set-up: a real Jupyter server (pytest-jupyter) with our extension enabled."""
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -29,22 +31,25 @@ def _isolated_mlops_environment():
     os.environ.update(saved)
 
 
+def _started(start):
+    """An engine from tests/engines.py, or a skip saying why it cannot run here."""
+    tests = str(Path(__file__).parent / "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    import engines
+
+    engine = getattr(engines, start)()
+    if isinstance(engine, str):
+        pytest.skip(engine)
+    return engine
+
+
 @pytest.fixture(scope="session")
 def postgres_cluster():
-    """One real PostgreSQL server for the session (see tests/engines.py), stopped at the end."""
-    import shutil
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).parent / "tests"))
-    from engines import start_postgres
-
-    cluster = start_postgres()
-    if isinstance(cluster, str):
-        pytest.skip(cluster)
+    """One real PostgreSQL server for the session (see tests/engines.py), removed at the end."""
+    cluster = _started("start_postgres")
     yield cluster
     cluster.stop()
-    shutil.rmtree(cluster.directory, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -58,14 +63,6 @@ def store_url(request, tmp_path):
 @pytest.fixture(scope="session")
 def s3_server():
     """An S3-compatible server (moto, a stand-in for S3) on loopback for the session."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).parent / "tests"))
-    from engines import start_s3
-
-    server = start_s3()
-    if isinstance(server, str):
-        pytest.skip(server)
+    server = _started("start_s3")
     yield server
     server.stop()

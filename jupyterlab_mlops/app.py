@@ -9,6 +9,7 @@ also how child processes (run workers, kernels, serving processes) find the same
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import json
 import os
@@ -200,7 +201,13 @@ class MLOps(LoggingConfigurable):
             if not value:
                 continue
             if trait == "artifact_storage_options":
-                setattr(self, trait, json.loads(value))
+                try:
+                    options = json.loads(value)
+                except ValueError as err:
+                    raise InvalidInput(f"{variable} is not a JSON object: {err}") from None
+                if not isinstance(options, dict):
+                    raise InvalidInput(f"{variable} must be a JSON object, got {value[:40]!r}")
+                setattr(self, trait, options)
             else:
                 setattr(self, trait, self.traits()[trait].from_string(value))
 
@@ -441,15 +448,7 @@ class MLOps(LoggingConfigurable):
             settings=DriftSettings(
                 default_interval=self.monitor_interval or 3600.0,
                 webhook_url=self.alert_webhook_url,
-                smtp={
-                    "host": self.smtp_host,
-                    "port": self.smtp_port,
-                    "sender": self.smtp_sender,
-                    "username": self.smtp_username,
-                    "password": self.smtp_password,
-                    "starttls": self.smtp_starttls,
-                    "ssl": self.smtp_ssl,
-                },
+                smtp=dataclasses.asdict(self.smtp),
             ),
             retraining=lambda: self.retraining,
             logger=self.log,

@@ -11,6 +11,7 @@ import nbformat
 import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from polling import wait_for  # noqa: F401 - re-exported for the suites
 from tornado.httpclient import HTTPClientError
 
 from jupyterlab_mlops.runs import TERMINAL_STATES
@@ -92,18 +93,6 @@ def sleepy_notebook(root: Path, name: str = "sleepy.ipynb") -> Path:
         ],
         parameters="seconds = 300\npid_file = 'kernel.pid'",
     )
-
-
-def wait_for(predicate, deadline: float = RUN_DEADLINE, interval: float = 0.2):
-    """Poll ``predicate`` until it returns something truthy (or fail after ``deadline``)."""
-    end = time.monotonic() + deadline
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"condition not met within {deadline}s")
-        time.sleep(interval)
 
 
 def gone(pid: int) -> bool:

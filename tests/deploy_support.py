@@ -9,13 +9,13 @@ import contextlib
 import functools
 import os
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import nbformat
 import pandas as pd
+from polling import wait_for  # noqa: F401 - re-exported for the suites
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -59,17 +59,6 @@ def predict(url: str, frame: pd.DataFrame, client: httpx.Client | None = None) -
         response = client.post(f"{url}/predict", json=payload)
     assert response.status_code == 200, response.text
     return response.json()
-
-
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):
-    """Poll ``predicate`` until it returns something truthy (bounded); return that value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 @contextlib.contextmanager

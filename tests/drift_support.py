@@ -5,16 +5,13 @@ Not a test module (no ``test_`` prefix); imported by ``test_drift_*.py``.
 
 from __future__ import annotations
 
-import json
-import socket
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pandas as pd
+from polling import wait_for  # noqa: F401 - re-exported for the suites
+from receivers import SmtpReceiver, WebhookReceiver  # noqa: F401 - re-exported
 from sklearn.datasets import load_breast_cancer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
@@ -77,17 +74,6 @@ def feedback(url: str, ids: list[str], labels) -> None:
     assert response.status_code == 200, response.text
 
 
-def wait_for(predicate, timeout: float = 60.0, interval: float = 0.1):
-    """Poll ``predicate`` until it returns something truthy (bounded); return that value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
-
-
 def logged(path: str, n: int, labelled: bool = False) -> bool:
     from jupyterlab_mlops.serving.prediction_log import read_log
 
@@ -101,76 +87,6 @@ def drifted(frame: pd.DataFrame, *, radius: float = 1.25, missing: float = 0.1) 
     n_missing = int(round(len(out) * missing))
     out.iloc[:n_missing, out.columns.get_loc("mean texture")] = np.nan
     return out
-
-
-class WebhookReceiver:
-    """A real HTTP server on 127.0.0.1 that records the JSON bodies posted to it."""
-
-    def __init__(self):
-        received: list[dict] = []
-        self.received = received
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's naming
-                length = int(self.headers.get("Content-Length", 0))
-                received.append(
-                    {
-                        "path": self.path,
-                        "content_type": self.headers.get("Content-Type"),
-                        "body": json.loads(self.rfile.read(length)),
-                    }
-                )
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/drift"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> WebhookReceiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class SmtpReceiver:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps the messages it receives."""
-
-    def __init__(self):
-        from aiosmtpd.controller import Controller
-
-        messages: list[dict] = []
-        self.messages = messages
-
-        class Handler:
-            async def handle_DATA(self, server, session, envelope):  # noqa: N802
-                messages.append(
-                    {
-                        "from": envelope.mail_from,
-                        "to": list(envelope.rcpt_tos),
-                        "content": envelope.content.decode("utf-8", "replace"),
-                    }
-                )
-                return "250 Message accepted for delivery"
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
-
-    def __enter__(self) -> SmtpReceiver:
-        self.controller.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.controller.stop()
 
 
 RETRAIN_PARAMETERS = """\

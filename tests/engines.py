@@ -71,6 +71,7 @@ class PostgresCluster:
         )
 
     def stop(self) -> None:
+        """Stop the server and remove its directory."""
         try:
             self._run(
                 self.bindir / "pg_ctl",
@@ -83,6 +84,7 @@ class PostgresCluster:
             )
         except subprocess.CalledProcessError:
             pass
+        shutil.rmtree(self.directory, ignore_errors=True)
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"

@@ -64,3 +64,13 @@ def test_child_environment_points_at_the_same_store(tmp_path):
     env = mlops.child_environment()
     assert env["MLOPS_STORE_URL"] == mlops.resolved_store_url
     assert env["MLOPS_ROOT_DIR"] == str(tmp_path.resolve())
+
+
+def test_storage_options_in_the_environment_must_be_a_json_object(tmp_path, monkeypatch):
+    from jupyterlab_mlops.app import MLOps
+    from jupyterlab_mlops.errors import InvalidInput
+
+    for bad in ("{endpoint: x}", '["a"]'):
+        monkeypatch.setenv("MLOPS_ARTIFACT_STORAGE_OPTIONS", bad)
+        with pytest.raises(InvalidInput, match="MLOPS_ARTIFACT_STORAGE_OPTIONS"):
+            MLOps(root_dir=str(tmp_path))

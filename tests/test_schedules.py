@@ -207,3 +207,72 @@ def test_the_embedded_scheduler_fires_an_every_minute_schedule(tmp_path, noteboo
         assert done["status"] == "succeeded"
     finally:
         instance.stop()
+
+
+def test_a_failed_scheduled_run_reaches_the_webhook_and_the_labs(tmp_path):
+    from receivers import WebhookReceiver
+
+    write_notebook(tmp_path / "broken.ipynb", ["raise ValueError('no data today')"])
+    instance = MLOps(root_dir=str(tmp_path))
+    instance.start()
+    try:
+        with WebhookReceiver(path="/hooks/runs") as hook:
+            created = instance.schedules.create(
+                ScheduleCreate(
+                    notebook_path="broken.ipynb",
+                    cron="0 6 * * *",
+                    notify={"on": ["failed"], "webhook": hook.url},
+                )
+            )
+            start = instance.notifier.list()["last_id"]
+            fired = instance.schedules.trigger(created["id"], user="carol")
+            wait_for(lambda: hook.received, RUN_DEADLINE)
+            (message,) = hook.received
+            assert message["body"]["status"] == "failed"
+            assert message["body"]["run_id"] == fired["run_id"]
+            assert message["body"]["schedule_id"] == created["id"]
+            assert "no data today" in message["body"]["text"]
+            assert message["body"]["text"].startswith("Run failed: scheduled run of broken.ipynb")
+        notes = instance.notifier.list(after=start)["items"]
+        assert [(n["kind"], n["level"], n["link"]["run_id"]) for n in notes] == [
+            ("run", "error", fired["run_id"])
+        ]
+    finally:
+        instance.stop()
+
+
+def test_successes_are_not_notified_by_default(tmp_path, notebook):
+    instance = MLOps(root_dir=str(tmp_path))
+    instance.start()
+    try:
+        created = instance.schedules.create(
+            ScheduleCreate(notebook_path=notebook, cron="0 6 * * *")
+        )
+        start = instance.notifier.list()["last_id"]
+        fired = instance.schedules.trigger(created["id"])
+        wait_for(lambda: instance.runs.get(fired["run_id"])["status"] == "succeeded", RUN_DEADLINE)
+        assert instance.outbox.drain(30)
+        assert instance.notifier.list(after=start)["items"] == []
+    finally:
+        instance.stop()
+
+
+def test_after_a_restart_a_schedule_keeps_firing_without_firing_a_time_twice(mlops, notebook):
+    clock = Clock(datetime(2026, 5, 1, 8, 0, 30, tzinfo=UTC))
+    before = service(mlops, clock, owner="lab:100")
+    created = before.create(
+        ScheduleCreate(notebook_path=notebook, cron="* * * * *", overlap="queue")
+    )
+    clock.now = datetime(2026, 5, 1, 8, 1, 2, tzinfo=UTC)
+    assert [f["fire_time"] for f in before.tick()] == ["2026-05-01T08:01:00+00:00"]
+    # The server goes away; a new one (a new process: another owner) opens the same store.
+    after = service(mlops, clock, owner="lab:200")
+    assert after.tick() == []  # 08:01 was fired before the restart
+    clock.now = datetime(2026, 5, 1, 8, 2, 3, tzinfo=UTC)
+    assert [f["fire_time"] for f in after.tick()] == ["2026-05-01T08:02:00+00:00"]
+    fires = after.fires(created["id"])["items"]
+    assert sorted(f["fire_time"] for f in fires) == [
+        "2026-05-01T08:01:00+00:00",
+        "2026-05-01T08:02:00+00:00",
+    ]
+    assert len(runs_of(mlops, created["id"])) == 2

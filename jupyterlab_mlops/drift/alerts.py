@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from ..channels import SmtpSettings
 from ..errors import NotFound
 from ..events import ALERT_RAISED
 from ..store import audit
@@ -176,7 +177,7 @@ class Alerts:
         if email:
             subject, body = channels.alert_text(context, alerts)
             delivered["email"] = channels.send_email(
-                self.smtp_settings(email), email["to"], subject, body
+                SmtpSettings(**self.smtp_settings(email)), email["to"], subject, body
             )
         for channel, outcome in delivered.items():
             if not outcome.get("ok"):

@@ -167,7 +167,7 @@ class RunService:
         schedule_id: str | None = None,
     ) -> dict[str, Any]:
         """Validate, record (queued, with provenance) and hand to the executor."""
-        prepared = self._submissions.prepare(
+        prepared = self._prepare(
             notebook_path,
             parameters,
             kernel_name=kernel_name,
@@ -175,7 +175,6 @@ class RunService:
             tags=tags,
             input_files=input_files,
             from_text=from_text,
-            default_timeout=self._settings.default_timeout,
         )
         self.executor.check_available()
         base = self._submissions.base_provenance(prepared, user)
@@ -196,6 +195,20 @@ class RunService:
         self.executor.launch([run_id])
         return self.get(run_id)
 
+    def _prepare(self, notebook_path: str, parameters: Any, **options: Any):
+        """Everything about a submission validated, nothing recorded (the runs' defaults)."""
+        options = {
+            "kernel_name": None,
+            "timeout": None,
+            "tags": None,
+            "input_files": None,
+            "from_text": False,
+            **options,
+        }
+        return self._submissions.prepare(
+            notebook_path, parameters, default_timeout=self._settings.default_timeout, **options
+        )
+
     def check(
         self,
         notebook_path: str,
@@ -205,16 +218,7 @@ class RunService:
         """What :meth:`submit` would run, validated, with nothing recorded: the root-relative
         notebook path and the coerced parameters (schedules and monitors check this when they
         are created, long before their first run)."""
-        prepared = self._submissions.prepare(
-            notebook_path,
-            parameters,
-            kernel_name=kernel_name,
-            timeout=None,
-            tags=None,
-            input_files=None,
-            from_text=False,
-            default_timeout=self._settings.default_timeout,
-        )
+        prepared = self._prepare(notebook_path, parameters, kernel_name=kernel_name)
         return {
             "notebook_path": relative_to_root(self._settings.root_dir, prepared.path),
             "parameters": prepared.parameters,
