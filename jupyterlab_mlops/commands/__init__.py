@@ -2,11 +2,13 @@
 
 A command (:class:`~.spec.Command`) is its words, arguments and help, a function that calls the
 services (``mlops.runs``, ``mlops.registry``, ``mlops.deployments``, ``mlops.monitors``,
-``mlops.drift_report``) and returns data, and renderers of that data: aligned text for a terminal,
-HTML (or text) for a notebook, JSON with ``--json``. cli/ builds argparse sub-commands from the
-specs and magics/ ``%mlops`` sub-commands; neither holds presentation code of its own.
+``mlops.drift_report``, ``mlops.schedules``, ``mlops.pipelines``) and returns data, and
+renderers of that data: aligned text for a terminal, HTML (or text) for a notebook, JSON with
+``--json``. cli/ builds argparse sub-commands from the specs and magics/ ``%mlops``
+sub-commands; neither holds presentation code of its own.
 
-One module per resource (info, runs, models, deployments, drift); shared pieces: ``render``
+One module per resource (info, runs, models, deployments, drift, schedules, pipelines) and
+``scheduler`` (the standalone process of the periodic jobs); shared pieces: ``render``
 (tables, pairs, value formats), ``arguments`` (``KEY=VALUE``, JSON, methods, data files),
 ``progress`` (tqdm.auto), ``defaults`` (settings and limits, read in one place), ``context``.
 """
@@ -20,7 +22,16 @@ from .context import Context
 from .spec import CLI, EXIT_FAILED, EXIT_OK, EXIT_REFUSED, MAGIC, Arg, Command, Group, arg
 
 # The resource modules, in the order their commands are listed.
-MODULES = ("info", "runs", "models", "deployments", "drift")
+MODULES = (
+    "info",
+    "runs",
+    "models",
+    "deployments",
+    "drift",
+    "schedules",
+    "pipelines",
+    "scheduler",
+)
 
 
 @functools.cache

@@ -2,7 +2,8 @@
 in a notebook's kernel (tqdm picks the form; stdout stays clean for ``--json``).
 
 :func:`run_cells` follows a run over its notebook's cells (fed the run records that
-``RunService.wait`` reports); :func:`status_line` shows the latest line of a step-by-step
+``RunService.wait`` reports); :func:`pipeline_steps` a pipeline run over its steps (fed the
+pipeline-run views the wait loop reads); :func:`status_line` shows the latest line of a step-by-step
 operation (deploy, restart, image build) with the time elapsed.
 """
 
@@ -45,6 +46,38 @@ class RunCells:
 @contextlib.contextmanager
 def run_cells(run_id: str) -> Iterator[RunCells]:
     progress = RunCells(run_id)
+    try:
+        yield progress
+    finally:
+        progress.bar.close()
+
+
+class PipelineSteps:
+    """A bar of steps done out of the pipeline's steps; the postfix names the running ones."""
+
+    DONE = ("succeeded", "failed", "skipped", "cancelled")
+
+    def __init__(self, pipeline_run: dict[str, Any]):
+        self.bar = _tqdm(
+            total=len(pipeline_run["steps"]), unit="step", desc=f"{pipeline_run['id']} pending"
+        )
+
+    def __call__(self, pipeline_run: dict[str, Any]) -> None:
+        bar, steps = self.bar, pipeline_run["steps"]
+        done = sum(1 for step in steps if step["status"] in self.DONE)
+        if bar.total != len(steps):
+            bar.total = len(steps)
+        if done != bar.n:
+            bar.n = done
+        bar.set_description(f"{pipeline_run['id']} {pipeline_run['status']}", refresh=False)
+        running = [step["name"] for step in steps if step["status"] == "running"]
+        bar.set_postfix_str(("running " + ", ".join(running)) if running else "", refresh=False)
+        bar.refresh()
+
+
+@contextlib.contextmanager
+def pipeline_steps(pipeline_run: dict[str, Any]) -> Iterator[PipelineSteps]:
+    progress = PipelineSteps(pipeline_run)
     try:
         yield progress
     finally:

@@ -1,11 +1,12 @@
 """``%mlops …``: the notebook's command line, a thin adapter over the command layer.
 
 ``%load_ext jupyterlab_mlops`` registers the magic. Every command that has a ``magic`` name in
-:mod:`jupyterlab_mlops.commands` is a sub-command here (``%mlops help`` lists them): its words are
-parsed with the command's own arguments, its data rendered for the notebook (HTML tables, the drift
-widget, progress through tqdm's notebook widget). A refusal or an error is one printed line, never
-a traceback. The ``MLOps`` used is the process's shared one for the current store environment
-(``MLOPS_*``), so a kernel that switches stores follows it.
+:mod:`jupyterlab_mlops.commands` is a sub-command here (``%mlops help`` lists them; a name may be
+two words: ``%mlops pipeline run``): its words are parsed with the command's own arguments, its
+data rendered for the notebook (HTML tables, the drift widget, progress through tqdm's notebook
+widget). A refusal or an error is one printed line, never a traceback. The ``MLOps`` used is the
+process's shared one for the current store environment (``MLOPS_*``), so a kernel that switches
+stores follows it.
 """
 
 from __future__ import annotations
@@ -65,6 +66,21 @@ def show(output: Any) -> None:
         display(output)
 
 
+def sub_command(words: list[str]) -> tuple[str, list[str]]:
+    """The sub-command's name (one word, or two: ``pipeline run``) and its arguments."""
+    if len(words) > 1 and f"{words[0]} {words[1]}" in magic_commands():
+        return f"{words[0]} {words[1]}", words[2:]
+    return words[0], words[1:]
+
+
+def unknown(name: str) -> str:
+    """What to say about a name that is no sub-command (or only the first of two words)."""
+    following = sorted(n for n in magic_commands() if n.startswith(f"{name} "))
+    if following:
+        return f"%mlops {name}: say which — {', '.join(following)}. Try %mlops help."
+    return f"%mlops: unknown subcommand {name!r}. Try %mlops help."
+
+
 def _shared_mlops():
     from ..facade import shared_mlops
 
@@ -84,10 +100,10 @@ class MLOpsMagics(Magics):
         if not words or words[0] in ("help", "-h", "--help"):
             display(HTML(help_html()))
             return None
-        name, args = words[0], words[1:]
+        name, args = sub_command(words)
         command = magic_commands().get(name)
         if command is None:
-            print(f"%mlops: unknown subcommand {name!r}. Try %mlops help.")
+            print(unknown(name))
             return None
         context = Context(MAGIC, _shared_mlops, namespace=self.shell.user_ns)
         try:

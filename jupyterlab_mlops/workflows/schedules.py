@@ -393,6 +393,12 @@ class ScheduleService:
         if schedule["overlap"] == "skip" and not manual:
             active = self._previous_active(schedule["id"], fire_id)
             if active is not None:
+                log.info(
+                    "schedule %s skipped %s: run %s is still active",
+                    schedule["id"],
+                    instant.isoformat(),
+                    active,
+                )
                 return self._set_fire(
                     fire_id,
                     status="skipped",
@@ -416,4 +422,11 @@ class ScheduleService:
         except MLOpsError as err:  # the notebook went away or no longer takes its parameters
             log.warning("schedule %s could not start its run: %s", schedule["id"], err.message)
             return self._set_fire(fire_id, status="failed", reason=err.message)
+        log.info(
+            "schedule %s fired for %s: run %s of %s",
+            schedule["id"],
+            instant.isoformat(),
+            run["id"],
+            schedule["target_path"],
+        )
         return self._set_fire(fire_id, status="submitted", run_id=run["id"])
