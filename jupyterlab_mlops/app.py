@@ -306,14 +306,19 @@ class MLOps(LoggingConfigurable):
     @cached_property
     def schedules(self):
         """Cron schedules of notebooks, each fire time claimed once in the store."""
-        from .workflows.schedules import ScheduleRuns, ScheduleService
+        from .workflows.schedules import SchedulePipelines, ScheduleRuns, ScheduleService
 
         runs = ScheduleRuns(
             check=self.runs.check,
             submit=self.runs.submit,
             status=lambda run_id: self.runs.get(run_id)["status"],
         )
-        return ScheduleService(self.db, runs, default_timezone=self.default_timezone)
+        pipelines = SchedulePipelines(
+            check=self.pipelines.check, start=self.pipelines.start, status=self.pipelines.status
+        )
+        return ScheduleService(
+            self.db, runs, pipelines=pipelines, default_timezone=self.default_timezone
+        )
 
     @cached_property
     def notifier(self):
@@ -432,8 +437,11 @@ class MLOps(LoggingConfigurable):
         from .runs.parameters import validate_parameters
         from .serving import prediction_log
 
-        def check_retrain(notebook: str, parameters: dict) -> None:
-            validate_parameters(self.runs.inspect(notebook)["parameters"], parameters)
+        def check_retrain(target: str, parameters: dict) -> None:
+            if target.endswith(".pipeline.yaml"):
+                self.pipelines.check(target, parameters)
+            else:
+                validate_parameters(self.runs.inspect(target)["parameters"], parameters)
 
         service = MonitorService(
             self.db,
@@ -464,6 +472,7 @@ class MLOps(LoggingConfigurable):
         return RetrainWorkflow(
             self.workflow_records,
             runs=self.runs,
+            pipelines=self.pipelines,
             registry=self.registry,
             deployments=self.deployments,
             monitors=self.monitors,

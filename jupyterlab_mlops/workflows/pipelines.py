@@ -145,15 +145,7 @@ class PipelineService:
         trigger: str = "manual",
         schedule_id: str | None = None,
     ) -> dict[str, Any]:
-        shown, spec = self.load(pipeline_path)
-        given = dict(parameters or {})
-        unknown = sorted(set(given) - set(spec.parameters))
-        if unknown:
-            raise InvalidInput(
-                f"unknown pipeline parameter {unknown[0]!r} (declared: "
-                f"{', '.join(sorted(spec.parameters)) or 'none'})",
-                details={"field": f"parameters.{unknown[0]}"},
-            )
+        shown, spec, given = self._checked(pipeline_path, parameters)
         flow = self.records.create(
             KIND,
             pipeline_spec.order(spec),
@@ -168,6 +160,27 @@ class PipelineService:
             user=user,
         )
         return self.advance(flow["id"])
+
+    def check(self, pipeline_path: str, parameters: dict[str, Any] | None = None) -> dict:
+        """What :meth:`start` would run, validated (for schedules): root-relative path and
+        the given parameters, or a 400 naming what is wrong."""
+        shown, _spec, given = self._checked(pipeline_path, parameters)
+        return {"pipeline_path": shown, "parameters": given}
+
+    def status(self, run_id: str) -> str:
+        return self.records.get(run_id, kind=KIND)["status"]
+
+    def _checked(self, pipeline_path: str, parameters: dict[str, Any] | None):
+        shown, spec = self.load(pipeline_path)
+        given = dict(parameters or {})
+        unknown = sorted(set(given) - set(spec.parameters))
+        if unknown:
+            raise InvalidInput(
+                f"unknown pipeline parameter {unknown[0]!r} (declared: "
+                f"{', '.join(sorted(spec.parameters)) or 'none'})",
+                details={"field": f"parameters.{unknown[0]}", "parameter": unknown[0]},
+            )
+        return shown, spec, given
 
     def advance_all(self) -> None:
         """Advance every unfinished pipeline run this process owns or may take over."""
@@ -211,6 +224,7 @@ class PipelineService:
                 pipeline_run_id=flow["id"],
                 status=flow["status"],
                 pipeline_path=flow["subject"],
+                schedule_id=flow["inputs"].get("schedule_id"),
                 error=flow["error"],
                 notify=spec.notify.model_dump() if spec.notify else None,
             )

@@ -2954,14 +2954,22 @@ export interface components {
         };
         /**
          * Retrain
-         * @description The closed loop: the notebook run on a new alert, and how its challenger is judged.
+         * @description The closed loop: the notebook (or pipeline) run on a new alert, and how its challenger
+         *     is judged.
          */
         Retrain: {
             /**
              * Notebook
              * @description path of the training notebook, relative to the root
+             * @default null
              */
-            notebook: string;
+            notebook?: string | null;
+            /**
+             * Pipeline
+             * @description path of a *.pipeline.yaml to run instead of a notebook; the challenger is the version one of its steps registered
+             * @default null
+             */
+            pipeline?: string | null;
             /**
              * Parameters
              * @description papermill parameters; ${prediction_log}, ${deployment_id}, ${deployment_name}, ${model_name}, ${model_version} and ${monitor_id} are substituted
@@ -3023,6 +3031,16 @@ export interface components {
              * @default null
              */
             notebook?: string | null;
+            /**
+             * Pipeline
+             * @default null
+             */
+            pipeline?: string | null;
+            /**
+             * Pipeline Run Id
+             * @default null
+             */
+            pipeline_run_id?: string | null;
             /**
              * Alias
              * @default null
