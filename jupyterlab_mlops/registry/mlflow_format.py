@@ -168,6 +168,19 @@ def write_mlflow_model(
     return directory
 
 
+def zip_directory(directory: Path) -> bytes:
+    """The directory's files in a zip archive (paths relative to it), built in memory."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(Path(directory).rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(directory).as_posix())
+    return buffer.getvalue()
+
+
 # -- import ---------------------------------------------------------------------------------
 
 
@@ -254,4 +267,4 @@ def _example(directory: Path, mlmodel: dict[str, Any]) -> Any:
     return None
 
 
-__all__ = ["mlflow_signature", "read_mlflow_model", "write_mlflow_model"]
+__all__ = ["mlflow_signature", "read_mlflow_model", "write_mlflow_model", "zip_directory"]

@@ -289,6 +289,16 @@ class RegistryService:
         path = write_mlflow_model(Path(directory), model, info, environment=environment)
         return {"name": info["name"], "version": info["version"], "directory": str(path)}
 
+    def export_mlflow_zip(self, ref: Ref) -> tuple[dict[str, Any], bytes]:
+        """The MLflow Model directory of a version, zipped (the panel's download)."""
+        import tempfile
+
+        from .mlflow_format import zip_directory
+
+        with tempfile.TemporaryDirectory(prefix="mlops-mlflow-") as folder:
+            result = self.export_mlflow(ref, Path(folder) / "model")
+            return result, zip_directory(Path(folder) / "model")
+
     def import_mlflow(
         self,
         directory: str | Path,
