@@ -61,6 +61,8 @@ class ProgressWriter:
         self._write = write
         self._deadline = deadline
         self._pending: tuple | None = None
+        #: the newest value reported, written or not (the final write carries it)
+        self.latest: tuple | None = None
         self._closed = threading.Event()
         self._wake = threading.Condition()
         self._thread = threading.Thread(target=self._loop, name="mlops-progress", daemon=True)
@@ -68,7 +70,7 @@ class ProgressWriter:
 
     def report(self, *values: Any) -> None:
         with self._wake:
-            self._pending = values
+            self._pending = self.latest = values
             self._wake.notify()
 
     def close(self, timeout: float = 10.0) -> None:

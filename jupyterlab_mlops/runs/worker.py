@@ -104,6 +104,11 @@ class Worker:
     def finish(self, status: str, **values: Any) -> bool:
         """The final state: progress stops, then the write is retried until the store takes it."""
         self.progress.close()
+        if self.progress.latest is not None:  # progress dropped while the store was busy
+            _, done, total, current = self.progress.latest
+            values.setdefault("cells_done", done)
+            values.setdefault("cells_total", total)
+            values.setdefault("current_cell", current)
         return durable(self.service.finish, self.run_id, status, **values)
 
     # -- timeout ------------------------------------------------------------------------------
@@ -130,6 +135,8 @@ class Worker:
             return {}
         try:
             sha = self.artifacts.put_file(self.output_path)
+        except InsufficientStorage as err:
+            return {"output_note": f"the output notebook could not be stored: {err.message}"}
         except Exception:  # partial output is a bonus, never a reason to lose the final state
             return {}
         values: dict[str, Any] = {"output_notebook_sha256": sha}

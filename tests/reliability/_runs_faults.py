@@ -33,6 +33,7 @@ __all__ = [
     "integrity_ok",
     "ok_notebook",
     "store_path",
+    "until",
     "wait_finished",
     "wait_for",
     "write_notebook",
@@ -95,3 +96,14 @@ def hold_write_lock(database: Path, seconds: float) -> subprocess.Popen:
 def integrity_ok(database: Path) -> bool:
     with sqlite3.connect(database) as db:
         return db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+async def until(predicate, timeout: float = 180.0) -> None:
+    """``wait_for`` for async tests: poll without blocking the server's event loop."""
+    import asyncio
+    import time
+
+    end = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < end, f"condition not met within {timeout}s"
+        await asyncio.sleep(0.1)
