@@ -7,6 +7,7 @@ works (PostgreSQL for teams). The schema is owned by alembic and upgraded on ope
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,7 +79,24 @@ class Database:
             event.listen(self.engine, "begin", _sqlite_begin)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         if upgrade:
-            self.upgrade()
+            try:
+                self.upgrade()
+            except OperationalError as err:
+                raise self._unavailable(err) from err
+
+    def _unavailable(self, err: OperationalError) -> MLOpsError | OperationalError:
+        """:func:`store_error`, knowing that SQLite cannot open a file on a read-only disk."""
+        database = make_url(self.url).database
+        if self.kind == "sqlite" and database and database != ":memory:":
+            folder = Path(database).parent
+            if folder.is_dir() and os.statvfs(folder).f_flag & os.ST_RDONLY:
+                return StoreUnavailable(
+                    f"the store {self.display_url} is on a read-only file system: nothing can "
+                    "be recorded until it is writable",
+                    code="store_read_only",
+                    retry_after=60,
+                )
+        return store_error(err, self.display_url)
 
     @property
     def display_url(self) -> str:
@@ -127,7 +145,7 @@ class Database:
             session.commit()
         except OperationalError as err:
             session.rollback()
-            raise store_error(err, self.display_url) from err
+            raise self._unavailable(err) from err
         except BaseException:
             session.rollback()
             raise
