@@ -5,11 +5,16 @@ Imports the helpers of ``tests/`` (``_runs_support``, ``polling``) for the suite
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 TESTS = str(Path(__file__).resolve().parents[1])
@@ -26,6 +31,7 @@ from _runs_support import (  # noqa: E402
 from polling import wait_for  # noqa: E402
 
 __all__ = [
+    "JupyterServer",
     "HostilePaths",
     "error_of",
     "fetch_json",
@@ -107,3 +113,70 @@ async def until(predicate, timeout: float = 180.0) -> None:
     while not predicate():
         assert time.monotonic() < end, f"condition not met within {timeout}s"
         await asyncio.sleep(0.1)
+
+
+# -- a Jupyter server in its own process (to kill it, or to call it synchronously) --------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class JupyterServer:
+    """``jupyter server`` with our extension in its own process, on ``root``."""
+
+    token = "reliability-token"
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.port = _free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MLOPS_")}
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "jupyter_server",
+                f"--port={self.port}",
+                "--ip=127.0.0.1",
+                f"--IdentityProvider.token={self.token}",
+                f"--ServerApp.root_dir={root}",
+                "--ServerApp.jpserver_extensions={'jupyterlab_mlops': True}",
+                "--ServerApp.open_browser=False",
+                "--allow-root",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(root / "server.log", "ab"),  # noqa: SIM115 - the child owns it
+        )
+        wait_for(self._up, timeout=120)
+
+    def _up(self) -> bool:
+        try:
+            self.call("GET", "health")
+            return True
+        except (OSError, urllib.error.URLError):
+            return False
+
+    def call(self, method: str, path: str, body: dict | None = None) -> dict:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/mlops/api/{path}",
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"token {self.token}"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()

@@ -6,15 +6,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from _runs_faults import (
+    JupyterServer,
     error_of,
     fetch_json,
     hold_write_lock,
@@ -97,70 +93,6 @@ async def test_kill_9_of_the_worker_fails_the_run_with_a_reason(jp_fetch, jp_roo
 
 
 # -- kill -9 of the Jupyter server itself (a separate process) -------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class JupyterServer:
-    """``jupyter server`` with our extension in its own process, on ``root``."""
-
-    token = "reliability-token"
-
-    def __init__(self, root: Path):
-        self.root = root
-        self.port = _free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MLOPS_")}
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jupyter_server",
-                f"--port={self.port}",
-                "--ip=127.0.0.1",
-                f"--IdentityProvider.token={self.token}",
-                f"--ServerApp.root_dir={root}",
-                "--ServerApp.jpserver_extensions={'jupyterlab_mlops': True}",
-                "--ServerApp.open_browser=False",
-                "--allow-root",
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=open(root / "server.log", "ab"),  # noqa: SIM115 - the child owns it
-        )
-        wait_for(self._up, timeout=120)
-
-    def _up(self) -> bool:
-        try:
-            self.call("GET", "health")
-            return True
-        except (OSError, urllib.error.URLError):
-            return False
-
-    def call(self, method: str, path: str, body: dict | None = None) -> dict:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/mlops/api/{path}",
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"token {self.token}"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
 
 
 def test_kill_9_of_the_server_mid_run_the_run_still_finishes(tmp_path):
