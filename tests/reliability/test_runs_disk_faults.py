@@ -187,4 +187,16 @@ async def test_list_pages_summarise_big_parameters_and_the_detail_has_them_whole
     assert code == 413
     _, page = await fetch_json(jp_fetch, "runs")
     assert page["total"] == 1
-    await wait_finished(jp_fetch, run["id"])
+    await fetch_json(jp_fetch, "runs", run["id"], "cancel", method="POST")
+    # Schedules: the list cuts, the detail has the whole value.
+    code, schedule = await fetch_json(
+        jp_fetch,
+        "schedules",
+        method="POST",
+        body={"notebook_path": "p.ipynb", "parameters": {"blob": blob}, "cron": "0 3 * * *"},
+    )
+    assert code == 201
+    _, schedules = await fetch_json(jp_fetch, "schedules")
+    assert schedules["items"][0]["parameters"]["blob"].startswith("b" * 200 + "…[")
+    _, whole = await fetch_json(jp_fetch, "schedules", schedule["id"])
+    assert whole["parameters"]["blob"] == blob

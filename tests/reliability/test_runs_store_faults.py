@@ -111,22 +111,13 @@ def test_kill_9_of_the_server_mid_run_the_run_still_finishes(tmp_path):
         try:
             wait_for(lambda: records.get(run["id"])["status"] == "succeeded", timeout=120)
             final = records.get(run["id"])
+            # Nothing stuck: no run is left queued or running behind the dead server.
+            assert records.list(status=["queued", "running"])["total"] == 0
         finally:
             db.dispose()
         assert final["output_notebook_path"]
         assert (tmp_path / final["output_notebook_path"]).is_file()
         assert final["pid"] and _gone(final["pid"])
-    finally:
-        server.stop()
-    # Nothing stuck: a new server sees it finished and runs the next one.
-    server = JupyterServer(tmp_path)
-    try:
-        assert server.call("GET", f"runs/{run['id']}")["status"] == "succeeded"
-        again = server.call("POST", "runs", {"notebook_path": "steady.ipynb"})
-        wait_for(
-            lambda: server.call("GET", f"runs/{again['id']}")["status"] == "succeeded",
-            timeout=120,
-        )
     finally:
         server.stop()
 
