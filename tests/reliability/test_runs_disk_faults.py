@@ -74,7 +74,7 @@ def _big_notebook(path: Path, size: int) -> None:
     path.write_text(json.dumps(nb))
 
 
-async def test_a_full_artifact_root_is_a_507_and_nothing_is_half_written(
+async def test_a_full_artifact_root_is_a_507_nothing_half_written_corruption_refused(
     jp_fetch, jp_root_dir, disks
 ):
     ok_notebook(jp_root_dir)
@@ -103,6 +103,20 @@ async def test_a_full_artifact_root_is_a_507_and_nothing_is_half_written(
         jp_fetch, "runs", method="POST", body={"notebook_path": "big.ipynb"}
     )
     assert code == 201
+    await fetch_json(jp_fetch, "runs", run["id"], "cancel", method="POST")
+
+    # A corrupted artifact is refused, and not written under the root.
+    final = await wait_finished(jp_fetch, first["id"])
+    sha = final["output_notebook_sha256"]
+    stored = disks["artifacts"] / "store" / "sha256" / sha[:2] / sha
+    stored.write_bytes(stored.read_bytes().replace(b"x is", b"x IS"))
+    code, error = await error_of(jp_fetch, "runs", first["id"], "output")
+    assert code == 422 and error["code"] == "integrity_error"
+    output = jp_root_dir / final["output_notebook_path"]
+    output.unlink()
+    code, error = await error_of(jp_fetch, "runs", first["id"], "output", method="POST")
+    assert code == 422 and error["code"] == "integrity_error"
+    assert not output.exists()
 
 
 def test_a_read_only_store_is_a_clear_503_and_cli_error(tmp_path, disks):
@@ -140,22 +154,6 @@ def test_a_read_only_store_is_a_clear_503_and_cli_error(tmp_path, disks):
         assert "read-only" in result.stderr and "Traceback" not in result.stderr
     finally:
         _remount(disks["store"], "rw")
-
-
-async def test_a_corrupted_artifact_is_refused(jp_fetch, jp_root_dir, disks):
-    ok_notebook(jp_root_dir)
-    _, run = await fetch_json(jp_fetch, "runs", method="POST", body={"notebook_path": "ok.ipynb"})
-    final = await wait_finished(jp_fetch, run["id"])
-    sha = final["output_notebook_sha256"]
-    stored = disks["artifacts"] / "store" / "sha256" / sha[:2] / sha
-    stored.write_bytes(stored.read_bytes().replace(b"x is", b"x IS"))
-    code, error = await error_of(jp_fetch, "runs", run["id"], "output")
-    assert code == 422 and error["code"] == "integrity_error"
-    output = jp_root_dir / final["output_notebook_path"]
-    output.unlink()
-    code, error = await error_of(jp_fetch, "runs", run["id"], "output", method="POST")
-    assert code == 422 and error["code"] == "integrity_error"
-    assert not output.exists()
 
 
 async def test_list_pages_summarise_big_parameters_and_the_detail_has_them_whole(
