@@ -51,6 +51,7 @@ ENV_OVERRIDES = {
     "default_timezone": "MLOPS_DEFAULT_TIMEZONE",
     "notification_webhook_url": "MLOPS_NOTIFICATION_WEBHOOK_URL",
     "output_dir": "MLOPS_OUTPUT_DIR",
+    "store_busy_timeout": "MLOPS_STORE_BUSY_TIMEOUT",
 }
 
 
@@ -153,6 +154,12 @@ class MLOps(LoggingConfigurable):
         help="Largest REST request body accepted (413 past it); 0 for no limit of ours.",
     ).tag(config=True)
 
+    store_busy_timeout = Float(
+        3.0,
+        help="Seconds a request waits for the store's write lock (SQLite) before answering 503 "
+        "with Retry-After. Env: MLOPS_STORE_BUSY_TIMEOUT.",
+    ).tag(config=True)
+
     run_scheduler = Bool(
         True,
         help="Run the periodic jobs (run queue, schedules, pipelines, drift monitors, alias "
@@ -249,7 +256,7 @@ class MLOps(LoggingConfigurable):
 
     @cached_property
     def db(self) -> Database:
-        return Database(self.resolved_store_url)
+        return Database(self.resolved_store_url, busy_timeout=self.store_busy_timeout)
 
     @cached_property
     def artifacts(self) -> ArtifactStore:

@@ -68,7 +68,9 @@ class PipelineService:
     # -- reading -------------------------------------------------------------------------------
 
     def load(self, pipeline_path: str) -> tuple[str, PipelineSpec]:
-        path = resolve_in_root(self.root_dir, pipeline_path, regular_file=True)
+        path = resolve_in_root(
+            self.root_dir, pipeline_path, regular_file=True, field="pipeline_path"
+        )
         shown = relative_to_root(self.root_dir, path)
         spec = pipeline_spec.load(path, shown)
         for step in spec.steps:
@@ -77,7 +79,9 @@ class PipelineService:
                 if not Path(step.notebook).is_absolute()
                 else (Path(step.notebook))
             )
-            resolve_in_root(self.root_dir, str(notebook), regular_file=True)
+            resolve_in_root(
+                self.root_dir, str(notebook), regular_file=True, field=f"steps.{step.name}.notebook"
+            )
         return shown, spec
 
     def view(self, flow: dict[str, Any]) -> dict[str, Any]:

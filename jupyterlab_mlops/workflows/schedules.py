@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import InvalidInput, MLOpsError, NotFound
+from ..runs.parameters import summarize
 from ..store.db import Database
 from ..store.models import Schedule, ScheduleFire, utcnow
 from . import cron
@@ -238,6 +239,8 @@ class ScheduleService:
                 .limit(limit)
             ).all()
             items = [self.to_dict(row, self._last_fire(session, row.id)) for row in rows]
+        for item in items:  # a list page stays small: long values are cut (the detail has them)
+            item["parameters"] = summarize(item["parameters"])[0]
         return {"items": items, "total": total or 0, "offset": offset, "limit": limit}
 
     def get(self, schedule_id: str) -> dict[str, Any]:

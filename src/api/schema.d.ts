@@ -3178,10 +3178,18 @@ export interface components {
             status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
             /** Status Reason */
             status_reason: string | null;
-            /** Parameters */
+            /**
+             * Parameters
+             * @description In lists, long values are cut (marked '…[N more …]'); whole in the detail
+             */
             parameters: {
                 [key: string]: unknown;
             };
+            /**
+             * Parameters Truncated
+             * @description Some parameter value is cut here: GET /runs/{run_id} has it whole
+             */
+            parameters_truncated: boolean;
             /** Kernel Name */
             kernel_name: string | null;
             /** Timeout Seconds */
@@ -3274,10 +3282,18 @@ export interface components {
             status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
             /** Status Reason */
             status_reason: string | null;
-            /** Parameters */
+            /**
+             * Parameters
+             * @description In lists, long values are cut (marked '…[N more …]'); whole in the detail
+             */
             parameters: {
                 [key: string]: unknown;
             };
+            /**
+             * Parameters Truncated
+             * @description Some parameter value is cut here: GET /runs/{run_id} has it whole
+             */
+            parameters_truncated: boolean;
             /** Kernel Name */
             kernel_name: string | null;
             /** Timeout Seconds */
