@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..runs.limits import format_bytes
 from ..runs.parameters import parse_assignments
 from . import progress
 from .context import Context
@@ -64,7 +65,21 @@ def summary_text(run: dict[str, Any]) -> str:
         parts.append(f"  duration: {run['duration_seconds']:.1f}s")
     if run.get("output_notebook_path"):
         parts.append(f"  output notebook: {run['output_notebook_path']}")
+    if run.get("peak_memory_bytes") or run.get("cpu_seconds") is not None:
+        parts.append(f"  usage: {usage_text(run)}")
     return "\n".join(parts)
+
+
+def usage_text(run: dict[str, Any]) -> str:
+    """``peak 312 MiB of 2 GiB, 4.1 CPU s on at most 2 CPUs``: what the run cost, and its limits."""
+    text = f"peak {format_bytes(run.get('peak_memory_bytes')) or '?'}"
+    if run.get("memory_limit_bytes"):
+        text += f" of {format_bytes(run['memory_limit_bytes'])}"
+    if run.get("cpu_seconds") is not None:
+        text += f", {run['cpu_seconds']:.1f} CPU s"
+    if run.get("cpus"):
+        text += f" on at most {run['cpus']:g} CPUs"
+    return text
 
 
 def comparison_text(comparison: dict[str, Any]) -> str:
@@ -161,6 +176,7 @@ def run_columns(context: Context) -> list[Column]:
         Column("parameters", lambda r: ", ".join(f"{k}={v}" for k, v in r["parameters"].items())),
         Column("metrics", lambda r: ", ".join(f"{k}={v:.4g}" for k, v in r["metrics"].items())),
         Column("duration", lambda r: seconds(r["duration_seconds"])),
+        Column("peak memory", lambda r: format_bytes(r.get("peak_memory_bytes"))),
         Column("started", lambda r: timestamp(r["started_at"] or r["created_at"])),
         Column("", lambda r: r["output_notebook_path"], output, in_text=False),
     ]
@@ -181,6 +197,8 @@ def run_notebook(context: Context, options: argparse.Namespace) -> dict[str, Any
         user=context.user,
         trigger=context.trigger,
         from_text=True,
+        memory=options.memory,
+        cpus=options.cpus,
     )
     return run if options.no_wait else wait_for_run(context, run)
 
@@ -303,6 +321,17 @@ RUN_ARGUMENTS = (
         type=float,
         default=None,
         help="Time limit in seconds (default: c.MLOps.default_timeout).",
+    ),
+    arg(
+        "--memory",
+        default=None,
+        help="Memory limit of the kernel, e.g. 2GiB (default: c.MLOps.run_memory_limit).",
+    ),
+    arg(
+        "--cpus",
+        type=float,
+        default=None,
+        help="CPUs the kernel may use (default: c.MLOps.run_cpus).",
     ),
     arg("--tag", action="append", default=[], help="Tag the run; repeatable."),
     arg(

@@ -87,6 +87,8 @@ class RunsHandler(MLOpsHandler):
             tags=body.tags,
             input_files=body.input_files,
             user=self.username,
+            memory=body.memory,
+            cpus=body.cpus,
         )
         self.write_json(run, status=201)
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BeforeValidator, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from ..schemas import NonNegativeInt, Page, Schema
+from ..schemas import NonNegativeInt, Page, PositiveInt, Schema
 from . import ALL_STATES
 
 RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "timed_out"]
@@ -47,6 +47,9 @@ NonEmptyText = Annotated[str, BeforeValidator(_string), Field(min_length=1)]
 Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Parameters = Annotated[dict[str, Any] | None, BeforeValidator(_parameters)]
 PageLimit = Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)]
+#: "2GiB", "512MB" or a number of bytes (checked by ``runs/limits.parse_memory``)
+MemorySize = str | PositiveInt
+CpuCount = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
 # -- request bodies ---------------------------------------------------------------------------
@@ -65,6 +68,10 @@ class SubmitRun(Schema):
     input_files: list[Text] | None = Field(
         None, description="Files under the root whose sha256 is recorded in the provenance"
     )
+    memory: MemorySize | None = Field(
+        None, description="The kernel's memory limit, e.g. '2GiB' (c.MLOps.run_memory_limit)"
+    )
+    cpus: CpuCount | None = Field(None, description="CPUs of the kernel; default c.MLOps.run_cpus")
 
 
 class SweepRequest(Schema):
@@ -173,6 +180,10 @@ class Run(Schema):
     output_notebook_sha256: str | None
     output_notebook_path: str | None
     metrics: dict[str, float] = Field(description="The last logged value of each metric")
+    memory_limit_bytes: int | None = Field(description="The kernel's memory limit")
+    cpus: float | None = Field(description="CPUs the kernel may use")
+    peak_memory_bytes: int | None = Field(description="Peak resident memory of the kernel")
+    cpu_seconds: float | None = Field(description="CPU time the kernel used")
 
 
 class MetricPoint(Schema):

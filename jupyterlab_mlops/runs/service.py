@@ -165,6 +165,8 @@ class RunService:
         trigger_details: dict[str, Any] | None = None,
         from_text: bool = False,
         schedule_id: str | None = None,
+        memory: Any = None,
+        cpus: Any = None,
     ) -> dict[str, Any]:
         """Validate, record (queued, with provenance) and hand to the executor."""
         prepared = self._prepare(
@@ -175,6 +177,8 @@ class RunService:
             tags=tags,
             input_files=input_files,
             from_text=from_text,
+            memory=memory,
+            cpus=cpus,
         )
         self.executor.check_available()
         base = self._submissions.base_provenance(prepared, user)
@@ -206,7 +210,11 @@ class RunService:
             **options,
         }
         return self._submissions.prepare(
-            notebook_path, parameters, default_timeout=self._settings.default_timeout, **options
+            notebook_path,
+            parameters,
+            default_timeout=self._settings.default_timeout,
+            default_limits=self._settings.default_limits,
+            **options,
         )
 
     def check(
@@ -272,10 +280,12 @@ class RunService:
         input_files: list[str] | None = None,
         user: str = "",
         from_text: bool = False,
+        memory: Any = None,
+        cpus: Any = None,
     ) -> dict[str, Any]:
         """One run per combination of the grid, recorded together as a group."""
         check_grid(grid, mode, metric)
-        prepared = self._submissions.prepare(
+        prepared = self._prepare(
             notebook_path,
             None,
             kernel_name=kernel_name,
@@ -283,7 +293,8 @@ class RunService:
             tags=tags,
             input_files=input_files,
             from_text=from_text,
-            default_timeout=self._settings.default_timeout,
+            memory=memory,
+            cpus=cpus,
         )
         group_id, run_ids = self._sweeps.create(
             prepared,

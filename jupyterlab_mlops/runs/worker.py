@@ -35,6 +35,7 @@ from ..paths import relative_to_root
 from ..store.artifacts import ArtifactStore
 from ..store.db import Database
 from .comparison import compare_runs
+from .limits import Enforcement, RunLimits
 from .processes import STANDBY, kill_children
 from .service import RunService
 from .settings import RunSettings
@@ -83,6 +84,7 @@ class Worker:
         self.workdir = Path(tempfile.mkdtemp(prefix=f"mlops-run-{run_id}-"))
         self.output_path = self.workdir / "output.ipynb"
         self._finished = threading.Event()
+        self.enforcement: Enforcement | None = None
 
     # -- claiming -----------------------------------------------------------------------------
 
@@ -95,6 +97,9 @@ class Worker:
     # -- progress -----------------------------------------------------------------------------
 
     def report(self, done: int, total: int, current: int | None) -> None:
+        if self.enforcement is not None and current is not None:  # the kernel is up
+            self.enforcement.kernel_started()
+            self.enforcement.sample()
         self.service.report_progress(self.run_id, done, total, current)
 
     # -- timeout ------------------------------------------------------------------------------
@@ -161,6 +166,7 @@ class Worker:
                 target=self._watchdog, args=(run["timeout_seconds"],), daemon=True
             ).start()
         ProgressEngine.reporter = self.report
+        self.enforcement = Enforcement(RunLimits.of(run), f"mlops-run-{self.run_id}")
         status, values = "succeeded", {}
         try:
             papermill.execute_notebook(
@@ -192,6 +198,7 @@ class Worker:
                 "status_reason": f"{type(err).__name__}: {str(err)[:200]}",
             }
         self._finished.set()
+        values.update(self._usage(status, values))
         values.update(self._store_output())
         if status == "succeeded":
             values["current_cell"] = None
@@ -208,6 +215,16 @@ class Worker:
                 values["comparison"] = {"error": f"comparison failed: {err}"}
         self.service.finish(self.run_id, status, **values)
         return 0 if status == "succeeded" else 1
+
+    def _usage(self, status: str, values: dict[str, Any]) -> dict[str, Any]:
+        """Peak memory and CPU seconds; a run that failed for memory says so."""
+        enforcement, self.enforcement = self.enforcement, None
+        if enforcement is None:
+            return {}
+        usage = enforcement.finish()
+        if status == "failed" and enforcement.out_of_memory(values.get("error_ename")):
+            usage["status_reason"] = enforcement.limits.out_of_memory_reason()
+        return usage
 
     def _output_nb(self) -> dict[str, Any] | None:
         try:
