@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import time
 from pathlib import Path
 from typing import Any
 
+from ..runs import TERMINAL_STATES
 from ..runs.limits import format_bytes
 from ..runs.parameters import parse_assignments
 from . import progress
 from .context import Context
-from .defaults import RUNS_PAGE_SIZE, page
+from .defaults import LIVE_POLL_SECONDS, RUNS_PAGE_SIZE, page
 from .render import (
     Column,
     Html,
@@ -126,6 +129,72 @@ def detail_text(run: dict[str, Any]) -> str:
     if run.get("comparison"):
         parts.append(comparison_text(run["comparison"]))
     return "\n".join(parts)
+
+
+# -- live output ----------------------------------------------------------------------------
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def output_text(output: dict[str, Any]) -> str:
+    """One nbformat output as terminal text (images are named, not drawn)."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        return _joined(output.get("text", ""))
+    if kind == "error":
+        trace = "\n".join(output.get("traceback") or [])
+        return ANSI.sub("", trace or f"{output.get('ename')}: {output.get('evalue')}") + "\n"
+    data = output.get("data") or {}
+    pictures = [kind for kind in data if kind.startswith("image/")]
+    if pictures or "text/plain" not in data:
+        return f"[{', '.join(pictures or sorted(data)) or kind}]\n"
+    return _joined(data["text/plain"]) + "\n"
+
+
+def _joined(text: Any) -> str:
+    return "".join(text) if isinstance(text, list) else str(text)
+
+
+class CellPrinter:
+    """Prints live cells as they grow: each cell's header once, then only its new output."""
+
+    def __init__(self, say: Any):
+        self.say = say
+        self.printed: dict[int, str] = {}
+
+    def show(self, cells: list[dict[str, Any]]) -> None:
+        for cell in cells:
+            if cell["cell_type"] != "code":
+                continue
+            text = "".join(output_text(o) for o in cell["outputs"])
+            before = self.printed.get(cell["index"])
+            if before is None:
+                count = cell["execution_count"]
+                label = "parameters" if cell["injected"] else f"[{count or ' '}]"
+                self.say(f"── cell {cell['index']} {label} " + "─" * 20)
+                before = ""
+            new = text[len(before) :] if text.startswith(before) else text
+            if new:
+                self.say(new.rstrip("\n"))
+            self.printed[cell["index"]] = text
+
+
+def run_logs(context: Context, options: argparse.Namespace) -> dict[str, Any]:
+    """Print the cells executed so far; with ``--follow``, keep printing until the run ends."""
+    runs = context.mlops.runs
+    printer = CellPrinter(context.say)
+    seq = 0
+    while True:
+        live = runs.live(options.run_id, seq)
+        printer.show(live["cells"])
+        seq = live["seq"]
+        if not options.follow or live["status"] in TERMINAL_STATES:
+            break
+        time.sleep(LIVE_POLL_SECONDS)
+    run = runs.get(options.run_id)
+    if not printer.printed and run["status"] in TERMINAL_STATES:
+        context.warn(f"run {run['id']} recorded no live output")
+    return run
 
 
 # -- HTML -----------------------------------------------------------------------------------
@@ -382,6 +451,17 @@ COMMANDS = [
         show_run,
         (arg("run_id"),),
         text=lambda run, options, context: detail_text(run),
+    ),
+    Command(
+        "runs logs",
+        "Print the cells a run executed so far with their outputs; --follow until it ends.",
+        run_logs,
+        (
+            arg("run_id"),
+            arg("-f", "--follow", action="store_true", help="Keep printing until the run ends."),
+        ),
+        text=lambda run, options, context: f"run {run['id']}: {run['status']}",
+        exit_code=lambda run, options: EXIT_OK if run["status"] != "failed" else EXIT_FAILED,
     ),
     Command(
         "runs cancel",

@@ -125,6 +125,10 @@ class RunListQuery(PageQuery):
         return value
 
 
+class LiveQuery(QueryModel):
+    after: NonNegativeInt = Field(0, description="The last seq seen: only cells written since")
+
+
 class NotebookQuery(QueryModel):
     path: str = Field(description="Notebook path relative to the server root")
 
@@ -276,3 +280,24 @@ class SweepPage(Page):
 class OutputLocation(Schema):
     run_id: str
     output_notebook_path: str
+
+
+class LiveCell(Schema):
+    index: int = Field(description="Position in the executed notebook (with injected cells)")
+    cell_type: str
+    source: str
+    execution_count: int | None
+    status: Literal["running", "completed", "failed"]
+    injected: bool = Field(description="papermill's injected-parameters cell")
+    outputs: list[dict[str, Any]] = Field(description="nbformat outputs: stream, error, data")
+    seq: int = Field(description="The write that last changed this cell")
+
+
+class LiveOutput(Schema):
+    """``GET /runs/{run_id}/live``: the cells executed so far (changed after ``after``)."""
+
+    run_id: str
+    status: RunStatus
+    cells_total: int
+    seq: int = Field(description="Pass as ``after`` to get only what changes next")
+    cells: list[LiveCell]

@@ -29,6 +29,7 @@ from . import TERMINAL_STATES
 from .announcements import FinishedRuns
 from .executors.base import Executor, ExecutorContext
 from .interactive import Tracking
+from .live import LiveCells
 from .queue import RunQueue
 from .records import RunRecords, load_run, run_to_dict
 from .settings import RunSettings
@@ -75,6 +76,7 @@ class RunService:
         self._tracking = Tracking(db, artifacts, self.root)
         self._supervisor = Supervisor(self._records, self.finish)
         self._finished = FinishedRuns(self._records, events)
+        self._live = LiveCells(db)
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -398,6 +400,17 @@ class RunService:
         claiming to workers.)"""
         self_claiming = not self.executor.claims_for_workers
         return self._queue.claim_for_worker(run_id, pid, self_claiming=self_claiming)
+
+    def live(self, run_id: str, after: int = 0) -> dict[str, Any]:
+        """The cells of a run executed so far (``runs/live.py``) written after ``seq`` ``after``."""
+        data = self._live.read(run_id, after)
+        if not data:
+            raise NotFound(f"no such run: {run_id}")
+        return data
+
+    def write_live_cells(self, run_id: str, seq: int, cells: list[dict[str, Any]]) -> None:
+        """The executing process publishes the cells that changed."""
+        self._live.write(run_id, seq, cells)
 
     def report_progress(self, run_id: str, done: int, total: int, current: int | None) -> None:
         self._records.report_progress(run_id, done, total, current)

@@ -36,6 +36,7 @@ from ..store.artifacts import ArtifactStore
 from ..store.db import Database
 from .comparison import compare_runs
 from .limits import Enforcement, RunLimits
+from .live import LivePublisher
 from .processes import STANDBY, kill_children
 from .service import RunService
 from .settings import RunSettings
@@ -46,13 +47,15 @@ TIMEOUT_EXIT_CODE = 3
 
 
 class ProgressEngine(NBClientEngine):
-    """papermill's nbclient engine, reporting each cell's start and end to the run record."""
+    """papermill's nbclient engine, reporting each cell's start and end to the run record and
+    every change of the notebook to the live view (``runs/live.py``)."""
 
     reporter: Any = None
+    live: LivePublisher | None = None
 
     @classmethod
     def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
-        reporter = cls.reporter
+        reporter, live = cls.reporter, cls.live
         if reporter is not None:
             total = len(nb_man.nb.cells)
             done = {"n": 0}
@@ -60,17 +63,35 @@ class ProgressEngine(NBClientEngine):
 
             def cell_start(cell, cell_index=None, **kw):
                 reporter(done["n"], total, cell_index)
-                return original_start(cell, cell_index, **kw)
+                result = original_start(cell, cell_index, **kw)
+                if live is not None:
+                    live.changed(nb_man.nb)
+                return result
 
             def cell_complete(cell, cell_index=None, **kw):
                 done["n"] += 1
                 reporter(done["n"], total, cell_index)
-                return original_complete(cell, cell_index, **kw)
+                result = original_complete(cell, cell_index, **kw)
+                if live is not None:
+                    live.changed(nb_man.nb)
+                return result
 
             nb_man.cell_start = cell_start
             nb_man.cell_complete = cell_complete
             reporter(0, total, None)
-        return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+        if live is not None:  # papermill calls this after every kernel message
+            original_autosave = nb_man.autosave_cell
+
+            def autosave_cell():
+                live.changed(nb_man.nb)
+                return original_autosave()
+
+            nb_man.autosave_cell = autosave_cell
+        try:
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+        finally:  # before papermill inserts its error banner cell and renumbers the cells
+            if live is not None:
+                live.close()
 
 
 papermill_engines.register(ENGINE_NAME, ProgressEngine)
@@ -85,6 +106,7 @@ class Worker:
         self.output_path = self.workdir / "output.ipynb"
         self._finished = threading.Event()
         self.enforcement: Enforcement | None = None
+        self.live: LivePublisher | None = None
 
     # -- claiming -----------------------------------------------------------------------------
 
@@ -101,6 +123,15 @@ class Worker:
             self.enforcement.kernel_started()
             self.enforcement.sample()
         self.service.report_progress(self.run_id, done, total, current)
+
+    def _live_publisher(self) -> LivePublisher:
+        def write(seq: int, cells: list[dict[str, Any]]) -> None:
+            self.service.write_live_cells(self.run_id, seq, cells)
+
+        def warn(err: BaseException) -> None:
+            self.service.log.warning("could not write the live output: %s", err)
+
+        return LivePublisher(write, on_error=warn)
 
     # -- timeout ------------------------------------------------------------------------------
 
@@ -166,6 +197,7 @@ class Worker:
                 target=self._watchdog, args=(run["timeout_seconds"],), daemon=True
             ).start()
         ProgressEngine.reporter = self.report
+        ProgressEngine.live = self.live = self._live_publisher()
         self.enforcement = Enforcement(RunLimits.of(run), f"mlops-run-{self.run_id}")
         status, values = "succeeded", {}
         try:
