@@ -15,10 +15,12 @@ import { ComparisonView } from './ComparisonView';
 import {
   basename,
   formatAbsoluteTime,
+  formatBytes,
   formatDuration,
   formatMetric
 } from './format';
 import { KeyValueTable } from './KeyValueTable';
+import { LiveOutput } from './LiveOutput';
 import { StatusBadge } from './PagedList';
 import { ProvenanceView } from './ProvenanceView';
 import { errorLine, progressFraction, progressText } from './runFormat';
@@ -113,6 +115,16 @@ export function RunDetail(props: IRunDetailProps): JSX.Element {
         {run.created_by ? <span>by {run.created_by}</span> : null}
         {run.trigger && run.trigger !== 'user' ? <span>trigger: {run.trigger}</span> : null}
       </div>
+      <div className="jp-mlops-row-meta jp-mlops-run-usage">
+        <span title="Peak resident memory of the kernel">
+          peak memory {formatBytes(run.peak_memory_bytes)}
+          {run.memory_limit_bytes ? ` of ${formatBytes(run.memory_limit_bytes)}` : ''}
+        </span>
+        <span title="CPU time of the kernel">
+          CPU {formatDuration(run.cpu_seconds)}
+          {run.cpus ? ` on at most ${run.cpus} CPUs` : ''}
+        </span>
+      </div>
       {active && fraction !== null ? (
         <div className="jp-mlops-progress">
           <progress
@@ -192,6 +204,18 @@ export function RunDetail(props: IRunDetailProps): JSX.Element {
           <div className="jp-mlops-run-error" role="alert">
             <div>{errorLine(run.error)}</div>
           </div>
+        </section>
+      ) : null}
+
+      {run.kind === 'batch' ? (
+        <section className="jp-mlops-section" aria-label="Output">
+          <h4 className="jp-mlops-subheading">Output</h4>
+          <LiveOutput
+            runId={run.id}
+            running={active}
+            active={props.active}
+            serverSettings={serverSettings}
+          />
         </section>
       ) : null}
 
