@@ -1,7 +1,10 @@
-"""Memory and CPU limits of runs, and the usage every run records (real workers and kernels)."""
+"""Memory and CPU limits of runs, the usage every run records, and the kernel's own environment
+(real workers and kernels)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -120,3 +123,61 @@ def test_configured_defaults_apply_and_a_run_may_override_them(mlops):
     finally:
         mlops.run_memory_limit = ""
         mlops.run_cpus = 0.0
+
+
+# -- kernels and their environments ----------------------------------------------------------
+
+
+def test_any_installed_kernel_records_its_own_environment(mlops, tmp_path, monkeypatch):
+    """A kernelspec on another interpreter (a bare virtualenv of the system Python): the run
+    records that interpreter's Python and packages, listed inside it and cached until its
+    site-packages change."""
+    from jupyterlab_mlops.runs import environments
+
+    system_python = "/usr/bin/python3"
+    if not Path(system_python).exists():
+        pytest.skip("no system Python to build a second environment from")
+    env_dir = tmp_path / "other-env"
+    subprocess.run([system_python, "-m", "venv", "--without-pip", str(env_dir)], check=True)
+    site = next((env_dir / "lib").glob("python3*/site-packages"))
+    kernels = tmp_path / "jupyter" / "kernels" / "other"
+    kernels.mkdir(parents=True)
+    interpreter = str(env_dir / "bin" / "python")
+    (kernels / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [interpreter, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "Other env",
+                "language": "python",
+            }
+        )
+    )
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    ok_notebook(Path(mlops.root_dir))
+
+    def recorded() -> dict:
+        checked = mlops.runs.check("ok.ipynb", kernel_name="other")
+        assert checked["notebook_path"] == "ok.ipynb"
+        run = mlops.runs.submit("ok.ipynb", kernel_name="other", timeout=60)
+        mlops.runs.cancel(run["id"])  # the bare env has no ipykernel: only provenance matters
+        return mlops.runs.get(run["id"])["provenance"]
+
+    first = recorded()
+    assert first["kernel"]["interpreter"] == interpreter
+    assert first["python"]["executable"] == interpreter
+    assert "pandas" not in first["packages"]  # the server's packages are not the kernel's
+    cache_files = list((Path(mlops.root_dir) / ".mlops/cache/environments").glob("*.json"))
+    assert len(cache_files) == 1
+    assert recorded()["packages"] == first["packages"]
+
+    # Installing a package changes the fingerprint: the next run lists the environment again.
+    dist = site / "tiny_pkg-1.2.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: tiny_pkg\nVersion: 1.2\n")
+    environments._memory.clear()
+    assert recorded()["packages"]["tiny-pkg"] == "1.2"
+
+    with pytest.raises(InvalidInput) as error:
+        mlops.runs.submit("ok.ipynb", kernel_name="no-such-kernel")
+    assert error.value.details == {"field": "kernel_name"}
+    assert "kernel_name 'no-such-kernel'" in error.value.message

@@ -247,6 +247,7 @@ def test_provenance_is_recorded_before_the_run_starts(mlops):
         "display_name": "Python 3 (ipykernel)",
         "language": "python",
         "language_version": platform.python_version(),
+        "interpreter": sys.executable,
     }
     assert prov["python"]["version"] == platform.python_version()
     assert prov["python"]["executable"] == sys.executable

@@ -3,8 +3,10 @@ import { act } from 'react';
 import { createRoot } from 'react-dom/client';
 
 import type { ILiveCell } from '../api';
+import { buildFields, formStateOf } from '../dialogs/parameterForm';
 import { formatBytes } from '../panel/format';
 import { mergeCells, OutputView } from '../panel/LiveOutput';
+import { parameterSpec } from './fixtures';
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
@@ -57,5 +59,26 @@ describe('live output', () => {
     expect(formatBytes(200 * 1024 * 1024)).toBe('200 MiB');
     expect(formatBytes(1536 * 1024 * 1024)).toBe('1.5 GiB');
     expect(formatBytes(null)).toBe('—');
+  });
+});
+
+describe('Run again…', () => {
+  it('pre-fills the form with the values a run was given', () => {
+    const fields = buildFields([
+      parameterSpec({ name: 'alpha', type: 'float', default: 0.5, default_source: '0.5' }),
+      parameterSpec({ name: 'label', type: 'str', default: 'a', default_source: "'a'" }),
+      parameterSpec({ name: 'flags', type: 'list', default: [], default_source: '[]' }),
+      parameterSpec({ name: 'kept', type: 'int', default: 1, default_source: '1' })
+    ]);
+    const state = formStateOf(fields, {
+      parameters: { alpha: 0.25, label: 'tuned', flags: [1, 2], gone: 3 },
+      timeout_seconds: 600,
+      tags: ['a', 'b']
+    });
+    expect(state).toEqual({
+      texts: { alpha: '0.25', label: 'tuned', flags: '[1,2]' },
+      timeout: '600',
+      tags: 'a, b'
+    });
   });
 });

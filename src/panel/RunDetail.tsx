@@ -11,6 +11,7 @@ import {
   reproduceRun,
   showError
 } from '../api';
+import { runWithParameters } from '../dialogs/RunWithParameters';
 import { ComparisonView } from './ComparisonView';
 import {
   basename,
@@ -180,6 +181,24 @@ export function RunDetail(props: IRunDetailProps): JSX.Element {
           }
         >
           Reproduce
+        </Button>
+        <Button
+          className="jp-mlops-run-again"
+          small
+          disabled={run.kind !== 'batch' || busy !== null}
+          title="Open the run dialog with this run's parameters, to change and run them"
+          onClick={() =>
+            act('Run again', async () => {
+              await runWithParameters({
+                path: run.notebook_path,
+                serverSettings,
+                from: run,
+                onSubmitted: next => onSelect(next.id)
+              });
+            })
+          }
+        >
+          Run again…
         </Button>
         {active ? (
           <Button
