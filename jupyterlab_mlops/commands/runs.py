@@ -32,7 +32,7 @@ from .render import (
     text_table,
     timestamp,
 )
-from .spec import EXIT_FAILED, EXIT_OK, Command, Group, arg
+from .spec import CLI, EXIT_FAILED, EXIT_OK, Command, Group, arg
 
 GROUPS = [Group("runs", "List, show, cancel and reproduce runs.")]
 
@@ -255,6 +255,8 @@ def run_columns(context: Context) -> list[Column]:
 
 
 def run_notebook(context: Context, options: argparse.Namespace) -> dict[str, Any]:
+    """Submit; a CLI that waits executes the run itself when it may start at once."""
+    here = context.interface == CLI and not options.no_wait
     assignments = [tuple(p) for p in options.parameter] + list(options.assignments)
     run = context.mlops.runs.submit(
         options.notebook,
@@ -268,8 +270,23 @@ def run_notebook(context: Context, options: argparse.Namespace) -> dict[str, Any
         from_text=True,
         memory=options.memory,
         cpus=options.cpus,
+        launch=not here,
     )
-    return run if options.no_wait else wait_for_run(context, run)
+    if options.no_wait:
+        return run
+    if here:
+        final = execute_here(context, run)
+        if final is not None:
+            return final
+    return wait_for_run(context, run)
+
+
+def execute_here(context: Context, run: dict[str, Any]) -> dict[str, Any] | None:
+    """Execute the run in this process when a slot is free (no worker start-up to pay)."""
+    from ..runs.inprocess import execute_here as execute
+
+    with progress.run_cells(run["id"]) as on_progress:
+        return execute(context.mlops.runs, run["id"], on_progress)
 
 
 def run_text(run: dict[str, Any], options: argparse.Namespace, context: Context) -> str:

@@ -14,6 +14,7 @@ scheduler runs (start queued runs, enforce timeouts, fail dead runs, announce fi
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -169,8 +170,10 @@ class RunService:
         schedule_id: str | None = None,
         memory: Any = None,
         cpus: Any = None,
+        launch: bool = True,
     ) -> dict[str, Any]:
-        """Validate, record (queued, with provenance) and hand to the executor."""
+        """Validate, record (queued, with provenance) and hand to the executor (unless not
+        ``launch``: the caller executes it itself, see ``runs/inprocess.py``)."""
         prepared = self._prepare(
             notebook_path,
             parameters,
@@ -198,7 +201,8 @@ class RunService:
             session.add(run)
             session.flush()
             run_id = run.id
-        self.executor.launch([run_id])
+        if launch:
+            self.executor.launch([run_id])
         return self.get(run_id)
 
     def _prepare(self, notebook_path: str, parameters: Any, **options: Any):
@@ -394,6 +398,15 @@ class RunService:
             time.sleep(poll)
 
     # -- state changes ------------------------------------------------------------------------
+
+    def claim_here(self, run_id: str) -> bool:
+        """Claim a queued run for this process (it executes it itself) if a slot of the local
+        executor is free and the run is next in the queue."""
+        executor = self.executor
+        if not executor.claims_for_workers:  # a cluster's runs execute on the cluster
+            return False
+        limit = self._settings.max_concurrent_runs
+        return self._queue.claim_run(run_id, executor.name, limit, os.getpid())
 
     def claim_for_worker(self, run_id: str, pid: int) -> bool:
         """May worker process ``pid`` execute ``run_id``? (Claims it if its executor leaves
