@@ -255,38 +255,60 @@ def run_columns(context: Context) -> list[Column]:
 
 
 def run_notebook(context: Context, options: argparse.Namespace) -> dict[str, Any]:
-    """Submit; a CLI that waits executes the run itself when it may start at once."""
+    """Submit; a CLI that waits executes the run itself when it may start at once, with its
+    kernel started while the run is validated and recorded."""
+    runs = context.mlops.runs
     here = context.interface == CLI and not options.no_wait
+    kernel = None
+    if here and not (options.memory or options.cpus or runs.settings.default_limits.any):
+        kernel = start_kernel(context, options)
     assignments = [tuple(p) for p in options.parameter] + list(options.assignments)
-    run = context.mlops.runs.submit(
-        options.notebook,
-        parse_assignments(assignments),
-        kernel_name=options.kernel,
-        timeout=options.timeout if options.timeout is not None else context.defaults.run_timeout,
-        tags=options.tag,
-        input_files=options.input,
-        user=context.user,
-        trigger=context.trigger,
-        from_text=True,
-        memory=options.memory,
-        cpus=options.cpus,
-        launch=not here,
-    )
+    timeout = options.timeout if options.timeout is not None else context.defaults.run_timeout
+    try:
+        run = runs.submit(
+            options.notebook,
+            parse_assignments(assignments),
+            kernel_name=options.kernel,
+            timeout=timeout,
+            tags=options.tag,
+            input_files=options.input,
+            user=context.user,
+            trigger=context.trigger,
+            from_text=True,
+            memory=options.memory,
+            cpus=options.cpus,
+            launch=not here,
+            run_id=kernel.run_id if kernel is not None else None,
+        )
+    except BaseException:
+        if kernel is not None:
+            kernel.shutdown()
+        raise
     if options.no_wait:
         return run
     if here:
-        final = execute_here(context, run)
+        final = execute_here(context, run, kernel)
         if final is not None:
             return final
     return wait_for_run(context, run)
 
 
-def execute_here(context: Context, run: dict[str, Any]) -> dict[str, Any] | None:
+def start_kernel(context: Context, options: argparse.Namespace) -> Any:
+    """The run's kernel, started early; None when that fails (the run starts its own)."""
+    from ..runs.inprocess import start_kernel as start
+
+    try:
+        return start(context.mlops.runs, options.notebook, options.kernel)
+    except Exception:  # a bad path or kernel: the submission says what is wrong
+        return None
+
+
+def execute_here(context: Context, run: dict[str, Any], kernel: Any) -> dict[str, Any] | None:
     """Execute the run in this process when a slot is free (no worker start-up to pay)."""
     from ..runs.inprocess import execute_here as execute
 
     with progress.run_cells(run["id"]) as on_progress:
-        return execute(context.mlops.runs, run["id"], on_progress)
+        return execute(context.mlops.runs, run["id"], on_progress, kernel)
 
 
 def run_text(run: dict[str, Any], options: argparse.Namespace, context: Context) -> str:

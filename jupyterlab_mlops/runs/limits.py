@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from pydantic import ByteSize, TypeAdapter, ValidationError
 
 from ..errors import InvalidInput
 
@@ -38,7 +37,6 @@ OUT_OF_MEMORY = "out of memory (limit {limit})"
 #: exception names that mean the kernel ran out of memory, or died doing so
 MEMORY_ERRORS = ("MemoryError", "DeadKernelError")
 
-_BYTE_SIZE = TypeAdapter(ByteSize)
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
 
@@ -50,8 +48,14 @@ def parse_memory(value: Any) -> int | None:
         raise InvalidInput(
             f"memory must be a size like '2GiB', got {value!r}", details={"field": "memory"}
         )
+    from pydantic import ByteSize, TypeAdapter, ValidationError  # only when a limit is given
+
     try:
-        size = int(_BYTE_SIZE.validate_python(value.strip() if isinstance(value, str) else value))
+        size = int(
+            TypeAdapter(ByteSize).validate_python(
+                value.strip() if isinstance(value, str) else value
+            )
+        )
     except ValidationError:
         raise InvalidInput(
             f"memory must be a size like '2GiB' or '512MB', got {value!r}",
@@ -219,13 +223,15 @@ def _peak_rss(proc: psutil.Process) -> int:
 class Enforcement:
     """Limits applied to one execution in this process, and the usage it measures."""
 
-    def __init__(self, limits: RunLimits, name: str):
+    def __init__(self, limits: RunLimits, name: str, *, kernel_pid: int | None = None):
         self.limits = limits
-        self._earlier_children = set(_children())
+        self._kernel_pid = kernel_pid  # a kernel started before this execution
+        self._earlier_children = set(_children()) - {kernel_pid}
         self._usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.cgroup = Cgroup.create(name, limits) if limits.any else None
         self.kernels: list[psutil.Process] = []
         self._peak = 0
+        self._kernel_cpu = 0.0
 
     @property
     def mechanism(self) -> str | None:
@@ -257,9 +263,14 @@ class Enforcement:
                 os.sched_setaffinity(thread.id, cpus)
 
     def sample(self) -> None:
-        """Note the kernel's peak memory while it is alive (called after each cell)."""
+        """Note the kernel's peak memory and CPU time while it is alive (after each cell)."""
         for kernel in self.kernels:
             self._peak = max(self._peak, _peak_rss(kernel))
+            try:
+                times = kernel.cpu_times()
+                self._kernel_cpu = max(self._kernel_cpu, times.user + times.system)
+            except psutil.Error:
+                pass
 
     def out_of_memory(self, ename: str | None) -> bool:
         """Did the execution fail for memory (given the error's exception name)?"""
@@ -275,6 +286,7 @@ class Enforcement:
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         before = self._usage_before
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        cpu = max(cpu, self._kernel_cpu)  # a kernel not reaped yet is not in the rusage
         peak = max(self._peak, after.ru_maxrss * 1024)
         if self.cgroup is not None:
             peak = self.cgroup.peak_memory() or peak

@@ -171,6 +171,7 @@ class RunService:
         memory: Any = None,
         cpus: Any = None,
         launch: bool = True,
+        run_id: str | None = None,
     ) -> dict[str, Any]:
         """Validate, record (queued, with provenance) and hand to the executor (unless not
         ``launch``: the caller executes it itself, see ``runs/inprocess.py``)."""
@@ -197,6 +198,7 @@ class RunService:
                 trigger=trigger,
                 trigger_details=trigger_details,
                 schedule_id=schedule_id,
+                **({"id": run_id} if run_id else {}),
             )
             session.add(run)
             session.flush()

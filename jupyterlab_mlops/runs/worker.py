@@ -107,6 +107,8 @@ class Worker:
         self._finished = threading.Event()
         self.enforcement: Enforcement | None = None
         self.live: LivePublisher | None = None
+        #: a kernel already started for this run (``runs/inprocess.py``), else papermill starts one
+        self.kernel_manager: Any = None
 
     # -- claiming -----------------------------------------------------------------------------
 
@@ -198,7 +200,12 @@ class Worker:
             ).start()
         ProgressEngine.reporter = self.report
         ProgressEngine.live = self.live = self._live_publisher()
-        self.enforcement = Enforcement(RunLimits.of(run), f"mlops-run-{self.run_id}")
+        started = self.kernel_manager
+        self.enforcement = Enforcement(
+            RunLimits.of(run),
+            f"mlops-run-{self.run_id}",
+            kernel_pid=started.provisioner.pid if started is not None else None,
+        )
         status, values = "succeeded", {}
         try:
             papermill.execute_notebook(
@@ -213,6 +220,7 @@ class Worker:
                 progress_bar=False,
                 log_output=False,
                 start_timeout=KERNEL_START_TIMEOUT,
+                **({"km": started} if started is not None else {}),
             )
         except PapermillExecutionError as err:
             status = "failed"
