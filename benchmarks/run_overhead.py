@@ -7,9 +7,10 @@ worker process, per-cell progress writes to the store, the output artifact. Two 
 
 - "server path": ``mlops.runs.submit`` + ``wait`` from a warm process, as the Jupyter server
   (the Run dialog, the REST API) and ``%mlops run`` do;
-- "CLI": ``jupyter mlops run`` from a cold process, like the ``papermill`` CLI.
+- "CLI": ``jupyter mlops run`` from a cold process, like the ``papermill`` CLI (it executes the
+  run itself when a slot is free).
 
-Goal: ≤ 1.05× for the server path.
+Goal: ≤ 1.05× the papermill CLI for both.
 
     python benchmarks/run_overhead.py [--repeat 5]
 """
@@ -106,8 +107,9 @@ def main() -> int:
     for name, values in times.items():
         median = statistics.median(values)
         print(f"{labels[name]:28}{median:>8.2f}s{min(values):>8.2f}s{median / peer:>8.3f}x")
-    ratio = statistics.median(times["server path"]) / peer
-    print(f"server path / papermill CLI: {ratio:.3f}x (goal <= 1.05x)")
+    for name in ("server path", "CLI"):
+        ratio = statistics.median(times[name]) / peer
+        print(f"{labels[name]} / papermill CLI: {ratio:.3f}x (goal <= 1.05x)")
     return 0
 
 

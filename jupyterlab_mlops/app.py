@@ -52,6 +52,8 @@ ENV_OVERRIDES = {
     "notification_webhook_url": "MLOPS_NOTIFICATION_WEBHOOK_URL",
     "output_dir": "MLOPS_OUTPUT_DIR",
     "store_busy_timeout": "MLOPS_STORE_BUSY_TIMEOUT",
+    "run_memory_limit": "MLOPS_RUN_MEMORY_LIMIT",
+    "run_cpus": "MLOPS_RUN_CPUS",
 }
 
 
@@ -101,6 +103,18 @@ class MLOps(LoggingConfigurable):
     default_timeout = Float(0.0, help="Default run timeout in seconds (0: no timeout).").tag(
         config=True
     )
+
+    run_memory_limit = Unicode(
+        "",
+        help="Default memory limit of a run's kernel, e.g. '2GiB' (empty: none); a run may set "
+        "its own (memory). Env: MLOPS_RUN_MEMORY_LIMIT.",
+    ).tag(config=True)
+
+    run_cpus = Float(
+        0.0,
+        help="Default CPUs of a run's kernel (0: all); a run may set its own (cpus). "
+        "Env: MLOPS_RUN_CPUS.",
+    ).tag(config=True)
 
     output_dir = Unicode(
         "mlops-runs",
@@ -428,9 +442,18 @@ class MLOps(LoggingConfigurable):
             max_concurrent_runs=self.max_concurrent_runs,
             executor_class=f"{executor.__module__}.{executor.__qualname__}",
             dask_scheduler_address=self.dask_scheduler_address,
+            run_memory_limit=self.run_memory_limit,
+            run_cpus=self.run_cpus,
         )
 
-    @observe("max_concurrent_runs", "default_timeout", "output_dir", "dask_scheduler_address")
+    @observe(
+        "max_concurrent_runs",
+        "default_timeout",
+        "output_dir",
+        "dask_scheduler_address",
+        "run_memory_limit",
+        "run_cpus",
+    )
     def _run_settings_changed(self, _change) -> None:
         if "runs" in self.__dict__:
             self.runs.configure(self._run_settings())

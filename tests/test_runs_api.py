@@ -101,6 +101,11 @@ ERRORS = [
     ("POST", ("runs",), None, {"notebook_path": "../up.ipynb"}, 403, "outside"),
     ("POST", ("runs",), None, {"notebook_path": "nope.ipynb"}, 404, "no such file"),
     ("POST", ("runs",), None, {"notebook_path": "broken.ipynb"}, 400, "not a valid notebook"),
+    ("POST", ("runs",), None, {"notebook_path": "ok.ipynb", "memory": "lots"}, 400, "memory"),
+    ("POST", ("runs",), None, {"notebook_path": "ok.ipynb", "memory": "1KiB"}, 400, "memory"),
+    ("POST", ("runs",), None, {"notebook_path": "ok.ipynb", "memory": True}, 400, "memory"),
+    ("POST", ("runs",), None, {"notebook_path": "ok.ipynb", "cpus": 0}, 400, "cpus"),
+    ("POST", ("runs",), None, {"notebook_path": "ok.ipynb", "cpus": "2"}, 400, "cpus"),
     (
         "POST",
         ("runs",),

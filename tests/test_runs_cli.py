@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from _runs_support import RUN_DEADLINE, failing_notebook, ok_notebook, sleepy_notebook
+from _runs_support import RUN_DEADLINE, failing_notebook, ok_notebook, sleepy_notebook, wait_for
 
 from jupyterlab_mlops.app import MLOps
 
@@ -46,6 +46,9 @@ def test_run_succeeds_with_progress_and_exit_zero(root):
     assert page["total"] == 1 and page["items"][0]["id"] == run_id
     assert page["items"][0]["parameters"] == {"x": 4, "name": "cli"}
     assert page["items"][0]["trigger"] == "cli"
+    # A free slot: the CLI executed the run itself (no worker process, so no worker log).
+    assert not (root / ".mlops" / "logs" / "runs" / f"{run_id}.log").exists()
+    assert page["items"][0]["peak_memory_bytes"] > 0
 
 
 def test_failing_run_exits_one_and_reports_the_cell(root):
@@ -73,3 +76,36 @@ def test_no_wait_then_cancel(root):
     assert cancelled.returncode == 0, cancelled.stderr
     assert f"run {run_id}: cancelled" in cancelled.stdout
     assert MLOps(root_dir=str(root)).runs.get(run_id)["status"] == "cancelled"
+
+
+def test_a_waiting_cli_respects_the_queue_and_the_concurrency_limit(root):
+    """With the one slot taken, ``run`` does not start its run: it stays queued until the slot
+    frees (then a worker, or the CLI itself, executes it)."""
+    sleepy_notebook(root)
+    mlops = MLOps(root_dir=str(root), max_concurrent_runs=1)
+    blocker = mlops.runs.submit("sleepy.ipynb")
+    wait_for(lambda: mlops.runs.get(blocker["id"])["status"] == "running", RUN_DEADLINE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOPS_")}
+    env["MLOPS_MAX_CONCURRENT_RUNS"] = "1"
+    waiting = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab_mlops.cli", "--root-dir", str(root)]
+        + ["run", "ok.ipynb", "-p", "x", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=str(root),
+    )
+    try:
+        queued = wait_for(lambda: mlops.runs.list(notebook="ok.ipynb")["items"], RUN_DEADLINE)[0]
+        assert mlops.runs.get(queued["id"])["status"] == "queued"
+        mlops.runs.cancel(blocker["id"])
+        out, err = waiting.communicate(timeout=RUN_DEADLINE)
+    finally:
+        waiting.kill()
+        mlops.stop()
+    assert waiting.returncode == 0, err
+    assert f"run {queued['id']}: succeeded" in out
+    # It started only once the slot was free: after the blocker ended.
+    done, ended = mlops.runs.get(queued["id"]), mlops.runs.get(blocker["id"])
+    assert done["started_at"] >= ended["finished_at"]

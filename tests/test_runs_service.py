@@ -242,6 +242,9 @@ def test_provenance_is_recorded_before_the_run_starts(mlops):
         == (root / "nb" / "prov.ipynb").read_bytes()
     )
     assert prov["parameters"] == {"other": "x"}
+    # The kernel's interpreter: this venv's python (its kernelspec may name python or python3).
+    interpreter = prov["kernel"].pop("interpreter")
+    assert os.path.samefile(interpreter, sys.executable)
     assert prov["kernel"] == {
         "name": "python3",
         "display_name": "Python 3 (ipykernel)",
@@ -249,7 +252,7 @@ def test_provenance_is_recorded_before_the_run_starts(mlops):
         "language_version": platform.python_version(),
     }
     assert prov["python"]["version"] == platform.python_version()
-    assert prov["python"]["executable"] == sys.executable
+    assert os.path.samefile(prov["python"]["executable"], sys.executable)
     assert prov["packages"]["papermill"] == importlib.metadata.version("papermill")
     assert prov["packages"]["scikit-learn"] == importlib.metadata.version("scikit-learn")
     assert prov["platform"]["hostname"] == socket.gethostname()

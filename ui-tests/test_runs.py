@@ -14,7 +14,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from mlops_ui import PANEL_ID, api, open_panel, start_lab, stop_lab
+from mlops_ui import PANEL_ID, api, api_request, open_panel, start_lab, stop_lab
+from mlops_ui import write_notebook as write_cells
 from playwright.sync_api import Page, expect
 
 NOTEBOOK = "params_demo.ipynb"
@@ -170,3 +171,40 @@ def test_open_output_and_reproduce(page: Page, lab, screenshots_dir: Path) -> No
     assert reproduction["reproduces_run_id"] == original
     assert reproduction["parameters"] == {"alpha": 0.25}
     page.screenshot(path=str(screenshots_dir / "run-reproduce.png"))
+
+
+def test_live_output_shows_while_the_run_executes(page: Page, lab, screenshots_dir: Path) -> None:
+    """The run view shows a cell's output before the run ends: the notebook prints, then waits
+    for a file this test creates only once it has seen that output in the page."""
+    gate = lab.root_dir / "live-go"
+    write_cells(
+        lab.root_dir / "live_demo.ipynb",
+        [
+            "print('first cell says hello')",
+            "import pathlib, time\nprint('waiting for the gate', flush=True)\n"
+            f"while not pathlib.Path({str(gate)!r}).exists():\n    time.sleep(0.05)\n"
+            "print('through the gate')",
+        ],
+    )
+    response = api_request(lab, "POST", "runs", {"notebook_path": "live_demo.ipynb"})
+    assert response.status_code == 201, response.text
+    run_id = response.json()["id"]
+
+    panel = open_panel(page)
+    panel.locator(f'.jp-mlops-row[data-run-id="{run_id}"]').click()
+    detail = run_detail(page)
+    output = detail.locator(".jp-mlops-live")
+    expect(output.locator(".jp-mlops-live-stream", has_text="waiting for the gate")).to_be_visible(
+        timeout=RUN_TIMEOUT_MS
+    )
+    expect(detail).to_have_attribute("data-status", "running")
+    expect(output.locator('.jp-mlops-live-cell[data-status="running"]')).to_have_count(1)
+    expect(output).to_contain_text("first cell says hello")
+    page.screenshot(path=str(screenshots_dir / "run-live-output.png"))
+    assert api(lab, f"runs/{run_id}")["status"] == "running"
+
+    gate.write_text("")
+    expect(detail).to_have_attribute("data-status", "succeeded", timeout=RUN_TIMEOUT_MS)
+    expect(output.locator(".jp-mlops-live-stream", has_text="through the gate")).to_be_visible()
+    expect(output.locator('.jp-mlops-live-cell[data-status="running"]')).to_have_count(0)
+    expect(detail.locator(".jp-mlops-run-usage")).to_contain_text("peak memory")

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import time
 from pathlib import Path
 from typing import Any
 
+from ..runs import TERMINAL_STATES
+from ..runs.limits import format_bytes
 from ..runs.parameters import parse_assignments
 from . import progress
 from .context import Context
-from .defaults import RUNS_PAGE_SIZE, page
+from .defaults import LIVE_POLL_SECONDS, RUNS_PAGE_SIZE, page
 from .render import (
     Column,
     Html,
@@ -28,7 +32,7 @@ from .render import (
     text_table,
     timestamp,
 )
-from .spec import EXIT_FAILED, EXIT_OK, Command, Group, arg
+from .spec import CLI, EXIT_FAILED, EXIT_OK, Command, Group, arg
 
 GROUPS = [Group("runs", "List, show, cancel and reproduce runs.")]
 
@@ -64,7 +68,21 @@ def summary_text(run: dict[str, Any]) -> str:
         parts.append(f"  duration: {run['duration_seconds']:.1f}s")
     if run.get("output_notebook_path"):
         parts.append(f"  output notebook: {run['output_notebook_path']}")
+    if run.get("peak_memory_bytes") or run.get("cpu_seconds") is not None:
+        parts.append(f"  usage: {usage_text(run)}")
     return "\n".join(parts)
+
+
+def usage_text(run: dict[str, Any]) -> str:
+    """``peak 312 MiB of 2 GiB, 4.1 CPU s on at most 2 CPUs``: what the run cost, and its limits."""
+    text = f"peak {format_bytes(run.get('peak_memory_bytes')) or '?'}"
+    if run.get("memory_limit_bytes"):
+        text += f" of {format_bytes(run['memory_limit_bytes'])}"
+    if run.get("cpu_seconds") is not None:
+        text += f", {run['cpu_seconds']:.1f} CPU s"
+    if run.get("cpus"):
+        text += f" on at most {run['cpus']:g} CPUs"
+    return text
 
 
 def comparison_text(comparison: dict[str, Any]) -> str:
@@ -111,6 +129,72 @@ def detail_text(run: dict[str, Any]) -> str:
     if run.get("comparison"):
         parts.append(comparison_text(run["comparison"]))
     return "\n".join(parts)
+
+
+# -- live output ----------------------------------------------------------------------------
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def output_text(output: dict[str, Any]) -> str:
+    """One nbformat output as terminal text (images are named, not drawn)."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        return _joined(output.get("text", ""))
+    if kind == "error":
+        trace = "\n".join(output.get("traceback") or [])
+        return ANSI.sub("", trace or f"{output.get('ename')}: {output.get('evalue')}") + "\n"
+    data = output.get("data") or {}
+    pictures = [kind for kind in data if kind.startswith("image/")]
+    if pictures or "text/plain" not in data:
+        return f"[{', '.join(pictures or sorted(data)) or kind}]\n"
+    return _joined(data["text/plain"]) + "\n"
+
+
+def _joined(text: Any) -> str:
+    return "".join(text) if isinstance(text, list) else str(text)
+
+
+class CellPrinter:
+    """Prints live cells as they grow: each cell's header once, then only its new output."""
+
+    def __init__(self, say: Any):
+        self.say = say
+        self.printed: dict[int, str] = {}
+
+    def show(self, cells: list[dict[str, Any]]) -> None:
+        for cell in cells:
+            if cell["cell_type"] != "code":
+                continue
+            text = "".join(output_text(o) for o in cell["outputs"])
+            before = self.printed.get(cell["index"])
+            if before is None:
+                count = cell["execution_count"]
+                label = "parameters" if cell["injected"] else f"[{count or ' '}]"
+                self.say(f"── cell {cell['index']} {label} " + "─" * 20)
+                before = ""
+            new = text[len(before) :] if text.startswith(before) else text
+            if new:
+                self.say(new.rstrip("\n"))
+            self.printed[cell["index"]] = text
+
+
+def run_logs(context: Context, options: argparse.Namespace) -> dict[str, Any]:
+    """Print the cells executed so far; with ``--follow``, keep printing until the run ends."""
+    runs = context.mlops.runs
+    printer = CellPrinter(context.say)
+    seq = 0
+    while True:
+        live = runs.live(options.run_id, seq)
+        printer.show(live["cells"])
+        seq = live["seq"]
+        if not options.follow or live["status"] in TERMINAL_STATES:
+            break
+        time.sleep(LIVE_POLL_SECONDS)
+    run = runs.get(options.run_id)
+    if not printer.printed and run["status"] in TERMINAL_STATES:
+        context.warn(f"run {run['id']} recorded no live output")
+    return run
 
 
 # -- HTML -----------------------------------------------------------------------------------
@@ -161,6 +245,7 @@ def run_columns(context: Context) -> list[Column]:
         Column("parameters", lambda r: ", ".join(f"{k}={v}" for k, v in r["parameters"].items())),
         Column("metrics", lambda r: ", ".join(f"{k}={v:.4g}" for k, v in r["metrics"].items())),
         Column("duration", lambda r: seconds(r["duration_seconds"])),
+        Column("peak memory", lambda r: format_bytes(r.get("peak_memory_bytes"))),
         Column("started", lambda r: timestamp(r["started_at"] or r["created_at"])),
         Column("", lambda r: r["output_notebook_path"], output, in_text=False),
     ]
@@ -170,19 +255,60 @@ def run_columns(context: Context) -> list[Column]:
 
 
 def run_notebook(context: Context, options: argparse.Namespace) -> dict[str, Any]:
+    """Submit; a CLI that waits executes the run itself when it may start at once, with its
+    kernel started while the run is validated and recorded."""
+    runs = context.mlops.runs
+    here = context.interface == CLI and not options.no_wait
+    kernel = None
+    if here and not (options.memory or options.cpus or runs.settings.default_limits.any):
+        kernel = start_kernel(context, options)
     assignments = [tuple(p) for p in options.parameter] + list(options.assignments)
-    run = context.mlops.runs.submit(
-        options.notebook,
-        parse_assignments(assignments),
-        kernel_name=options.kernel,
-        timeout=options.timeout if options.timeout is not None else context.defaults.run_timeout,
-        tags=options.tag,
-        input_files=options.input,
-        user=context.user,
-        trigger=context.trigger,
-        from_text=True,
-    )
-    return run if options.no_wait else wait_for_run(context, run)
+    timeout = options.timeout if options.timeout is not None else context.defaults.run_timeout
+    try:
+        run = runs.submit(
+            options.notebook,
+            parse_assignments(assignments),
+            kernel_name=options.kernel,
+            timeout=timeout,
+            tags=options.tag,
+            input_files=options.input,
+            user=context.user,
+            trigger=context.trigger,
+            from_text=True,
+            memory=options.memory,
+            cpus=options.cpus,
+            launch=not here,
+            run_id=kernel.run_id if kernel is not None else None,
+        )
+    except BaseException:
+        if kernel is not None:
+            kernel.shutdown()
+        raise
+    if options.no_wait:
+        return run
+    if here:
+        final = execute_here(context, run, kernel)
+        if final is not None:
+            return final
+    return wait_for_run(context, run)
+
+
+def start_kernel(context: Context, options: argparse.Namespace) -> Any:
+    """The run's kernel, started early; None when that fails (the run starts its own)."""
+    from ..runs.inprocess import start_kernel as start
+
+    try:
+        return start(context.mlops.runs, options.notebook, options.kernel)
+    except Exception:  # a bad path or kernel: the submission says what is wrong
+        return None
+
+
+def execute_here(context: Context, run: dict[str, Any], kernel: Any) -> dict[str, Any] | None:
+    """Execute the run in this process when a slot is free (no worker start-up to pay)."""
+    from ..runs.inprocess import execute_here as execute
+
+    with progress.run_cells(run["id"]) as on_progress:
+        return execute(context.mlops.runs, run["id"], on_progress, kernel)
 
 
 def run_text(run: dict[str, Any], options: argparse.Namespace, context: Context) -> str:
@@ -304,6 +430,17 @@ RUN_ARGUMENTS = (
         default=None,
         help="Time limit in seconds (default: c.MLOps.default_timeout).",
     ),
+    arg(
+        "--memory",
+        default=None,
+        help="Memory limit of the kernel, e.g. 2GiB (default: c.MLOps.run_memory_limit).",
+    ),
+    arg(
+        "--cpus",
+        type=float,
+        default=None,
+        help="CPUs the kernel may use (default: c.MLOps.run_cpus).",
+    ),
     arg("--tag", action="append", default=[], help="Tag the run; repeatable."),
     arg(
         "--input",
@@ -353,6 +490,17 @@ COMMANDS = [
         show_run,
         (arg("run_id"),),
         text=lambda run, options, context: detail_text(run),
+    ),
+    Command(
+        "runs logs",
+        "Print the cells a run executed so far with their outputs; --follow until it ends.",
+        run_logs,
+        (
+            arg("run_id"),
+            arg("-f", "--follow", action="store_true", help="Keep printing until the run ends."),
+        ),
+        text=lambda run, options, context: f"run {run['id']}: {run['status']}",
+        exit_code=lambda run, options: EXIT_OK if run["status"] != "failed" else EXIT_FAILED,
     ),
     Command(
         "runs cancel",

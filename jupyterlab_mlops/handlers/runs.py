@@ -1,4 +1,4 @@
-"""REST routes of notebook runs: parameters, runs, cancel, reproduce, output, sweeps.
+"""REST routes of notebook runs: parameters, runs, cancel, reproduce, output, live, sweeps.
 
 Thin: parse the request with its model (``runs/schemas.py``), call ``mlops.runs``, write JSON.
 Work that can take a moment (provenance: hashing, git, package list; killing a process tree)
@@ -13,6 +13,8 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..runs.schemas import (
+    LiveOutput,
+    LiveQuery,
     NotebookParameters,
     NotebookQuery,
     OutputLocation,
@@ -87,6 +89,8 @@ class RunsHandler(MLOpsHandler):
             tags=body.tags,
             input_files=body.input_files,
             user=self.username,
+            memory=body.memory,
+            cpus=body.cpus,
         )
         self.write_json(run, status=201)
 
@@ -160,6 +164,21 @@ class OutputHandler(MLOpsHandler):
         self.write_json({"run_id": run_id, "output_notebook_path": path})
 
 
+class LiveHandler(MLOpsHandler):
+    @operation(
+        "The cells of a run executed so far, with their outputs (poll with after=seq)",
+        query=LiveQuery,
+        response=LiveOutput,
+        errors=(400, 404),
+        path_params=("run_id",),
+    )
+    @web.authenticated
+    @authorized
+    def get(self, run_id: str) -> None:
+        query = self.query_as(LiveQuery)
+        self.write_json(self.mlops.runs.live(run_id, query.after))
+
+
 class SweepsHandler(MLOpsHandler):
     @operation("Sweeps, newest first", query=PageQuery, response=SweepPage, errors=(400,))
     @web.authenticated
@@ -212,4 +231,5 @@ routes = [
     (rf"{PREFIX}/runs/{RUN_ID}/cancel", CancelHandler),
     (rf"{PREFIX}/runs/{RUN_ID}/reproduce", ReproduceHandler),
     (rf"{PREFIX}/runs/{RUN_ID}/output", OutputHandler),
+    (rf"{PREFIX}/runs/{RUN_ID}/live", LiveHandler),
 ]

@@ -36,8 +36,8 @@ def _process(
     """The live process with this pid, unless the pid now belongs to another process.
 
     A worker is recognised by its command line (it names the run); for other processes (an
-    interactive run's kernel) the start time is compared, with a wide margin because VM clocks
-    can be stepped.
+    interactive run's kernel, a CLI executing its run itself) the start time is compared, with a
+    wide margin because VM clocks can be stepped.
     """
     if not pid:
         return None
@@ -47,7 +47,9 @@ def _process(
             return None
         if run_id is not None:  # a worker started for this run, or a standby worker given it
             cmdline = proc.cmdline()
-            return proc if run_id in cmdline or STANDBY in cmdline else None
+            if run_id in cmdline or STANDBY in cmdline:
+                return proc
+            # else a process executing the run itself (the CLI): known by its start time
         if started_at is not None and proc.create_time() > started_at.timestamp() + 60.0:
             return None  # a newer process got the same pid
         return proc

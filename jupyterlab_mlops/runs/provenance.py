@@ -24,6 +24,7 @@ from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from ..errors import InvalidInput
 from ..paths import relative_to_root
 from ..store.artifacts import sha256_file
+from . import environments
 
 GIT_TIMEOUT = 10
 
@@ -36,13 +37,16 @@ def kernel_info(kernel_name: str) -> dict[str, Any]:
     except NoSuchKernel:
         available = ", ".join(sorted(manager.find_kernel_specs())) or "none"
         raise InvalidInput(
-            f"no such kernel: {kernel_name!r} (installed: {available})", code="unknown_kernel"
+            f"kernel_name {kernel_name!r} is not an installed kernel (installed: {available})",
+            code="unknown_kernel",
+            details={"field": "kernel_name"},
         ) from None
     return {
         "name": kernel_name,
         "display_name": spec.display_name,
         "language": spec.language,
         "language_version": _language_version(tuple(spec.argv), spec.language),
+        "interpreter": environments.kernel_interpreter(spec.argv, spec.language),
     }
 
 
@@ -74,6 +78,17 @@ def installed_packages() -> dict[str, str]:
         if name:
             packages[name.lower().replace("_", "-")] = dist.version
     return dict(sorted(packages.items()))
+
+
+def kernel_environment(
+    kernel: dict[str, Any], cache_dir: Path | None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """``(python, packages)`` of the kernel's own interpreter (cached by its fingerprint)."""
+    interpreter = kernel.get("interpreter")
+    listing = environments.environment(interpreter, cache_dir) if interpreter else None
+    if listing is None:
+        return python_info(), installed_packages()
+    return dict(listing["python"]), dict(listing["packages"])
 
 
 def platform_info() -> dict[str, str]:
@@ -156,15 +171,18 @@ def collect(
     input_files: dict[str, Path],
     user: str,
 ) -> dict[str, Any]:
-    """The provenance record stored on the run (``Run.provenance``)."""
+    """The provenance record stored on the run (``Run.provenance``): ``python`` and
+    ``packages`` are those of the kernel's interpreter (the server's for a kernel that is not
+    Python, which cannot be listed)."""
     files = {**input_files, **parameter_paths(root, notebook_path.parent, parameters)}
+    python, packages = kernel_environment(kernel, root / ".mlops" / "cache" / "environments")
     return {
         "notebook_path": relative_to_root(root, notebook_path),
         "notebook_sha256": notebook_sha256,
         "parameters": parameters,
         "kernel": kernel,
-        "python": python_info(),
-        "packages": installed_packages(),
+        "python": python,
+        "packages": packages,
         "platform": platform_info(),
         "git": git_info(notebook_path.parent),
         "inputs": input_hashes(root, files),

@@ -97,6 +97,34 @@ class RunQueue:
             run.started_at = datetime.now(timezone.utc)
             return run.id
 
+    def claim_run(self, run_id: str, executor: str, limit: int, pid: int) -> bool:
+        """Claim ``run_id`` for process ``pid`` (a CLI executing it itself) exactly as
+        :meth:`claim_next` would: only if fewer than ``limit`` runs are running and it is the
+        oldest queued run of its executor."""
+        with self.db.write_session() as session:
+            self._serialise_claims(session)
+            running = session.scalar(
+                select(func.count())
+                .select_from(Run)
+                .where(Run.status == "running", Run.executor == executor, Run.kind == "batch")
+            )
+            if running >= max(1, limit):
+                return False
+            oldest = session.scalars(
+                select(Run)
+                .where(Run.status == "queued", Run.executor == executor)
+                .order_by(Run.created_at, Run.id)
+                .limit(1)
+                .with_for_update()
+            ).first()
+            if oldest is None or oldest.id != run_id:
+                return False
+            oldest.status = "running"
+            oldest.pid = pid
+            oldest.host = this_host()
+            oldest.started_at = datetime.now(timezone.utc)
+            return True
+
     def claim_for_worker(self, run_id: str, pid: int, *, self_claiming: bool) -> bool:
         """May the worker process ``pid`` execute ``run_id``?
 

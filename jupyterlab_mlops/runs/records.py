@@ -72,6 +72,10 @@ def run_to_dict(run: Run, *, detail: bool = False) -> dict[str, Any]:
         "output_notebook_sha256": run.output_notebook_sha256,
         "output_notebook_path": run.output_notebook_path,
         "metrics": latest,
+        "memory_limit_bytes": run.memory_limit_bytes,
+        "cpus": run.cpus,
+        "peak_memory_bytes": run.peak_memory_bytes,
+        "cpu_seconds": run.cpu_seconds,
     }
     if detail:
         data["provenance"] = run.provenance

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BeforeValidator, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from ..schemas import NonNegativeInt, Page, Schema
+from ..schemas import NonNegativeInt, Page, PositiveInt, Schema
 from . import ALL_STATES
 
 RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "timed_out"]
@@ -47,6 +47,9 @@ NonEmptyText = Annotated[str, BeforeValidator(_string), Field(min_length=1)]
 Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Parameters = Annotated[dict[str, Any] | None, BeforeValidator(_parameters)]
 PageLimit = Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)]
+#: "2GiB", "512MB" or a number of bytes (checked by ``runs/limits.parse_memory``)
+MemorySize = str | PositiveInt
+CpuCount = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
 # -- request bodies ---------------------------------------------------------------------------
@@ -65,6 +68,10 @@ class SubmitRun(Schema):
     input_files: list[Text] | None = Field(
         None, description="Files under the root whose sha256 is recorded in the provenance"
     )
+    memory: MemorySize | None = Field(
+        None, description="The kernel's memory limit, e.g. '2GiB' (c.MLOps.run_memory_limit)"
+    )
+    cpus: CpuCount | None = Field(None, description="CPUs of the kernel; default c.MLOps.run_cpus")
 
 
 class SweepRequest(Schema):
@@ -116,6 +123,10 @@ class RunListQuery(PageQuery):
                     {"state": state.strip(), "known": ", ".join(ALL_STATES)},
                 )
         return value
+
+
+class LiveQuery(QueryModel):
+    after: NonNegativeInt = Field(0, description="The last seq seen: only cells written since")
 
 
 class NotebookQuery(QueryModel):
@@ -178,6 +189,10 @@ class Run(Schema):
     output_notebook_sha256: str | None
     output_notebook_path: str | None
     metrics: dict[str, float] = Field(description="The last logged value of each metric")
+    memory_limit_bytes: int | None = Field(description="The kernel's memory limit")
+    cpus: float | None = Field(description="CPUs the kernel may use")
+    peak_memory_bytes: int | None = Field(description="Peak resident memory of the kernel")
+    cpu_seconds: float | None = Field(description="CPU time the kernel used")
 
 
 class MetricPoint(Schema):
@@ -270,3 +285,24 @@ class SweepPage(Page):
 class OutputLocation(Schema):
     run_id: str
     output_notebook_path: str
+
+
+class LiveCell(Schema):
+    index: int = Field(description="Position in the executed notebook (with injected cells)")
+    cell_type: str
+    source: str
+    execution_count: int | None
+    status: Literal["running", "completed", "failed"]
+    injected: bool = Field(description="papermill's injected-parameters cell")
+    outputs: list[dict[str, Any]] = Field(description="nbformat outputs: stream, error, data")
+    seq: int = Field(description="The write that last changed this cell")
+
+
+class LiveOutput(Schema):
+    """``GET /runs/{run_id}/live``: the cells executed so far (changed after ``after``)."""
+
+    run_id: str
+    status: RunStatus
+    cells_total: int
+    seq: int = Field(description="Pass as ``after`` to get only what changes next")
+    cells: list[LiveCell]

@@ -14,6 +14,7 @@ scheduler runs (start queued runs, enforce timeouts, fail dead runs, announce fi
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from . import TERMINAL_STATES
 from .announcements import FinishedRuns
 from .executors.base import Executor, ExecutorContext
 from .interactive import Tracking
+from .live import LiveCells
 from .queue import RunQueue
 from .records import RunRecords, load_run, run_to_dict
 from .settings import RunSettings
@@ -75,6 +77,7 @@ class RunService:
         self._tracking = Tracking(db, artifacts, self.root)
         self._supervisor = Supervisor(self._records, self.finish)
         self._finished = FinishedRuns(self._records, events)
+        self._live = LiveCells(db)
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -165,8 +168,13 @@ class RunService:
         trigger_details: dict[str, Any] | None = None,
         from_text: bool = False,
         schedule_id: str | None = None,
+        memory: Any = None,
+        cpus: Any = None,
+        launch: bool = True,
+        run_id: str | None = None,
     ) -> dict[str, Any]:
-        """Validate, record (queued, with provenance) and hand to the executor."""
+        """Validate, record (queued, with provenance) and hand to the executor (unless not
+        ``launch``: the caller executes it itself, see ``runs/inprocess.py``)."""
         prepared = self._prepare(
             notebook_path,
             parameters,
@@ -175,6 +183,8 @@ class RunService:
             tags=tags,
             input_files=input_files,
             from_text=from_text,
+            memory=memory,
+            cpus=cpus,
         )
         self.executor.check_available()
         base = self._submissions.base_provenance(prepared, user)
@@ -188,11 +198,13 @@ class RunService:
                 trigger=trigger,
                 trigger_details=trigger_details,
                 schedule_id=schedule_id,
+                **({"id": run_id} if run_id else {}),
             )
             session.add(run)
             session.flush()
             run_id = run.id
-        self.executor.launch([run_id])
+        if launch:
+            self.executor.launch([run_id])
         return self.get(run_id)
 
     def _prepare(self, notebook_path: str, parameters: Any, **options: Any):
@@ -206,7 +218,11 @@ class RunService:
             **options,
         }
         return self._submissions.prepare(
-            notebook_path, parameters, default_timeout=self._settings.default_timeout, **options
+            notebook_path,
+            parameters,
+            default_timeout=self._settings.default_timeout,
+            default_limits=self._settings.default_limits,
+            **options,
         )
 
     def check(
@@ -272,10 +288,12 @@ class RunService:
         input_files: list[str] | None = None,
         user: str = "",
         from_text: bool = False,
+        memory: Any = None,
+        cpus: Any = None,
     ) -> dict[str, Any]:
         """One run per combination of the grid, recorded together as a group."""
         check_grid(grid, mode, metric)
-        prepared = self._submissions.prepare(
+        prepared = self._prepare(
             notebook_path,
             None,
             kernel_name=kernel_name,
@@ -283,7 +301,8 @@ class RunService:
             tags=tags,
             input_files=input_files,
             from_text=from_text,
-            default_timeout=self._settings.default_timeout,
+            memory=memory,
+            cpus=cpus,
         )
         group_id, run_ids = self._sweeps.create(
             prepared,
@@ -392,11 +411,31 @@ class RunService:
 
     # -- state changes ------------------------------------------------------------------------
 
+    def claim_here(self, run_id: str) -> bool:
+        """Claim a queued run for this process (it executes it itself) if a slot of the local
+        executor is free and the run is next in the queue."""
+        executor = self.executor
+        if not executor.claims_for_workers:  # a cluster's runs execute on the cluster
+            return False
+        limit = self._settings.max_concurrent_runs
+        return self._queue.claim_run(run_id, executor.name, limit, os.getpid())
+
     def claim_for_worker(self, run_id: str, pid: int) -> bool:
         """May worker process ``pid`` execute ``run_id``? (Claims it if its executor leaves
         claiming to workers.)"""
         self_claiming = not self.executor.claims_for_workers
         return self._queue.claim_for_worker(run_id, pid, self_claiming=self_claiming)
+
+    def live(self, run_id: str, after: int = 0) -> dict[str, Any]:
+        """The cells of a run executed so far (``runs/live.py``) written after ``seq`` ``after``."""
+        data = self._live.read(run_id, after)
+        if not data:
+            raise NotFound(f"no such run: {run_id}")
+        return data
+
+    def write_live_cells(self, run_id: str, seq: int, cells: list[dict[str, Any]]) -> None:
+        """The executing process publishes the cells that changed."""
+        self._live.write(run_id, seq, cells)
 
     def report_progress(self, run_id: str, done: int, total: int, current: int | None) -> None:
         self._records.report_progress(run_id, done, total, current)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import MLOpsError
+from .limits import RunLimits, check_limits
 
 DEFAULT_EXECUTOR = "jupyterlab_mlops.runs.executors.local.LocalExecutor"
 DEFAULT_OUTPUT_DIR = "mlops-runs"
@@ -37,6 +38,13 @@ class RunSettings:
     max_concurrent_runs: int = DEFAULT_MAX_CONCURRENT
     executor_class: str = DEFAULT_EXECUTOR
     dask_scheduler_address: str = ""
+    #: default limits of a run (``c.MLOps.run_memory_limit``, ``c.MLOps.run_cpus``)
+    run_memory_limit: str = ""
+    run_cpus: float = 0.0
+
+    @property
+    def default_limits(self) -> RunLimits:
+        return check_limits(self.run_memory_limit or None, self.run_cpus or None, RunLimits())
 
     @property
     def data_dir(self) -> Path:

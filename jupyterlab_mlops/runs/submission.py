@@ -19,6 +19,7 @@ from ..paths import relative_to_root, resolve_in_root
 from ..store.artifacts import ArtifactStore
 from ..store.models import Run
 from . import parameters, provenance
+from .limits import RunLimits, check_limits
 
 
 @dataclass
@@ -32,6 +33,7 @@ class PreparedSubmission:
     timeout: float | None
     tags: list[str]
     input_files: dict[str, Path]
+    limits: RunLimits = field(default_factory=RunLimits)
     declared: list[dict[str, Any]] = field(default_factory=list)
     #: input files of a reproduced run that no longer exist (recorded as unhashed)
     missing_inputs: list[str] = field(default_factory=list)
@@ -110,6 +112,9 @@ class Submissions:
         input_files: Any,
         from_text: bool,
         default_timeout: float,
+        memory: Any = None,
+        cpus: Any = None,
+        default_limits: RunLimits = RunLimits(),
     ) -> PreparedSubmission:
         """Validate everything about a submission; nothing is written."""
         path = self.notebook_file(notebook_path)
@@ -131,6 +136,7 @@ class Submissions:
             timeout=check_timeout(timeout, default_timeout),
             tags=check_tags(tags),
             input_files=self._input_files(input_files),
+            limits=check_limits(memory, cpus, default_limits),
         )
 
     def prepare_reproduction(self, source: dict[str, Any], data: bytes) -> PreparedSubmission:
@@ -151,6 +157,7 @@ class Submissions:
             tags=source["tags"],
             input_files=present,
             missing_inputs=missing,
+            limits=RunLimits.of(source),
         )
 
     def coerce(self, prepared: PreparedSubmission, name: str, value: Any, from_text: bool) -> Any:
@@ -211,5 +218,7 @@ class Submissions:
             executor=executor,
             input_notebook_sha256=prov["notebook_sha256"],
             provenance=prov,
+            memory_limit_bytes=prepared.limits.memory_bytes,
+            cpus=prepared.limits.cpus,
             **extra,
         )

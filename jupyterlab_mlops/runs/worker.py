@@ -35,6 +35,8 @@ from ..events import EventBus
 from ..store.artifacts import ArtifactStore
 from ..store.db import Database
 from .comparison import compare_runs
+from .limits import Enforcement, RunLimits
+from .live import LivePublisher
 from .processes import STANDBY, kill_children
 from .progress import ProgressWriter, durable
 from .service import RunService
@@ -48,13 +50,15 @@ WORKER_BUSY_TIMEOUT = 2.0
 
 
 class ProgressEngine(NBClientEngine):
-    """papermill's nbclient engine, reporting each cell's start and end to the run record."""
+    """papermill's nbclient engine, reporting each cell's start and end to the run record and
+    every change of the notebook to the live view (``runs/live.py``)."""
 
     reporter: Any = None
+    live: LivePublisher | None = None
 
     @classmethod
     def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
-        reporter = cls.reporter
+        reporter, live = cls.reporter, cls.live
         if reporter is not None:
             total = len(nb_man.nb.cells)
             done = {"n": 0}
@@ -62,17 +66,35 @@ class ProgressEngine(NBClientEngine):
 
             def cell_start(cell, cell_index=None, **kw):
                 reporter(done["n"], total, cell_index)
-                return original_start(cell, cell_index, **kw)
+                result = original_start(cell, cell_index, **kw)
+                if live is not None:
+                    live.changed(nb_man.nb)
+                return result
 
             def cell_complete(cell, cell_index=None, **kw):
                 done["n"] += 1
                 reporter(done["n"], total, cell_index)
-                return original_complete(cell, cell_index, **kw)
+                result = original_complete(cell, cell_index, **kw)
+                if live is not None:
+                    live.changed(nb_man.nb)
+                return result
 
             nb_man.cell_start = cell_start
             nb_man.cell_complete = cell_complete
             reporter(0, total, None)
-        return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+        if live is not None:  # papermill calls this after every kernel message
+            original_autosave = nb_man.autosave_cell
+
+            def autosave_cell():
+                live.changed(nb_man.nb)
+                return original_autosave()
+
+            nb_man.autosave_cell = autosave_cell
+        try:
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+        finally:  # before papermill inserts its error banner cell and renumbers the cells
+            if live is not None:
+                live.close()
 
 
 papermill_engines.register(ENGINE_NAME, ProgressEngine)
@@ -87,6 +109,10 @@ class Worker:
         self.output_path = self.workdir / "output.ipynb"
         self._finished = threading.Event()
         self.progress = ProgressWriter(service.report_progress)
+        self.enforcement: Enforcement | None = None
+        self.live: LivePublisher | None = None
+        #: a kernel already started for this run (``runs/inprocess.py``), else papermill starts one
+        self.kernel_manager: Any = None
 
     # -- claiming -----------------------------------------------------------------------------
 
@@ -99,6 +125,9 @@ class Worker:
     # -- progress -----------------------------------------------------------------------------
 
     def report(self, done: int, total: int, current: int | None) -> None:
+        if self.enforcement is not None and current is not None:  # the kernel is up
+            self.enforcement.kernel_started()
+            self.enforcement.sample()
         self.progress.report(self.run_id, done, total, current)
 
     def finish(self, status: str, **values: Any) -> bool:
@@ -110,6 +139,15 @@ class Worker:
             values.setdefault("cells_total", total)
             values.setdefault("current_cell", current)
         return durable(self.service.finish, self.run_id, status, **values)
+
+    def _live_publisher(self) -> LivePublisher:
+        def write(seq: int, cells: list[dict[str, Any]]) -> None:
+            self.service.write_live_cells(self.run_id, seq, cells)
+
+        def warn(err: BaseException) -> None:
+            self.service.log.warning("could not write the live output: %s", err)
+
+        return LivePublisher(write, on_error=warn)
 
     # -- timeout ------------------------------------------------------------------------------
 
@@ -183,6 +221,13 @@ class Worker:
                 target=self._watchdog, args=(run["timeout_seconds"],), daemon=True
             ).start()
         ProgressEngine.reporter = self.report
+        ProgressEngine.live = self.live = self._live_publisher()
+        started = self.kernel_manager
+        self.enforcement = Enforcement(
+            RunLimits.of(run),
+            f"mlops-run-{self.run_id}",
+            kernel_pid=started.provisioner.pid if started is not None else None,
+        )
         status, values = "succeeded", {}
         try:
             papermill.execute_notebook(
@@ -197,6 +242,7 @@ class Worker:
                 progress_bar=False,
                 log_output=False,
                 start_timeout=KERNEL_START_TIMEOUT,
+                **({"km": started} if started is not None else {}),
             )
         except PapermillExecutionError as err:
             status = "failed"
@@ -214,6 +260,7 @@ class Worker:
                 "status_reason": f"{type(err).__name__}: {str(err)[:200]}",
             }
         self._finished.set()
+        values.update(self._usage(status, values))
         values.update(self._store_output())
         note = values.pop("output_note", None)
         if note:
@@ -233,6 +280,16 @@ class Worker:
                 values["comparison"] = {"error": f"comparison failed: {err}"}
         self.finish(status, **values)
         return 0 if status == "succeeded" else 1
+
+    def _usage(self, status: str, values: dict[str, Any]) -> dict[str, Any]:
+        """Peak memory and CPU seconds; a run that failed for memory says so."""
+        enforcement, self.enforcement = self.enforcement, None
+        if enforcement is None:
+            return {}
+        usage = enforcement.finish()
+        if status == "failed" and enforcement.out_of_memory(values.get("error_ename")):
+            usage["status_reason"] = enforcement.limits.out_of_memory_reason()
+        return usage
 
     def _output_nb(self) -> dict[str, Any] | None:
         try:

@@ -8,21 +8,24 @@ works (PostgreSQL for teams). The schema is owned by alembic and upgraded on ope
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import MLOpsError, StoreUnavailable
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+_REVISION = re.compile(r"^(down_revision|revision)\s*=\s*['\"]?([\w-]+|None)['\"]?", re.M)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _upgrade_lock = threading.Lock()
@@ -45,10 +48,25 @@ def _sqlite_pragmas(busy_timeout: float):
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
+
+
+def _head_from_files() -> str | None:
+    """The one revision no migration names as its ``down_revision`` (None if unclear)."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        found = dict((key, value) for key, value in _REVISION.findall(path.read_text()))
+        if "revision" not in found:
+            return None
+        revisions.add(found["revision"])
+        parents.add(found.get("down_revision"))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
 
 
 class Database:
@@ -104,18 +122,40 @@ class Database:
         return make_url(self.url).render_as_string(hide_password=True)
 
     def upgrade(self) -> None:
-        """Bring the schema to the newest revision shipped with this package."""
+        """Bring the schema to the newest revision shipped with this package.
+
+        A store already at the head is recognised without importing alembic (a good part of
+        a CLI's start-up): the head is read from the migration files themselves."""
+        if self._at_head():
+            return
+        from alembic import command
+
         with _upgrade_lock, self.engine.begin() as connection:
             cfg = alembic_config(self.url)
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, "head")
 
+    def _at_head(self) -> bool:
+        head = _head_from_files()
+        if head is None:
+            return False
+        try:
+            with self.engine.connect() as connection:
+                rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+        except Exception:  # no table yet (a new store), or unreadable: let alembic decide
+            return False
+        return [row[0] for row in rows] == [head]
+
     def current_revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
         with self.engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
 
     @staticmethod
     def head_revision() -> str | None:
+        from alembic.script import ScriptDirectory
+
         return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
     @contextmanager

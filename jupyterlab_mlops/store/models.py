@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -128,6 +129,11 @@ class Run(Base):
     output_notebook_path: Mapped[str | None] = mapped_column(String(1024))
     provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
     comparison: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Limits the run executes under (runs/limits.py) and what it used.
+    memory_limit_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    cpus: Mapped[float | None] = mapped_column(Float)
+    peak_memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    cpu_seconds: Mapped[float | None] = mapped_column(Float)
 
     group: Mapped[RunGroup | None] = relationship(back_populates="runs")
     metrics: Mapped[list[RunMetric]] = relationship(
@@ -184,6 +190,20 @@ class RunArtifact(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     run: Mapped[Run] = relationship(back_populates="artifacts")
+
+
+class RunLiveCell(Base):
+    """A cell of a running notebook as executed so far (runs/live.py): one row per cell,
+    rewritten as its outputs grow; ``seq`` orders the writes so readers ask for what is new."""
+
+    __tablename__ = "run_live_cells"
+    __table_args__ = (Index("ix_run_live_cells_run_seq", "run_id", "seq"),)
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    cell: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # --------------------------------------------------------------------------------------------

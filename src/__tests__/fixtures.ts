@@ -101,6 +101,10 @@ export function run(overrides: Partial<IRun> = {}): IRun {
     output_notebook_sha256: null,
     output_notebook_path: null,
     metrics: {},
+    memory_limit_bytes: null,
+    cpus: null,
+    peak_memory_bytes: null,
+    cpu_seconds: null,
     ...overrides
   };
 }

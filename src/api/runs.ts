@@ -63,6 +63,12 @@ export type INotebookParameters = Schemas['NotebookParameters'];
 /** `POST runs/{id}/output` */
 export type IRunOutput = Schemas['OutputLocation'];
 
+/** `GET runs/{id}/live`: the cells a run executed so far (changed after `after`). */
+export type ILiveOutput = Schemas['LiveOutput'];
+
+/** One cell of a running notebook, with its nbformat outputs. */
+export type ILiveCell = Schemas['LiveCell'];
+
 /** Types the server infers for a parameter (`runs/parameters.py: KNOWN_TYPES` + `any`). */
 export type ParameterType =
   | 'int'
@@ -215,6 +221,15 @@ export async function latestSuccessfulRun(
 /** `GET runs/{id}` */
 export function getRun(id: string, settings?: Settings): Promise<IRunDetail> {
   return getJSON<IRunDetail>(runPath(id), settings);
+}
+
+/** `GET runs/{id}/live?after=seq` — the cells written since `after` (0: all). */
+export function getLiveOutput(
+  id: string,
+  after: number,
+  settings?: Settings
+): Promise<ILiveOutput> {
+  return getJSON<ILiveOutput>(withQuery(`${runPath(id)}/live`, { after }), settings);
 }
 
 /** `POST runs` — 201 with the queued run; 400 naming a bad parameter. */

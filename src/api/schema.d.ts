@@ -766,6 +766,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mlops/api/runs/{run_id}/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The cells of a run executed so far, with their outputs (poll with after=seq) */
+        get: operations["getRunsRunIdLive"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/mlops/api/runs/{run_id}/output": {
         parameters: {
             query?: never;
@@ -2084,6 +2101,73 @@ export interface components {
             /** User */
             user: string | null;
         };
+        /** LiveCell */
+        LiveCell: {
+            /**
+             * Index
+             * @description Position in the executed notebook (with injected cells)
+             */
+            index: number;
+            /** Cell Type */
+            cell_type: string;
+            /** Source */
+            source: string;
+            /** Execution Count */
+            execution_count: number | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "completed" | "failed";
+            /**
+             * Injected
+             * @description papermill's injected-parameters cell
+             */
+            injected: boolean;
+            /**
+             * Outputs
+             * @description nbformat outputs: stream, error, data
+             */
+            outputs: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Seq
+             * @description The write that last changed this cell
+             */
+            seq: number;
+        };
+        /**
+         * LiveOutput
+         * @description ``GET /runs/{run_id}/live``: the cells executed so far (changed after ``after``).
+         */
+        LiveOutput: {
+            /** Run Id */
+            run_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
+            /** Cells Total */
+            cells_total: number;
+            /**
+             * Seq
+             * @description Pass as ``after`` to get only what changes next
+             */
+            seq: number;
+            /** Cells */
+            cells: components["schemas"]["LiveCell"][];
+        };
+        /** LiveQuery */
+        LiveQuery: {
+            /**
+             * After
+             * @description The last seq seen: only cells written since
+             * @default 0
+             */
+            after?: number;
+        };
         /** LogsQuery */
         LogsQuery: {
             /**
@@ -3247,6 +3331,26 @@ export interface components {
             metrics: {
                 [key: string]: number;
             };
+            /**
+             * Memory Limit Bytes
+             * @description The kernel's memory limit
+             */
+            memory_limit_bytes: number | null;
+            /**
+             * Cpus
+             * @description CPUs the kernel may use
+             */
+            cpus: number | null;
+            /**
+             * Peak Memory Bytes
+             * @description Peak resident memory of the kernel
+             */
+            peak_memory_bytes: number | null;
+            /**
+             * Cpu Seconds
+             * @description CPU time the kernel used
+             */
+            cpu_seconds: number | null;
         };
         /** RunArtifact */
         RunArtifact: {
@@ -3351,6 +3455,26 @@ export interface components {
             metrics: {
                 [key: string]: number;
             };
+            /**
+             * Memory Limit Bytes
+             * @description The kernel's memory limit
+             */
+            memory_limit_bytes: number | null;
+            /**
+             * Cpus
+             * @description CPUs the kernel may use
+             */
+            cpus: number | null;
+            /**
+             * Peak Memory Bytes
+             * @description Peak resident memory of the kernel
+             */
+            peak_memory_bytes: number | null;
+            /**
+             * Cpu Seconds
+             * @description CPU time the kernel used
+             */
+            cpu_seconds: number | null;
             /**
              * Provenance
              * @description Notebook sha256, parameters, kernel, python, packages, platform, git, inputs
@@ -3890,6 +4014,18 @@ export interface components {
              * @default null
              */
             input_files?: string[] | null;
+            /**
+             * Memory
+             * @description The kernel's memory limit, e.g. '2GiB' (c.MLOps.run_memory_limit)
+             * @default null
+             */
+            memory?: string | number | null;
+            /**
+             * Cpus
+             * @description CPUs of the kernel; default c.MLOps.run_cpus
+             * @default null
+             */
+            cpus?: number | null;
         };
         /** Sweep */
         Sweep: {
@@ -7566,6 +7702,58 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getRunsRunIdLive: {
+        parameters: {
+            query?: {
+                /** @description The last seq seen: only cells written since */
+                after?: number;
+            };
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LiveOutput"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -24,6 +24,7 @@ import { basename } from '../panel/format';
 import {
   buildFields,
   collectParameters,
+  formStateOf,
   IFormField,
   parameterInMessage,
   parseTags,
@@ -47,14 +48,17 @@ export class RunParametersBody
 {
   constructor(
     info: INotebookParameters,
-    serverSettings?: ServerConnection.ISettings
+    serverSettings?: ServerConnection.ISettings,
+    from?: IRun
   ) {
     super();
     this.addClass('jp-mlops-run-dialog');
     this._info = info;
     this._fields = buildFields(info.parameters);
     this._serverSettings = serverSettings;
-    this._state = { texts: {}, timeout: '', tags: '' };
+    this._state = from
+      ? formStateOf(this._fields, from)
+      : { texts: {}, timeout: '', tags: '' };
   }
 
   /** The form's fields (one per detected parameter). */
@@ -150,6 +154,8 @@ export interface IRunWithParametersOptions {
   onScheduled?: (schedule: ISchedule) => void;
   /** The time zone "Schedule…" starts with ('' or missing: the browser's). */
   defaultTimezone?: string;
+  /** "Run again…": the form starts with this run's parameters, timeout and tags. */
+  from?: IRun;
 }
 
 /**
@@ -169,7 +175,7 @@ export async function runWithParameters(
     showError(err, `Reading the parameters of ${path}`);
     return null;
   }
-  const body = new RunParametersBody(info, serverSettings);
+  const body = new RunParametersBody(info, serverSettings, options.from);
   const dialog = new SubmitDialog<IRun | null>({
     title: `Run ${basename(path)} with parameters`,
     body,

@@ -64,6 +64,46 @@ export function initialText(spec: IParameterSpec, kind: FieldKind): string {
   }
 }
 
+/** The text of a value a run was given (to pre-fill "Run again…"). */
+export function valueText(value: unknown, kind: FieldKind): string {
+  switch (kind) {
+    case 'boolean':
+      return value === true ? 'true' : 'false';
+    case 'integer':
+    case 'number':
+      return String(value);
+    case 'string':
+      return typeof value === 'string' ? value : JSON.stringify(value);
+    case 'json':
+      return JSON.stringify(value);
+  }
+}
+
+/**
+ * The form as a run was submitted: its parameters (those the notebook still declares),
+ * timeout and tags.
+ */
+export function formStateOf(
+  fields: ReadonlyArray<IFormField>,
+  run: {
+    parameters: Record<string, unknown>;
+    timeout_seconds: number | null;
+    tags: string[];
+  }
+): { texts: Record<string, string>; timeout: string; tags: string } {
+  const texts: Record<string, string> = {};
+  for (const field of fields) {
+    if (field.name in run.parameters) {
+      texts[field.name] = valueText(run.parameters[field.name], field.kind);
+    }
+  }
+  return {
+    texts,
+    timeout: run.timeout_seconds ? String(run.timeout_seconds) : '',
+    tags: run.tags.join(', ')
+  };
+}
+
 /** Whether the server could turn the default's source into a JSON value. */
 function isLiteral(spec: IParameterSpec): boolean {
   return !(

@@ -11,14 +11,17 @@ import {
   reproduceRun,
   showError
 } from '../api';
+import { runWithParameters } from '../dialogs/RunWithParameters';
 import { ComparisonView } from './ComparisonView';
 import {
   basename,
   formatAbsoluteTime,
+  formatBytes,
   formatDuration,
   formatMetric
 } from './format';
 import { KeyValueTable } from './KeyValueTable';
+import { LiveOutput } from './LiveOutput';
 import { StatusBadge } from './PagedList';
 import { ProvenanceView } from './ProvenanceView';
 import { errorLine, progressFraction, progressText } from './runFormat';
@@ -113,6 +116,16 @@ export function RunDetail(props: IRunDetailProps): JSX.Element {
         {run.created_by ? <span>by {run.created_by}</span> : null}
         {run.trigger && run.trigger !== 'user' ? <span>trigger: {run.trigger}</span> : null}
       </div>
+      <div className="jp-mlops-row-meta jp-mlops-run-usage">
+        <span title="Peak resident memory of the kernel">
+          peak memory {formatBytes(run.peak_memory_bytes)}
+          {run.memory_limit_bytes ? ` of ${formatBytes(run.memory_limit_bytes)}` : ''}
+        </span>
+        <span title="CPU time of the kernel">
+          CPU {formatDuration(run.cpu_seconds)}
+          {run.cpus ? ` on at most ${run.cpus} CPUs` : ''}
+        </span>
+      </div>
       {active && fraction !== null ? (
         <div className="jp-mlops-progress">
           <progress
@@ -169,6 +182,24 @@ export function RunDetail(props: IRunDetailProps): JSX.Element {
         >
           Reproduce
         </Button>
+        <Button
+          className="jp-mlops-run-again"
+          small
+          disabled={run.kind !== 'batch' || busy !== null}
+          title="Open the run dialog with this run's parameters, to change and run them"
+          onClick={() =>
+            act('Run again', async () => {
+              await runWithParameters({
+                path: run.notebook_path,
+                serverSettings,
+                from: run,
+                onSubmitted: next => onSelect(next.id)
+              });
+            })
+          }
+        >
+          Run again…
+        </Button>
         {active ? (
           <Button
             className="jp-mlops-cancel"
@@ -192,6 +223,18 @@ export function RunDetail(props: IRunDetailProps): JSX.Element {
           <div className="jp-mlops-run-error" role="alert">
             <div>{errorLine(run.error)}</div>
           </div>
+        </section>
+      ) : null}
+
+      {run.kind === 'batch' ? (
+        <section className="jp-mlops-section" aria-label="Output">
+          <h4 className="jp-mlops-subheading">Output</h4>
+          <LiveOutput
+            runId={run.id}
+            running={active}
+            active={props.active}
+            serverSettings={serverSettings}
+          />
         </section>
       ) : null}
 

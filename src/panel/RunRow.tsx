@@ -4,6 +4,7 @@ import { IRun } from '../api';
 import {
   basename,
   formatAbsoluteTime,
+  formatBytes,
   formatDuration,
   formatMetric,
   formatRelativeTime
@@ -59,6 +60,11 @@ export function RunRow({ run, onOpen }: IRunRowProps): JSX.Element {
         ) : (
           <span title="duration">{formatDuration(run.duration_seconds)}</span>
         )}
+        {run.peak_memory_bytes ? (
+          <span title="peak memory" className="jp-mlops-row-memory">
+            {formatBytes(run.peak_memory_bytes)}
+          </span>
+        ) : null}
         {metrics.map(([name, value]) => (
           <span key={name} className="jp-mlops-metric">
             {name}={formatMetric(value)}

@@ -118,3 +118,20 @@ export function formatUntil(
   }
   return new Date(t).toLocaleDateString();
 }
+
+const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+/** "200 MiB", "1.5 GiB" (as the server's `format_bytes`); "—" when unknown. */
+export function formatBytes(size: number | null | undefined): string {
+  if (size === null || size === undefined || !isFinite(size)) {
+    return '—';
+  }
+  let value = size;
+  let unit = 0;
+  while (value >= 1024 && unit < BYTE_UNITS.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  const rounded = Math.round(value * 10) / 10;
+  return `${rounded} ${BYTE_UNITS[unit]}`;
+}
