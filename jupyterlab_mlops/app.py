@@ -10,7 +10,6 @@ also how child processes (run workers, kernels, serving processes) find the same
 from __future__ import annotations
 
 import dataclasses
-import getpass
 import json
 import os
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, Py
 
 from .errors import InvalidInput
 from .events import ALIAS_CHANGED, EventBus
+from .identity import Identity, process_identity
 from .scheduler import Scheduler
 from .store import ArtifactStore, Database
 
@@ -231,6 +231,7 @@ class MLOps(LoggingConfigurable):
             "MLOPS_ROOT_DIR": str(Path(self.root_dir).resolve()),
             "MLOPS_STORE_URL": self.resolved_store_url,
             "MLOPS_ARTIFACT_ROOT": self.resolved_artifact_root,
+            "MLOPS_CONFIG_DIR": os.environ.get("MLOPS_CONFIG_DIR") or os.getcwd(),
             **(
                 {"MLOPS_ARTIFACT_STORAGE_OPTIONS": json.dumps(self.artifact_storage_options)}
                 if self.artifact_storage_options
@@ -239,11 +240,9 @@ class MLOps(LoggingConfigurable):
         }
 
     @staticmethod
-    def current_user() -> str:
-        try:
-            return getpass.getuser()
-        except Exception:  # no passwd entry in some containers
-            return os.environ.get("USER", "unknown")
+    def current_user() -> Identity:
+        """Who code outside a REST request acts as (``JUPYTERHUB_USER``, else the OS account)."""
+        return process_identity()
 
     # -- services -----------------------------------------------------------------------------
 
@@ -563,10 +562,18 @@ class MLOps(LoggingConfigurable):
 CONFIG_BASENAMES = ("jupyter_server_config", "jupyter_mlops_config")
 
 
-def load_config(extra_files: Sequence[str] = ()) -> Config:
-    """Merge Jupyter's config files, lowest priority first, then ``extra_files``."""
+def load_config(extra_files: Sequence[str] = (), directories: Sequence[str] = ()) -> Config:
+    """Merge Jupyter's config files, lowest priority first: the Jupyter config path, then
+    ``directories`` (the project root, the directory the server was started in), then the
+    current directory, then ``extra_files``."""
     config = Config()
-    directories = [*reversed(jupyter_config_path()), os.getcwd()]
+    directories = list(
+        dict.fromkeys(
+            str(Path(d).resolve())
+            for d in [*reversed(jupyter_config_path()), *directories, os.getcwd()]
+            if d
+        )
+    )
     for directory in directories:
         for base in CONFIG_BASENAMES:
             for loader_class, suffix in (
@@ -586,8 +593,13 @@ def load_config(extra_files: Sequence[str] = ()) -> Config:
 
 
 def build_mlops(root_dir: str | None = None, config_files: Sequence[str] = ()) -> MLOps:
-    """An ``MLOps`` configured like the server would be (for the CLI, magics, workers)."""
-    kwargs: dict[str, Any] = {"config": load_config(config_files)}
+    """An ``MLOps`` configured like the server would be (for the CLI, magics, the notebook API).
+
+    Kernels and runs start in the notebook's directory, not where the server read its config:
+    the project root and ``MLOPS_CONFIG_DIR`` (the server's start directory, exported to its
+    children) are searched too, so roles and every other setting hold in them."""
+    directories = [root_dir or "", os.environ.get("MLOPS_CONFIG_DIR", "")]
+    kwargs: dict[str, Any] = {"config": load_config(config_files, directories)}
     if root_dir:
         kwargs["root_dir"] = str(Path(root_dir).resolve())
     return MLOps(**kwargs)
