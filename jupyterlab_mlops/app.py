@@ -51,6 +51,7 @@ ENV_OVERRIDES = {
     "default_timezone": "MLOPS_DEFAULT_TIMEZONE",
     "notification_webhook_url": "MLOPS_NOTIFICATION_WEBHOOK_URL",
     "output_dir": "MLOPS_OUTPUT_DIR",
+    "default_role": "MLOPS_DEFAULT_ROLE",
 }
 
 
@@ -181,6 +182,37 @@ class MLOps(LoggingConfigurable):
         Unicode(), [], help="Addresses e-mailed every notification (SMTP settings below)."
     ).tag(config=True)
 
+    roles = Dict(
+        {},
+        help="Roles of users and groups: {'alice': 'approver', 'bob': 'editor', "
+        "'group:ml-leads': 'approver'}. Roles: viewer (read), editor (run, schedule, register, "
+        "deploy, set unprotected aliases, monitor), approver (also approve promotions to "
+        "protected aliases), admin (also delete, change gates). Groups come from the identity "
+        "provider where it gives them (JupyterHub).",
+    ).tag(config=True)
+
+    default_role = Unicode(
+        "admin",
+        help="Role of users c.MLOps.roles does not name. 'admin' (the default) keeps a single "
+        "user's lab as it is without roles. Env: MLOPS_DEFAULT_ROLE.",
+    ).tag(config=True)
+
+    protected_aliases = List(
+        Unicode(),
+        ["production"],
+        help="Aliases an editor's promotion does not move: it becomes a pending approval request "
+        "for an approver.",
+    ).tag(config=True)
+
+    registry_webhooks = List(
+        Dict(),
+        [],
+        help="Webhooks told of registry events: [{'url': 'https://…', 'events': "
+        "['version_registered', 'alias_changed', 'approval_requested', 'approval_decided'], "
+        "'secret': '…'}]; JSON signed with HMAC-SHA256 in X-MLOps-Signature, retried with "
+        "backoff, never blocking the registry.",
+    ).tag(config=True)
+
     smtp_host = Unicode("localhost", help="SMTP server for drift alert e-mails.").tag(config=True)
     smtp_port = Int(25, help="SMTP port for drift alert e-mails.").tag(config=True)
     smtp_sender = Unicode("mlops@localhost", help="From address of alert e-mails.").tag(config=True)
@@ -246,6 +278,17 @@ class MLOps(LoggingConfigurable):
 
     # -- services -----------------------------------------------------------------------------
 
+    @property
+    def access(self):
+        """The roles as configured now (every service asks on each check)."""
+        from .access import Access
+
+        return Access(
+            roles=dict(self.roles),
+            default_role=self.default_role,
+            protected_aliases=tuple(self.protected_aliases),
+        )
+
     @cached_property
     def db(self) -> Database:
         return Database(self.resolved_store_url)
@@ -299,7 +342,11 @@ class MLOps(LoggingConfigurable):
 
         runs = PipelineRuns(submit=self.runs.submit, get=self.runs.get, cancel=self.runs.cancel)
         return PipelineService(
-            self.workflow_records, runs, root_dir=self.root_dir, events=self.events
+            self.workflow_records,
+            runs,
+            root_dir=self.root_dir,
+            events=self.events,
+            access=lambda: self.access,
         )
 
     @cached_property
@@ -312,7 +359,9 @@ class MLOps(LoggingConfigurable):
             submit=self.runs.submit,
             status=lambda run_id: self.runs.get(run_id)["status"],
         )
-        return ScheduleService(self.db, runs, default_timezone=self.default_timezone)
+        return ScheduleService(
+            self.db, runs, default_timezone=self.default_timezone, access=lambda: self.access
+        )
 
     @cached_property
     def notifier(self):
@@ -344,14 +393,19 @@ class MLOps(LoggingConfigurable):
             found = self.deployments.find(model=model, version=version, active=True)
             return [deployment["name"] for deployment in found]
 
-        return RegistryService(
+        registry = RegistryService(
             self.db,
             self.artifacts,
             runs=self.runs,
             deployments_holding=deployments_holding,
             profile_builder=build_profile,
             events=self.events,
+            access=lambda: self.access,
         )
+        from .registry import webhooks
+
+        webhooks.subscribe(self.events, self.outbox, webhooks.parse_hooks(self.registry_webhooks))
+        return registry
 
     @cached_property
     def deployments(self):
@@ -371,6 +425,7 @@ class MLOps(LoggingConfigurable):
             docker_prefetch_wheels=self.docker_prefetch_wheels,
             events=self.events,
             log=self.log,
+            access=lambda: self.access,
         )
 
     @cached_property
@@ -400,6 +455,7 @@ class MLOps(LoggingConfigurable):
             executor_factory=self.executor_class,
             events=self.events,
             log=self.log,
+            access=lambda: self.access,
         )
 
     def _run_settings(self):
@@ -451,6 +507,7 @@ class MLOps(LoggingConfigurable):
             ),
             retraining=lambda: self.retraining,
             logger=self.log,
+            access=lambda: self.access,
         )
         self.events.subscribe(ALERT_RAISED, lambda event: self.retraining.on_alert_raised(event))
         return service

@@ -30,6 +30,7 @@ MODULES = (
     "drift",
     "schedules",
     "pipelines",
+    "governance",
     "scheduler",
 )
 

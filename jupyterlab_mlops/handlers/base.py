@@ -19,8 +19,8 @@ from pydantic import BaseModel
 from tornado import web
 
 from ..app import MLOps
-from ..identity import Identity, server_user_identity
 from ..errors import InvalidInput, MLOpsError, NotFound, PayloadTooLarge
+from ..identity import Identity, server_user_identity
 from ..schemas import INT64_MAX, loads, parse, parse_json
 
 MAX_PAGE_SIZE = 500
