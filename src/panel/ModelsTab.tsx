@@ -38,13 +38,19 @@ export function ModelsTab(props: ITabProps): JSX.Element {
     }
   };
   const me = useMe(props.serverSettings);
+  // Bumped after an approval or rejection: the list re-fetches (an alias may have moved).
+  const [decisions, setDecisions] = React.useState(0);
   if (selected) {
     return <ModelDetail {...props} me={me} name={selected} onBack={() => select(null)} />;
   }
   return (
     <>
-      <PendingApprovals {...props} me={me} />
-      <ModelsList {...props} onOpen={select} />
+      <PendingApprovals {...props} me={me} onDecided={() => setDecisions(d => d + 1)} />
+      <ModelsList
+        {...props}
+        refreshToken={props.refreshToken * 1000 + decisions}
+        onOpen={select}
+      />
     </>
   );
 }
