@@ -18,7 +18,19 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_core.paths import jupyter_config_path
-from traitlets import Bool, Dict, Float, Int, List, Type, Unicode, default, observe
+from traitlets import (
+    Bool,
+    Dict,
+    Float,
+    Int,
+    List,
+    TraitError,
+    Type,
+    Unicode,
+    default,
+    observe,
+    validate,
+)
 from traitlets.config import Config, LoggingConfigurable
 from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, PyFileConfigLoader
 
@@ -222,6 +234,23 @@ class MLOps(LoggingConfigurable):
     )
     smtp_starttls = Bool(False, help="Upgrade the SMTP connection with STARTTLS.").tag(config=True)
     smtp_ssl = Bool(False, help="Connect to the SMTP server over TLS (SMTPS).").tag(config=True)
+
+    @validate("roles", "default_role")
+    def _valid_roles(self, proposal):
+        """A role that does not exist is an error at start, naming the setting."""
+        from .access import check_role
+
+        value = proposal["value"]
+        name = proposal["trait"].name
+        try:
+            if name == "default_role":
+                check_role(value, "c.MLOps.default_role")
+            else:
+                for who, role in value.items():
+                    check_role(role, f"c.MLOps.roles[{who!r}]")
+        except InvalidInput as err:
+            raise TraitError(err.message) from None
+        return value
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)

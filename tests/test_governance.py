@@ -10,10 +10,13 @@ import io
 import json
 
 import pytest
+from receivers import WebhookReceiver
 from registry_utils import simple_model
+from traitlets import TraitError
 
 from jupyterlab_mlops.access import Access
 from jupyterlab_mlops.app import MLOps
+from jupyterlab_mlops.channels import signature
 from jupyterlab_mlops.cli import main
 from jupyterlab_mlops.errors import Conflict, Forbidden, GateFailed, InvalidInput
 from jupyterlab_mlops.events import APPROVAL_DECIDED, APPROVAL_REQUESTED
@@ -44,6 +47,32 @@ def test_roles_by_name_group_and_default():
     assert Access().role_of("anyone") == "admin"
     with pytest.raises(InvalidInput, match="unknown role 'boss'"):
         Access(roles={"x": "boss"})
+    with pytest.raises(TraitError, match=r"c.MLOps.roles\['x'\]: unknown role 'boss'"):
+        MLOps(roles={"x": "boss"})
+
+
+def test_registry_webhooks_retry_off_the_registrys_path(tmp_path):
+    with WebhookReceiver(fail_first=1, path="/hooks/registry") as receiver:
+        mlops = MLOps(
+            root_dir=str(tmp_path),
+            registry_webhooks=[
+                {"url": receiver.url, "events": ["version_registered"], "secret": "k"},
+                {"url": "http://127.0.0.1:9/nobody-listens", "events": ["version_registered"]},
+            ],
+        )
+        try:
+            version = mlops.registry.register(simple_model(), "churn", user="alice")
+            assert version["version"] == 1  # registered whatever the receivers do
+            assert mlops.outbox.drain(timeout=120)
+        finally:
+            mlops.stop()
+    first, retried = receiver.received
+    assert first["raw"] == retried["raw"] and retried["body"]["model"] == "churn"
+    assert retried["headers"]["X-MLOps-Signature"] == signature("k", retried["raw"])
+    with pytest.raises(InvalidInput, match="unknown registry event 'deleted'"):
+        MLOps(
+            root_dir=str(tmp_path), registry_webhooks=[{"url": receiver.url, "events": ["deleted"]}]
+        ).registry.list_models()  # building the registry checks the hooks
 
 
 def test_identities(monkeypatch):
