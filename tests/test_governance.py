@@ -144,6 +144,12 @@ def test_approvals_go_stale_need_overrides_and_reasons(governed):
     pending = registry.set_alias("churn", "production", 2, user="bob")["approval"]
     registry.rollback("churn", "production", user="alice", reason="back")
     assert registry.get_approval(pending["id"])["status"] == "stale"
+    # Nobody approves their own request, not even once they are an approver.
+    own = registry.set_alias("churn", "production", 2, user="bob", reason="mine")["approval"]
+    mlops.roles = {**ROLES, "bob": "approver"}
+    with pytest.raises(Forbidden, match=f"bob may not approve their own request {own['id']}"):
+        registry.approve(own["id"], user="bob", reason="looks good to me")
+    assert registry.get_approval(own["id"])["status"] == "pending"
 
     assert [(e.name, e.get("status")) for e in events] == [
         (APPROVAL_REQUESTED, None),
@@ -151,6 +157,7 @@ def test_approvals_go_stale_need_overrides_and_reasons(governed):
         (APPROVAL_DECIDED, "rejected"),
         (APPROVAL_REQUESTED, None),
         (APPROVAL_DECIDED, "approved"),
+        (APPROVAL_REQUESTED, None),
         (APPROVAL_REQUESTED, None),
     ]
 
