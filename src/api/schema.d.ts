@@ -3222,7 +3222,7 @@ export interface components {
         RetrainRecord: {
             /**
              * State
-             * @description submitted, skipped, failed, refused or promoted
+             * @description submitted, skipped, failed, refused, awaiting_approval or promoted
              */
             state: string;
             /** Steps */
