@@ -10,7 +10,6 @@ also how child processes (run workers, kernels, serving processes) find the same
 from __future__ import annotations
 
 import dataclasses
-import getpass
 import json
 import os
 from collections.abc import Sequence
@@ -19,12 +18,25 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_core.paths import jupyter_config_path
-from traitlets import Bool, Dict, Float, Int, List, Type, Unicode, default, observe
+from traitlets import (
+    Bool,
+    Dict,
+    Float,
+    Int,
+    List,
+    TraitError,
+    Type,
+    Unicode,
+    default,
+    observe,
+    validate,
+)
 from traitlets.config import Config, LoggingConfigurable
 from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, PyFileConfigLoader
 
 from .errors import InvalidInput
 from .events import ALIAS_CHANGED, EventBus
+from .identity import Identity, process_identity
 from .scheduler import Scheduler
 from .store import ArtifactStore, Database
 
@@ -54,6 +66,7 @@ ENV_OVERRIDES = {
     "store_busy_timeout": "MLOPS_STORE_BUSY_TIMEOUT",
     "run_memory_limit": "MLOPS_RUN_MEMORY_LIMIT",
     "run_cpus": "MLOPS_RUN_CPUS",
+    "default_role": "MLOPS_DEFAULT_ROLE",
 }
 
 
@@ -202,6 +215,37 @@ class MLOps(LoggingConfigurable):
         Unicode(), [], help="Addresses e-mailed every notification (SMTP settings below)."
     ).tag(config=True)
 
+    roles = Dict(
+        {},
+        help="Roles of users and groups: {'alice': 'approver', 'bob': 'editor', "
+        "'group:ml-leads': 'approver'}. Roles: viewer (read), editor (run, schedule, register, "
+        "deploy, set unprotected aliases, monitor), approver (also approve promotions to "
+        "protected aliases), admin (also delete, change gates). Groups come from the identity "
+        "provider where it gives them (JupyterHub).",
+    ).tag(config=True)
+
+    default_role = Unicode(
+        "admin",
+        help="Role of users c.MLOps.roles does not name. 'admin' (the default) keeps a single "
+        "user's lab as it is without roles. Env: MLOPS_DEFAULT_ROLE.",
+    ).tag(config=True)
+
+    protected_aliases = List(
+        Unicode(),
+        ["production"],
+        help="Aliases an editor's promotion does not move: it becomes a pending approval request "
+        "for an approver.",
+    ).tag(config=True)
+
+    registry_webhooks = List(
+        Dict(),
+        [],
+        help="Webhooks told of registry events: [{'url': 'https://…', 'events': "
+        "['version_registered', 'alias_changed', 'approval_requested', 'approval_decided'], "
+        "'secret': '…'}]; JSON signed with HMAC-SHA256 in X-MLOps-Signature, retried with "
+        "backoff, never blocking the registry.",
+    ).tag(config=True)
+
     smtp_host = Unicode("localhost", help="SMTP server for drift alert e-mails.").tag(config=True)
     smtp_port = Int(25, help="SMTP port for drift alert e-mails.").tag(config=True)
     smtp_sender = Unicode("mlops@localhost", help="From address of alert e-mails.").tag(config=True)
@@ -211,6 +255,23 @@ class MLOps(LoggingConfigurable):
     )
     smtp_starttls = Bool(False, help="Upgrade the SMTP connection with STARTTLS.").tag(config=True)
     smtp_ssl = Bool(False, help="Connect to the SMTP server over TLS (SMTPS).").tag(config=True)
+
+    @validate("roles", "default_role")
+    def _valid_roles(self, proposal):
+        """A role that does not exist is an error at start, naming the setting."""
+        from .access import check_role
+
+        value = proposal["value"]
+        name = proposal["trait"].name
+        try:
+            if name == "default_role":
+                check_role(value, "c.MLOps.default_role")
+            else:
+                for who, role in value.items():
+                    check_role(role, f"c.MLOps.roles[{who!r}]")
+        except InvalidInput as err:
+            raise TraitError(err.message) from None
+        return value
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
@@ -252,6 +313,7 @@ class MLOps(LoggingConfigurable):
             "MLOPS_ROOT_DIR": str(Path(self.root_dir).resolve()),
             "MLOPS_STORE_URL": self.resolved_store_url,
             "MLOPS_ARTIFACT_ROOT": self.resolved_artifact_root,
+            "MLOPS_CONFIG_DIR": os.environ.get("MLOPS_CONFIG_DIR") or os.getcwd(),
             **(
                 {"MLOPS_ARTIFACT_STORAGE_OPTIONS": json.dumps(self.artifact_storage_options)}
                 if self.artifact_storage_options
@@ -260,13 +322,22 @@ class MLOps(LoggingConfigurable):
         }
 
     @staticmethod
-    def current_user() -> str:
-        try:
-            return getpass.getuser()
-        except Exception:  # no passwd entry in some containers
-            return os.environ.get("USER", "unknown")
+    def current_user() -> Identity:
+        """Who code outside a REST request acts as (``JUPYTERHUB_USER``, else the OS account)."""
+        return process_identity()
 
     # -- services -----------------------------------------------------------------------------
+
+    @property
+    def access(self):
+        """The roles as configured now (every service asks on each check)."""
+        from .access import Access
+
+        return Access(
+            roles=dict(self.roles),
+            default_role=self.default_role,
+            protected_aliases=tuple(self.protected_aliases),
+        )
 
     @cached_property
     def db(self) -> Database:
@@ -321,7 +392,11 @@ class MLOps(LoggingConfigurable):
 
         runs = PipelineRuns(submit=self.runs.submit, get=self.runs.get, cancel=self.runs.cancel)
         return PipelineService(
-            self.workflow_records, runs, root_dir=self.root_dir, events=self.events
+            self.workflow_records,
+            runs,
+            root_dir=self.root_dir,
+            events=self.events,
+            access=lambda: self.access,
         )
 
     @cached_property
@@ -338,7 +413,11 @@ class MLOps(LoggingConfigurable):
             check=self.pipelines.check, start=self.pipelines.start, status=self.pipelines.status
         )
         return ScheduleService(
-            self.db, runs, pipelines=pipelines, default_timezone=self.default_timezone
+            self.db,
+            runs,
+            pipelines=pipelines,
+            default_timezone=self.default_timezone,
+            access=lambda: self.access,
         )
 
     @cached_property
@@ -371,14 +450,19 @@ class MLOps(LoggingConfigurable):
             found = self.deployments.find(model=model, version=version, active=True)
             return [deployment["name"] for deployment in found]
 
-        return RegistryService(
+        registry = RegistryService(
             self.db,
             self.artifacts,
             runs=self.runs,
             deployments_holding=deployments_holding,
             profile_builder=build_profile,
             events=self.events,
+            access=lambda: self.access,
         )
+        from .registry import webhooks
+
+        webhooks.subscribe(self.events, self.outbox, webhooks.parse_hooks(self.registry_webhooks))
+        return registry
 
     @cached_property
     def deployments(self):
@@ -398,6 +482,7 @@ class MLOps(LoggingConfigurable):
             docker_prefetch_wheels=self.docker_prefetch_wheels,
             events=self.events,
             log=self.log,
+            access=lambda: self.access,
         )
 
     @cached_property
@@ -427,6 +512,7 @@ class MLOps(LoggingConfigurable):
             executor_factory=self.executor_class,
             events=self.events,
             log=self.log,
+            access=lambda: self.access,
         )
 
     def _run_settings(self):
@@ -490,6 +576,7 @@ class MLOps(LoggingConfigurable):
             ),
             retraining=lambda: self.retraining,
             logger=self.log,
+            access=lambda: self.access,
         )
         self.events.subscribe(ALERT_RAISED, lambda event: self.retraining.on_alert_raised(event))
         return service
@@ -602,10 +689,18 @@ class MLOps(LoggingConfigurable):
 CONFIG_BASENAMES = ("jupyter_server_config", "jupyter_mlops_config")
 
 
-def load_config(extra_files: Sequence[str] = ()) -> Config:
-    """Merge Jupyter's config files, lowest priority first, then ``extra_files``."""
+def load_config(extra_files: Sequence[str] = (), directories: Sequence[str] = ()) -> Config:
+    """Merge Jupyter's config files, lowest priority first: the Jupyter config path, then
+    ``directories`` (the project root, the directory the server was started in), then the
+    current directory, then ``extra_files``."""
     config = Config()
-    directories = [*reversed(jupyter_config_path()), os.getcwd()]
+    directories = list(
+        dict.fromkeys(
+            str(Path(d).resolve())
+            for d in [*reversed(jupyter_config_path()), *directories, os.getcwd()]
+            if d
+        )
+    )
     for directory in directories:
         for base in CONFIG_BASENAMES:
             for loader_class, suffix in (
@@ -625,8 +720,13 @@ def load_config(extra_files: Sequence[str] = ()) -> Config:
 
 
 def build_mlops(root_dir: str | None = None, config_files: Sequence[str] = ()) -> MLOps:
-    """An ``MLOps`` configured like the server would be (for the CLI, magics, workers)."""
-    kwargs: dict[str, Any] = {"config": load_config(config_files)}
+    """An ``MLOps`` configured like the server would be (for the CLI, magics, the notebook API).
+
+    Kernels and runs start in the notebook's directory, not where the server read its config:
+    the project root and ``MLOPS_CONFIG_DIR`` (the server's start directory, exported to its
+    children) are searched too, so roles and every other setting hold in them."""
+    directories = [root_dir or "", os.environ.get("MLOPS_CONFIG_DIR", "")]
+    kwargs: dict[str, Any] = {"config": load_config(config_files, directories)}
     if root_dir:
         kwargs["root_dir"] = str(Path(root_dir).resolve())
     return MLOps(**kwargs)

@@ -23,8 +23,10 @@ log = logging.getLogger(__name__)
 RUN_FINISHED = "run_finished"  # run_id, status, notebook_path, trigger
 VERSION_REGISTERED = "version_registered"  # model, version, run_id, user
 ALIAS_CHANGED = "alias_changed"  # model, alias, from_version, to_version, user
-APPROVAL_REQUESTED = "approval_requested"  # approval id, model, alias, version, user
-APPROVAL_DECIDED = "approval_decided"  # approval id, status, user
+# approval_id, model, alias, version, from_version, gate_passed, user
+APPROVAL_REQUESTED = "approval_requested"
+# approval_id, status (approved, rejected), model, alias, version, reason, user
+APPROVAL_DECIDED = "approval_decided"
 ALERT_RAISED = "alert_raised"  # alert_id, monitor_id, deployment_id, rule
 DEPLOYMENT_FAILED = "deployment_failed"  # deployment_id, reason
 PIPELINE_FINISHED = "pipeline_finished"  # pipeline_run_id, status, pipeline_path

@@ -105,6 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILED
+    finally:
+        # Webhooks this command caused (a registration, a promotion) go out before we exit.
+        if mlops.cache_info().currsize and "outbox" in mlops().__dict__:
+            mlops().outbox.drain(timeout=60)
 
 
 if __name__ == "__main__":  # pragma: no cover

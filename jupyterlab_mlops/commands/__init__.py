@@ -31,6 +31,7 @@ MODULES = (
     "drift",
     "schedules",
     "pipelines",
+    "governance",
     "scheduler",
 )
 

@@ -24,7 +24,7 @@ from .render import (
     table_text,
     timestamp,
 )
-from .spec import Command, Group, arg
+from .spec import EXIT_OK, EXIT_PENDING, Command, Group, arg
 
 GROUPS = [Group("models", "Model registry: versions, aliases, lineage.")]
 
@@ -202,6 +202,15 @@ def promote(context: Context, options: argparse.Namespace) -> dict[str, Any]:
 
 
 def promote_text(result: dict[str, Any], options: argparse.Namespace, context: Context) -> str:
+    if "approval" in result:
+        approval = result["approval"]
+        gate = approval["gate"] or {}
+        verdict = "gate passed" if gate.get("passed", True) else "gate FAILED"
+        return (
+            f"{approval['id']}\n{options.name}@{options.alias} is protected: approval request "
+            f"{approval['id']} for v{options.version} is pending ({verdict}); an approver runs "
+            f"{context.spell('approvals approve', approval['id'])}"
+        )
     if not result["changed"]:
         return f"{options.name}@{options.alias} already points at v{options.version}"
     return alias_change_text(result, "forced past the gate" if result["forced"] else "promoted")
@@ -355,6 +364,7 @@ COMMANDS = [
             arg("--force", action="store_true", help="Override a failing gate (needs --reason)."),
         ),
         text=promote_text,
+        exit_code=lambda result, options: EXIT_PENDING if "approval" in result else EXIT_OK,
         magic="promote",
         magic_help="Point ALIAS (staging, production, …) at VERSION through the quality gate.",
         magic_returns=True,

@@ -239,7 +239,7 @@ def trigger_exit_code(fire: dict[str, Any], options: argparse.Namespace) -> int:
 
 
 def delete_schedule(context: Context, options: argparse.Namespace) -> dict[str, Any]:
-    return context.mlops.schedules.delete(options.schedule_id)
+    return context.mlops.schedules.delete(options.schedule_id, user=context.user)
 
 
 SCHEDULE_ID = arg("schedule_id", metavar="ID", help="The schedule's id.")

@@ -25,7 +25,8 @@ Renderer = Callable[[Any, argparse.Namespace, "Context"], Any]
 ExitCode = Callable[[Any, argparse.Namespace], int]
 
 CLI, MAGIC = "cli", "magic"
-EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
+# 3: accepted but waiting for someone (an approval request was made instead)
+EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_PENDING = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)

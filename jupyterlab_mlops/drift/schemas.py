@@ -232,7 +232,9 @@ class RetrainRecord(Schema):
 
     model_config = ConfigDict(extra="allow")
 
-    state: str = Field(description="submitted, skipped, failed, refused or promoted")
+    state: str = Field(
+        description="submitted, skipped, failed, refused, awaiting_approval or promoted"
+    )
     steps: list[RetrainStep]
     workflow_id: str | None = None
     run_id: str | None = None

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from ..access import ALLOW_ALL, Access
 from ..errors import Conflict, Forbidden, InvalidInput, MLOpsError, NotFound
 from ..refs import parse_ref
 from ..store.db import Database
@@ -57,7 +58,9 @@ class MonitorService:
         settings: DriftSettings | None = None,
         retraining: Callable[[], Retraining] | None = None,
         logger: logging.Logger | None = None,
+        access: Callable[[], Access] | None = None,
     ):
+        self._access = access or (lambda: ALLOW_ALL)
         self.db = db
         self.deployments = deployments
         self.versions = versions
@@ -200,6 +203,7 @@ class MonitorService:
         user: str = "",
     ) -> dict[str, Any]:
         """A monitor on ``deployment`` (id or name); validated before anything is written."""
+        self._access().require(user, "monitor", "create monitors")
         interval = self._interval(interval_seconds)
         if not isinstance(enabled, bool):
             raise InvalidInput("enabled must be true or false", details={"field": "enabled"})
@@ -225,6 +229,7 @@ class MonitorService:
 
     def update(self, monitor_id: str, changes: Mapping[str, Any], *, user: str = "") -> dict:
         """Change ``config`` (replaced whole), ``interval_seconds`` and/or ``enabled``."""
+        self._access().require(user, "monitor", "change monitors")
         if not isinstance(changes, Mapping):
             raise InvalidInput("the update must be a JSON object")
         unknown = set(changes) - set(UPDATABLE)
@@ -249,6 +254,7 @@ class MonitorService:
         )
 
     def delete(self, monitor_id: str, *, user: str = "") -> dict[str, Any]:
+        self._access().require(user, "monitor", "delete monitors")
         result = self.monitors.get(monitor_id)
         self.alerts_store.delete_for_monitor(monitor_id)
         self.monitors.delete(monitor_id)
@@ -278,6 +284,7 @@ class MonitorService:
         return self.alerts_store.get(alert_id)
 
     def acknowledge(self, alert_id: int, *, user: str = "") -> dict[str, Any]:
+        self._access().require(user, "monitor", "acknowledge alerts")
         return self.alerts_store.acknowledge(alert_id, user=user)
 
     def record_retrain_step(
@@ -356,6 +363,10 @@ class MonitorService:
 
     def check(self, monitor_id: str, *, user: str = "") -> dict[str, Any]:
         """Run one check now: store the result, open alerts, deliver and announce them."""
+        self._access().require(user, "monitor", "run drift checks")
+        return self._locked_check(monitor_id, user=user)
+
+    def _locked_check(self, monitor_id: str, *, user: str) -> dict[str, Any]:
         with self._lock(monitor_id):
             try:
                 return self._check(monitor_id, user=user)
@@ -462,7 +473,7 @@ class MonitorService:
         outcome: dict[str, Any] = {"checked": [], "errors": {}}
         for monitor_id in self.due():
             try:
-                self.check(monitor_id, user="scheduler")
+                self._locked_check(monitor_id, user="scheduler")
                 outcome["checked"].append(monitor_id)
             except MLOpsError as err:
                 outcome["errors"][monitor_id] = err.message

@@ -5,7 +5,17 @@ The catch-all comes last so unknown routes get a JSON 404.
 
 from __future__ import annotations
 
-from . import deployments, drift, health, models, notifications, pipelines, runs, schedules
+from . import (
+    deployments,
+    drift,
+    governance,
+    health,
+    models,
+    notifications,
+    pipelines,
+    runs,
+    schedules,
+)
 from .base import NotFoundHandler
 
 API_PREFIX = "/mlops/api"
@@ -15,6 +25,7 @@ def all_routes() -> list[tuple]:
     routes: list[tuple] = []
     for module in (
         health,
+        governance,
         deployments,
         models,
         runs,

@@ -20,6 +20,7 @@ from tornado import web
 
 from ..app import MLOps
 from ..errors import InvalidInput, MLOpsError, NotFound, PayloadTooLarge
+from ..identity import Identity, server_user_identity
 from ..schemas import INT64_MAX, loads, parse, parse_json
 
 MAX_PAGE_SIZE = 500
@@ -90,19 +91,11 @@ class MLOpsHandler(APIHandler):
             )
 
     @property
-    def username(self) -> str:
-        """Who to record in runs and the audit log.
-
-        With a shared token, jupyter-server invents an anonymous user per browser (a random hex
-        id, "Anonymous Io"): that identifies nobody, so record the account the server runs as,
-        which is who the token belongs to. Real identity providers (JupyterHub, OAuth) give
-        real usernames, which are kept.
-        """
-        user = self.current_user
-        name = getattr(user, "name", "") or ""
-        if name.startswith("Anonymous ") or not getattr(user, "username", None):
-            return MLOps.current_user()
-        return user.username
+    def username(self) -> Identity:
+        """Who this request acts as: jupyter-server's authenticated user, with its groups
+        (``identity.server_user_identity``: a shared token's anonymous user is the account the
+        server runs as)."""
+        return server_user_identity(self.current_user)
 
     # -- input --------------------------------------------------------------------------------
 

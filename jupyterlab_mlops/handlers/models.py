@@ -22,6 +22,7 @@ from ..refs import ModelRef, check_alias, check_name, check_version
 from ..registry.schemas import (
     AliasList,
     AliasMove,
+    ApprovalResponse,
     AuditPage,
     AuditQuery,
     DeleteAliasQuery,
@@ -292,10 +293,12 @@ class AliasHandler(ModelsBaseHandler):
         self.write_json(self.registry.resolve(ModelRef(check_name(name), alias=check_alias(alias))))
 
     @operation(
-        "Point an alias at a version, through the quality gate (409 gate_failed if refused)",
+        "Point an alias at a version, through the quality gate (409 gate_failed if refused); "
+        "an editor's promotion to a protected alias is a pending approval request (202)",
         request=SetAliasRequest,
         response=Promotion,
-        errors=(400, 404, 409),
+        also={202: ApprovalResponse},
+        errors=(400, 403, 404, 409),
         path_params=("name", "alias"),
     )
     @web.authenticated
@@ -311,7 +314,7 @@ class AliasHandler(ModelsBaseHandler):
             reason=body.reason,
             force=body.force,
         )
-        self.write_json(result)
+        self.write_json(result, status=202 if "approval" in result else 200)
 
     @operation(
         "Remove an alias",

@@ -43,6 +43,7 @@ class Operation:
     path_params: tuple[str, ...] = ()
     content_type: str = "application/json"
     tags: tuple[str, ...] = field(default_factory=tuple)
+    also: tuple[tuple[int, type[BaseModel]], ...] = ()
 
 
 def operation(
@@ -55,10 +56,12 @@ def operation(
     errors: tuple[int, ...] = DEFAULT_ERRORS,
     path_params: tuple[str, ...] = (),
     content_type: str = "application/json",
+    also: dict[int, type[BaseModel]] | None = None,
 ):
     """Describe a handler method for the OpenAPI document (outermost decorator).
 
-    ``path_params`` names the route's unnamed regex groups, in order.
+    ``path_params`` names the route's unnamed regex groups, in order; ``also`` documents other
+    successful answers (``{202: ApprovalResponse}``).
     """
     spec = Operation(
         summary=summary,
@@ -69,6 +72,7 @@ def operation(
         errors=tuple(sorted(set(errors) | {401})),
         path_params=path_params,
         content_type=content_type,
+        also=tuple(sorted((also or {}).items())),
     )
 
     def decorate(method):
@@ -150,6 +154,7 @@ def build_openapi(routes: list[tuple] | None = None) -> dict[str, Any]:
     models: set[type[BaseModel]] = {ErrorResponse}
     for _path, _method, _params, spec in operations:
         models.update(m for m in (spec.request, spec.response, spec.query) if m is not None)
+        models.update(model for _status, model in spec.also)
     ordered = sorted(models, key=lambda m: m.__name__)
     keyed, definitions = models_json_schema(
         [(m, "validation" if m is not None else "serialization") for m in ordered],
@@ -191,6 +196,11 @@ def build_openapi(routes: list[tuple] | None = None) -> dict[str, Any]:
         elif spec.content_type != "application/json":
             success["content"] = {spec.content_type: {"schema": {"type": "string"}}}
         entry["responses"][str(spec.status)] = success
+        for status, model in spec.also:
+            entry["responses"][str(status)] = {
+                "description": "Accepted" if status == 202 else "OK",
+                "content": {"application/json": {"schema": ref(model)}},
+            }
         for status in spec.errors:
             entry["responses"][str(status)] = {
                 "description": ERROR_DESCRIPTIONS.get(status, "Error"),

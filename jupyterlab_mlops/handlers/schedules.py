@@ -72,7 +72,9 @@ class ScheduleHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def delete(self, schedule_id: str) -> None:
-        self.write_json(await in_thread(self.mlops.schedules.delete, schedule_id))
+        self.write_json(
+            await in_thread(self.mlops.schedules.delete, schedule_id, user=self.username)
+        )
 
 
 class ScheduleTriggerHandler(MLOpsHandler):

@@ -24,7 +24,7 @@ from ..schemas import INT64_MAX
 from ..store import audit
 from ..store import models as m
 from ..store.models import utcnow
-from .gate import evaluate_gate
+from .gate import GateResult, evaluate_gate
 from .records import alias_dict, aliases_of, find_model, find_version
 
 if TYPE_CHECKING:
@@ -51,6 +51,21 @@ def holders(session: Session, model: m.RegisteredModel) -> dict[str, dict[str, A
     }
 
 
+def stale_requests(session: Session, name: str, alias: str, *, keep: str | None = None) -> None:
+    """Pending approvals of ``name@alias`` go stale: the alias moved (or a newer promotion was
+    requested) after they were made."""
+    pending = session.scalars(
+        select(m.Approval).where(
+            m.Approval.model_name == name,
+            m.Approval.alias == alias,
+            m.Approval.status == "pending",
+        )
+    ).all()
+    for request in pending:
+        if request.id != keep:
+            request.status, request.decided_at = "stale", utcnow()
+
+
 def _point(session: Session, model: m.RegisteredModel, alias: str, version: int) -> int | None:
     """Point ``alias`` at ``version``; the version it pointed at before (None: new alias)."""
     current = session.get(m.ModelAlias, (model.id, alias))
@@ -61,6 +76,73 @@ def _point(session: Session, model: m.RegisteredModel, alias: str, version: int)
         current.version, current.updated_at = version, utcnow()
     model.updated_at = utcnow()
     return previous
+
+
+def promotion_gate(
+    session: Session, model: m.RegisteredModel, row: m.ModelVersion, alias: str
+) -> GateResult:
+    """The model's gate on pointing ``alias`` at ``row``, against every alias's holder."""
+    return evaluate_gate(
+        model.gate or {},
+        alias,
+        {"version": row.version, "metrics": row.metrics or {}},
+        holders(session, model),
+    )
+
+
+def promote_in(
+    session: Session,
+    model: m.RegisteredModel,
+    row: m.ModelVersion,
+    alias: str,
+    *,
+    user: str,
+    reason: str,
+    force: bool,
+    details: dict[str, Any] | None = None,
+    keep_request: str | None = None,
+) -> tuple[dict[str, Any], GateResult | None, bool]:
+    """A promotion in ``session``: the result, the gate's decision and whether it refused.
+    When it passes (or is forced), the alias moves and the move is audited with ``details``."""
+    name, version = model.name, row.version
+    if row.archived:
+        raise Conflict(
+            f"version {version} of model {name!r} is archived; unarchive it before "
+            f"pointing {alias!r} at it"
+        )
+    current = session.get(m.ModelAlias, (model.id, alias))
+    previous = current.version if current else None
+    result = {
+        "name": name,
+        "alias": alias,
+        "version": version,
+        "previous_version": previous,
+        "changed": previous != version,
+        "forced": False,
+        "gate": None,
+    }
+    if previous == version:
+        return result, None, False
+    gate = promotion_gate(session, model, row, alias)
+    result["gate"] = gate.to_dict()
+    refused = not gate.passed and not force
+    if not refused:
+        result["forced"] = not gate.passed
+        _point(session, model, alias, version)
+        stale_requests(session, name, alias, keep=keep_request)
+        audit.record(
+            session,
+            model_name=name,
+            action="set_alias",
+            alias=alias,
+            from_version=previous,
+            to_version=version,
+            reason=reason,
+            forced=result["forced"],
+            user=user,
+            details={**({"gate": gate.to_dict()} if gate.applies else {}), **(details or {})},
+        )
+    return result, gate, refused
 
 
 class Aliases:
@@ -107,47 +189,12 @@ class Aliases:
         with self.db.write_session() as session:
             model = find_model(session, name)
             row = find_version(session, model, version)
-            if row.archived:
-                raise Conflict(
-                    f"version {version} of model {name!r} is archived; unarchive it before "
-                    f"pointing {alias!r} at it"
-                )
-            current = session.get(m.ModelAlias, (model.id, alias))
-            previous = current.version if current else None
-            result = {
-                "name": name,
-                "alias": alias,
-                "version": version,
-                "previous_version": previous,
-                "changed": previous != version,
-                "forced": False,
-                "gate": None,
-            }
-            if previous == version:
-                return result
-            gate = evaluate_gate(
-                model.gate or {},
-                alias,
-                {"version": version, "metrics": row.metrics or {}},
-                holders(session, model),
+            result, gate, refused = promote_in(
+                session, model, row, alias, user=user, reason=reason, force=force
             )
-            result["gate"] = gate.to_dict()
-            refused = not gate.passed and not force
-            if not refused:
-                result["forced"] = not gate.passed
-                _point(session, model, alias, version)
-                audit.record(
-                    session,
-                    model_name=name,
-                    action="set_alias",
-                    alias=alias,
-                    from_version=previous,
-                    to_version=version,
-                    reason=reason,
-                    forced=result["forced"],
-                    user=user,
-                    details={"gate": gate.to_dict()} if gate.applies else {},
-                )
+            previous = result["previous_version"]
+            if not result["changed"]:
+                return result
         if not refused:
             self._changed(name, alias, previous, version, user)
             return result
@@ -176,6 +223,7 @@ class Aliases:
             previous = current.version
             session.delete(current)
             model.updated_at = utcnow()
+            stale_requests(session, name, alias)
             audit.record(
                 session,
                 model_name=name,
@@ -221,6 +269,7 @@ class Aliases:
                     "unarchive it first"
                 )
             previous = _point(session, model, alias, target)
+            stale_requests(session, name, alias)
             audit.record(
                 session,
                 model_name=name,

@@ -14,6 +14,7 @@ same :class:`~jupyterlab_mlops.errors.InvalidInput` the Python API raises.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
@@ -198,6 +199,15 @@ class SetAliasRequest(Schema):
     )
 
 
+class ApprovalDecisionRequest(Schema):
+    """Approve or reject a pending promotion."""
+
+    reason: Reason = ""
+    override: Flag = Field(
+        False, description="Approve although the gate failed (needs a reason; audited)"
+    )
+
+
 class ReasonRequest(Schema):
     """Rollback, archive and unarchive take only a reason."""
 
@@ -265,6 +275,18 @@ class VersionListQuery(PageQuery):
 class AuditQuery(PageQuery):
     alias: str | None = None
     action: str | None = None
+
+
+class ApprovalListQuery(PageQuery):
+    status: Literal["pending", "approved", "rejected", "stale"] | None = None
+    model: str | None = Field(None, description="Only this model's requests")
+
+
+class AuditLogQuery(PageQuery):
+    since: datetime | None = Field(
+        None, description="ISO date or time (UTC unless it says): entries from then on"
+    )
+    model: str | None = Field(None, description="Only this model's entries")
 
 
 class DeleteAliasQuery(Query):
@@ -406,6 +428,46 @@ class Promotion(AliasMove):
 
 class Gate(Schema):
     gate: GateConfig
+
+
+class VersionMetrics(Schema):
+    version: int
+    metrics: dict[str, Any]
+
+
+class MetricComparison(Schema):
+    candidate: VersionMetrics | None
+    current: VersionMetrics | None
+
+
+class Approval(Schema):
+    """A promotion to a protected alias waiting for (or decided by) an approver."""
+
+    id: str
+    model: str
+    alias: str
+    version: int
+    from_version: int | None
+    status: Literal["pending", "approved", "rejected", "stale"]
+    requested_by: str
+    reason: str
+    gate: GateDecision | None
+    comparison: MetricComparison | None
+    decided_by: str | None
+    decision_reason: str
+    overridden: bool
+    created_at: str | None
+    decided_at: str | None
+
+
+class ApprovalResponse(Schema):
+    """202: the promotion waits for an approver."""
+
+    approval: Approval
+
+
+class ApprovalPage(Page):
+    items: list[Approval]
 
 
 class AuditEntry(Schema):

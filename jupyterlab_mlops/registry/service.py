@@ -20,17 +20,21 @@ the audit log through ``store/audit.py``. What it needs from other domains comes
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import serialization
-from ..errors import InvalidInput, NotFound
+from ..access import ALLOW_ALL, Access
+from ..errors import Forbidden, InvalidInput, NotFound
 from ..events import EventBus
 from ..refs import ModelRef, check_name, check_version, parse_ref
+from ..store import audit as audit_log
 from ..store.models import utcnow
 from . import queries, records
 from .aliases import Aliases
+from .approvals import Approvals
 from .gate import read_gate, write_gate
 from .lineage import build_lineage
 from .ports import DeploymentsHolding, ProfileBuilder, RunLookup
@@ -60,8 +64,11 @@ class RegistryService:
         deployments_holding: DeploymentsHolding,
         profile_builder: ProfileBuilder,
         events: EventBus,
+        access: Callable[[], Access] | None = None,
     ):
         self.db = db
+        # Asked for on each check: the roles are settings that may change while we run.
+        self._access = access or (lambda: ALLOW_ALL)
         self.artifacts = artifacts
         self.runs = runs
         self.events = events
@@ -74,6 +81,18 @@ class RegistryService:
             events=self.events,
         )
         self._aliases = Aliases(db, self.events)
+        self._approvals = Approvals(db, self.events, self._aliases)
+
+    @property
+    def access(self) -> Access:
+        return self._access()
+
+    def _require_alias_change(self, user: Any, alias: str, verb: str) -> None:
+        """Editors move aliases that are not protected; approvers and admins move any."""
+        access = self.access
+        identity = access.require(user, "set_alias")
+        if access.is_protected(alias):
+            access.require(identity, "approve", f"{verb} protected alias {alias!r}")
 
     # -- resolving ------------------------------------------------------------------------------
 
@@ -124,6 +143,7 @@ class RegistryService:
         ``X_sample`` gives the signature and the reference profile, ``y_sample`` the output;
         ``run_id`` links the version to the run that made it.
         """
+        self.access.require(user, "register")
         return self._versions.register(
             model,
             name,
@@ -156,6 +176,7 @@ class RegistryService:
         """Register a model file a run produced (by artifact name or sha256); the run's
         metrics and parameters become the version's, ``sample_artifact`` gives signature and
         profile."""
+        self.access.require(user, "register")
         return self._versions.register_run_artifact(
             name,
             run_id,
@@ -172,9 +193,11 @@ class RegistryService:
 
     def archive(self, name: str, version: int | str, *, user: str = "", reason: str = "") -> dict:
         """Hide a version from ``name``-alone resolution; refused while it is in use."""
+        self.access.require(user, "register", "archive versions")
         return self._versions.archive(name, version, user=user, reason=reason)
 
     def unarchive(self, name: str, version: int | str, *, user: str = "", reason: str = "") -> dict:
+        self.access.require(user, "register", "unarchive versions")
         return self._versions.unarchive(name, version, user=user, reason=reason)
 
     # -- reading --------------------------------------------------------------------------------
@@ -209,6 +232,7 @@ class RegistryService:
         if description is not None and not isinstance(description, str):
             raise InvalidInput("description must be a string")
         clean_tags = check_tags(tags) if tags is not None else None
+        self.access.require(user, "register", "change models")
         with self.db.session() as session:
             row = records.find_model(session, name)
             if description is not None:
@@ -339,15 +363,84 @@ class RegistryService:
         force: bool = False,
     ) -> dict[str, Any]:
         """Point ``alias`` at ``version`` through the quality gate (``force`` + ``reason`` to
-        override a refusal); ``GateFailed`` (409) when refused."""
+        override a refusal); ``GateFailed`` (409) when refused.
+
+        An editor's promotion to a protected alias moves nothing: it answers
+        ``{"approval": {...}}``, a pending request for an approver (see ``approvals.py``)."""
+        access = self.access
+        identity = access.require(user, "set_alias")
+        if access.is_protected(alias) and not access.allows(identity, "approve"):
+            if force:
+                raise Forbidden(
+                    f"{identity} ({access.role_of(identity)}) may not force a promotion of "
+                    f"protected alias {alias!r}; request it without --force and let an approver "
+                    "override the gate"
+                )
+            return {
+                "approval": self._approvals.request(
+                    name, alias, version, user=identity, reason=reason
+                )
+            }
         return self._aliases.set(name, alias, version, user=user, reason=reason, force=force)
 
     def delete_alias(self, name: str, alias: str, *, user: str = "", reason: str = "") -> dict:
+        self._require_alias_change(user, alias, "remove")
         return self._aliases.delete(name, alias, user=user, reason=reason)
 
     def rollback(self, name: str, alias: str, *, user: str = "", reason: str = "") -> dict:
         """Move ``alias`` back to the version it pointed at before its last change."""
+        self._require_alias_change(user, alias, "roll back")
         return self._aliases.rollback(name, alias, user=user, reason=reason)
+
+    # -- approvals ------------------------------------------------------------------------------
+
+    def list_approvals(
+        self,
+        *,
+        status: str | None = None,
+        model: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> dict[str, Any]:
+        return self._approvals.list(status=status, model=model, offset=offset, limit=limit)
+
+    def get_approval(self, approval_id: str) -> dict[str, Any]:
+        return self._approvals.get(approval_id)
+
+    def approve(
+        self, approval_id: str, *, user: str = "", reason: str = "", override: bool = False
+    ) -> dict[str, Any]:
+        """Approve a pending promotion: the alias moves (``override`` + ``reason`` past a
+        failed gate); the requester may not approve their own request."""
+        user = self.access.require(user, "approve")
+        return self._approvals.approve(approval_id, user=user, reason=reason, override=override)
+
+    def reject(self, approval_id: str, *, user: str = "", reason: str = "") -> dict[str, Any]:
+        user = self.access.require(user, "approve", "reject promotions to protected aliases")
+        return self._approvals.reject(approval_id, user=user, reason=reason)
+
+    # -- the whole audit log --------------------------------------------------------------------
+
+    def audit_log(
+        self,
+        *,
+        since: datetime | None = None,
+        model: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> dict[str, Any]:
+        """Every model's audit entries from ``since`` on, oldest first (for exports: who
+        moved which alias when, with the reasons and the approvals)."""
+        with self.db.session() as session:
+            items, total = audit_log.query(
+                session,
+                model_name=model,
+                since=since,
+                offset=offset,
+                limit=limit,
+                newest_first=False,
+            )
+        return records.page(items, total, offset, limit)
 
     # -- gate -----------------------------------------------------------------------------------
 
@@ -356,5 +449,6 @@ class RegistryService:
             return read_gate(session, name)
 
     def set_gate(self, name: str, gate: Any, *, user: str = "", reason: str = "") -> dict:
+        self.access.require(user, "manage_gates")
         with self.db.session() as session:
             return write_gate(session, name, gate, user=user, reason=reason)

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..access import ALLOW_ALL, Access
 from ..errors import Conflict, NotFound
 from ..events import EventBus
 from ..paths import locate_in_root, relative_to_root, write_at
@@ -45,6 +46,9 @@ TICK_SECONDS = 1.0
 
 ExecutorFactory = Callable[[ExecutorContext], Executor]
 
+# Started by something a user created earlier (and was allowed to create then).
+AUTOMATIC_TRIGGERS = frozenset({"schedule", "pipeline", "drift"})
+
 
 class RunService:
     """Runs of notebooks: the one place that knows their rules."""
@@ -60,7 +64,9 @@ class RunService:
         executor_factory: ExecutorFactory,
         events: EventBus,
         log: logging.Logger | None = None,
+        access: Callable[[], Access] | None = None,
     ):
+        self._access = access or (lambda: ALLOW_ALL)
         self.db = db
         self.artifacts = artifacts
         self.events = events
@@ -174,7 +180,11 @@ class RunService:
         run_id: str | None = None,
     ) -> dict[str, Any]:
         """Validate, record (queued, with provenance) and hand to the executor (unless not
-        ``launch``: the caller executes it itself, see ``runs/inprocess.py``)."""
+        ``launch``: the caller executes it itself, see ``runs/inprocess.py``).
+
+        Runs a schedule, a pipeline or a retraining starts were allowed when it was created."""
+        if trigger not in AUTOMATIC_TRIGGERS:
+            self._access().require(user, "run")
         prepared = self._prepare(
             notebook_path,
             parameters,
@@ -245,6 +255,7 @@ class RunService:
 
         The comparison (outputs per cell, environment) is stored on the new run when it ends.
         """
+        self._access().require(user, "run")
         with self.db.session() as session:
             original = load_run(session, run_id)
             if original.kind != "batch" or not original.input_notebook_sha256:
@@ -292,6 +303,7 @@ class RunService:
         cpus: Any = None,
     ) -> dict[str, Any]:
         """One run per combination of the grid, recorded together as a group."""
+        self._access().require(user, "run")
         check_grid(grid, mode, metric)
         prepared = self._prepare(
             notebook_path,
@@ -455,6 +467,7 @@ class RunService:
 
     def cancel(self, run_id: str, *, user: str = "") -> dict[str, Any]:
         """Cancel a queued run, or kill a running one's whole process tree."""
+        self._access().require(user, "run", "cancel runs")
         before = self._records.cancel(run_id, user=user)
         self._finished.announce(run_id)
         if before["status"] == "running":
@@ -478,6 +491,7 @@ class RunService:
 
     def start_interactive(self, notebook_path: str, *, user: str = "") -> dict[str, Any]:
         """A run for a live kernel session, so metrics logged outside batch runs are kept."""
+        self._access().require(user, "run", "track runs")
         return self.get(self._tracking.start_interactive(notebook_path, user=user))
 
     def log_metric(

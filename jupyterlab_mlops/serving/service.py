@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..access import ALLOW_ALL, Access
 from ..errors import Conflict, InvalidInput, MLOpsError, NotFound
 from ..events import DEPLOYMENT_FAILED, EventBus
 from ..refs import parse_ref
@@ -54,7 +55,9 @@ class DeploymentService:
         docker_prefetch_wheels: bool = False,
         events: EventBus | None = None,
         log: logging.Logger | None = None,
+        access: Callable[[], Access] | None = None,
     ):
+        self._access = access or (lambda: ALLOW_ALL)
         self.records = DeploymentRecords(db, base_dir)
         self.versions = versions
         self.default_target = default_target
@@ -142,6 +145,10 @@ class DeploymentService:
                 details={"field": "model"},
             )
         ref = parse_ref(model)
+        access = self._access()
+        identity = access.require(user, "deploy")
+        if access.is_protected(ref.alias):
+            access.require(identity, "approve", f"deploy protected alias {ref.alias!r}")
         clean = clean_config(config)
         version = self.versions.resolve(str(ref))
         if version.get("archived") and ref.version is None:
@@ -254,6 +261,7 @@ class DeploymentService:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def stop(self, deployment_id: str, *, user: str = "") -> dict[str, Any]:
+        self._access().require(user, "deploy", "stop deployments")
         with self._lock(deployment_id):
             deployment = self.records.get(deployment_id)
             self.deployer(deployment["target"]).stop(deployment)
@@ -268,6 +276,7 @@ class DeploymentService:
     def restart(
         self, deployment_id: str, *, user: str = "", progress: Progress = no_progress
     ) -> dict[str, Any]:
+        self._access().require(user, "deploy", "restart deployments")
         with self._lock(deployment_id):
             deployment = self.records.get(deployment_id)
             deployer = self.deployer(deployment["target"])
@@ -283,6 +292,7 @@ class DeploymentService:
             return self._started(deployment_id, fields)
 
     def delete(self, deployment_id: str, *, user: str = "") -> dict[str, Any]:
+        self._access().require(user, "delete", "delete deployments")
         with self._lock(deployment_id):
             deployment = self.records.get(deployment_id)
             deployer = self.deployer(deployment["target"])
@@ -304,6 +314,7 @@ class DeploymentService:
         mirrors instead); ``None``, ``{}`` or percent 0 removes the challenger. A running local
         process swaps the split in place; other targets are restarted with it."""
         update = parse_canary(canary)  # a bad body never touches the live split
+        self._access().require(user, "deploy", "change canaries")
         with self._lock(deployment_id):
             deployment = self.records.get(deployment_id)
             config = clean_config(update.apply(deployment["config"]))

@@ -299,6 +299,28 @@ class AuditEntry(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Approval(Base):
+    """A request to move a protected alias, waiting for an approver (owned by the registry)."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (Index("ix_approvals_status", "status", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    model_name: Mapped[str] = mapped_column(String(255))
+    alias: Mapped[str] = mapped_column(String(255))
+    version: Mapped[int] = mapped_column(Integer)
+    from_version: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    requested_by: Mapped[str] = mapped_column(String(255), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    gate: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    decided_by: Mapped[str | None] = mapped_column(String(255))
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    overridden: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column()
+
+
 # --------------------------------------------------------------------------------------------
 # Serving
 # --------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..access import ALLOW_ALL, Access
 from ..errors import Conflict, InvalidInput, MLOpsError, NotFound
 from ..events import PIPELINE_FINISHED, EventBus
 from ..paths import relative_to_root, resolve_in_root
@@ -56,7 +57,9 @@ class PipelineService:
         *,
         root_dir: str,
         events: EventBus | None = None,
+        access: Callable[[], Access] | None = None,
     ):
+        self._access = access or (lambda: ALLOW_ALL)
         self.records = records
         self.runs = runs
         self.root_dir = root_dir
@@ -149,6 +152,8 @@ class PipelineService:
         trigger: str = "manual",
         schedule_id: str | None = None,
     ) -> dict[str, Any]:
+        if trigger not in ("schedule", "drift"):  # allowed when the schedule/monitor was made
+            self._access().require(user, "run", "run pipelines")
         shown, spec, given = self._checked(pipeline_path, parameters)
         flow = self.records.create(
             KIND,
@@ -331,6 +336,7 @@ class PipelineService:
     # -- cancel and repair ---------------------------------------------------------------------
 
     def cancel(self, run_id: str, *, user: str = "") -> dict[str, Any]:
+        self._access().require(user, "run", "cancel pipeline runs")
         with self._advancing:
             return self._cancel(run_id, user)
 
@@ -350,6 +356,7 @@ class PipelineService:
         return self.view(flow)
 
     def repair(self, run_id: str, *, user: str = "") -> dict[str, Any]:
+        self._access().require(user, "run", "repair pipeline runs")
         with self._advancing:
             return self._repair(run_id, user)
 

@@ -36,7 +36,7 @@ from typing import Any
 
 from ..drift.config import retrain_parameters
 from ..drift.report import json_safe
-from ..errors import Conflict, GateFailed, MLOpsError, NotFound
+from ..errors import Conflict, Forbidden, GateFailed, MLOpsError, NotFound
 from ..events import Event
 from ..refs import parse_ref
 from ..runs import TERMINAL_STATES
@@ -539,20 +539,33 @@ class RetrainWorkflow:
             holder = None
         if holder != challenger:  # (resumed after a restart: it may have moved already)
             try:
-                self.registry.set_alias(
+                result = self.registry.set_alias(
                     model,
                     alias,
                     challenger,
                     user=AUDIT_USER,
                     reason=f"drift retraining (alert {alert_id}): {gate.get('summary', '')}",
                 )
-            except GateFailed as err:
-                message = (
-                    f"the model's registered quality gate refused the promotion: {err.message}"
-                )
+            except (GateFailed, Forbidden) as err:
+                refused_by = "quality gate" if isinstance(err, GateFailed) else "roles"
+                message = f"the model's {refused_by} refused the promotion: {err.message}"
                 self._note(alert_id, "promotion", message, state="refused")
                 self.records.finish_step(workflow_id, "promote", "failed", error=message)
                 self.records.finish(workflow_id, "succeeded", outputs={"state": "refused"})
+                return
+            if "approval" in result:  # a protected alias, and AUDIT_USER is an editor
+                approval = result["approval"]
+                message = (
+                    f"{model}@{alias} is protected: the promotion of v{challenger} waits for an "
+                    f"approver (request {approval['id']})"
+                )
+                self._note(alert_id, "promotion", message, state="awaiting_approval")
+                self.records.finish_step(workflow_id, "promote", "succeeded", detail=message)
+                self.records.finish(
+                    workflow_id,
+                    "succeeded",
+                    outputs={"state": "awaiting_approval", "approval_id": approval["id"]},
+                )
                 return
         followed = []
         try:

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from ..access import ALLOW_ALL, Access
 from ..errors import InvalidInput, MLOpsError, NotFound
 from ..runs.parameters import summarize
 from ..store.db import Database
@@ -91,7 +92,9 @@ class ScheduleService:
         misfire_grace: float = 120.0,
         owner: str | None = None,
         clock: Callable[[], datetime] = utcnow,
+        access: Callable[[], Access] | None = None,
     ):
+        self._access = access or (lambda: ALLOW_ALL)
         self.db = db
         self.runs = runs
         self.pipelines = pipelines
@@ -177,6 +180,7 @@ class ScheduleService:
         return self.pipelines
 
     def create(self, body: ScheduleCreate, *, user: str = "") -> dict[str, Any]:
+        self._access().require(user, "schedule")
         if (body.notebook_path is None) == (body.pipeline_path is None):
             raise InvalidInput(
                 "give exactly one of 'notebook_path' and 'pipeline_path'",
@@ -249,6 +253,7 @@ class ScheduleService:
             return self.to_dict(row, self._last_fire(session, row.id))
 
     def update(self, schedule_id: str, changes: ScheduleUpdate, *, user: str = "") -> dict:
+        self._access().require(user, "schedule", "change schedules")
         given = changes.model_fields_set
         now = self.clock()
         with self.db.write_session() as session:
@@ -294,7 +299,8 @@ class ScheduleService:
             session.flush()
             return self.to_dict(row, self._last_fire(session, row.id))
 
-    def delete(self, schedule_id: str) -> dict[str, Any]:
+    def delete(self, schedule_id: str, *, user: str = "") -> dict[str, Any]:
+        self._access().require(user, "schedule", "delete schedules")
         with self.db.write_session() as session:
             row = self._row(session, schedule_id)
             gone = self.to_dict(row)
@@ -333,6 +339,7 @@ class ScheduleService:
 
     def trigger(self, schedule_id: str, *, user: str = "") -> dict[str, Any]:
         """Run now, outside the cron times (``manual``; the overlap policy does not apply)."""
+        self._access().require(user, "run")
         with self.db.session() as session:
             row = self._row(session, schedule_id)
             snapshot = self._snapshot(row)

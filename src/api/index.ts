@@ -20,4 +20,5 @@ export * from './drift';
 export * from './schedules';
 export * from './pipelines';
 export * from './notifications';
+export * from './governance';
 export type { components, paths } from './schema';

@@ -22,6 +22,7 @@ import {
   sendJSON,
   withQuery
 } from './request';
+import type { IApprovalResponse } from './governance';
 import type { components } from './schema';
 
 type Schemas = components['schemas'];
@@ -65,8 +66,9 @@ export type IAliasMove = Schemas['AliasMove'];
 /** Answer of a promotion (`PUT aliases/{alias}`). */
 export type IPromotion = Schemas['Promotion'];
 
-/** What the promote and rollback dialogs return. */
-export type IAliasChange = IPromotion | IAliasMove;
+/** What the promote and rollback dialogs return (an approval request when the alias is
+ * protected and the user is not an approver). */
+export type IAliasChange = IPromotion | IAliasMove | IApprovalResponse;
 
 /** Whether an alias change was forced past the quality gate. */
 export function isForced(change: IAliasChange): boolean {
@@ -189,8 +191,8 @@ export function setAlias(
   alias: string,
   body: ISetAlias,
   settings?: Settings
-): Promise<IPromotion> {
-  return sendJSON<IPromotion>(
+): Promise<IPromotion | IApprovalResponse> {
+  return sendJSON<IPromotion | IApprovalResponse>(
     'PUT',
     `${modelPath(name)}/aliases/${segment(alias)}`,
     body,

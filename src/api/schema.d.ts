@@ -4,6 +4,91 @@
  */
 
 export interface paths {
+    "/mlops/api/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Promotion requests to protected aliases, newest first */
+        get: operations["getApprovals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/approvals/{approval_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One promotion request */
+        get: operations["getApprovalsApprovalId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/approvals/{approval_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve (the alias moves; override + reason past a failed gate; never one's own request) or reject (with a reason) a pending promotion */
+        post: operations["postApprovalsApprovalIdApprove"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/approvals/{approval_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve (the alias moves; override + reason past a failed gate; never one's own request) or reject (with a reason) a pending promotion */
+        post: operations["postApprovalsApprovalIdReject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every model's audit log from `since` on, oldest first: alias moves, requests, approvals, with users and reasons */
+        get: operations["getAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/mlops/api/deploy/jobs": {
         parameters: {
             query?: never;
@@ -316,6 +401,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mlops/api/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who this request acts as: username, role and permissions */
+        get: operations["getMe"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/mlops/api/models": {
         parameters: {
             query?: never;
@@ -377,7 +479,7 @@ export interface paths {
         };
         /** The version an alias points at */
         get: operations["getModelsNameAliasesAlias"];
-        /** Point an alias at a version, through the quality gate (409 gate_failed if refused) */
+        /** Point an alias at a version, through the quality gate (409 gate_failed if refused); an editor's promotion to a protected alias is a pending approval request (202) */
         put: operations["putModelsNameAliasesAlias"];
         post?: never;
         /** Remove an alias */
@@ -991,6 +1093,103 @@ export interface components {
             /** Previous Version */
             previous_version: number | null;
         };
+        /**
+         * Approval
+         * @description A promotion to a protected alias waiting for (or decided by) an approver.
+         */
+        Approval: {
+            /** Id */
+            id: string;
+            /** Model */
+            model: string;
+            /** Alias */
+            alias: string;
+            /** Version */
+            version: number;
+            /** From Version */
+            from_version: number | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "approved" | "rejected" | "stale";
+            /** Requested By */
+            requested_by: string;
+            /** Reason */
+            reason: string;
+            gate: components["schemas"]["GateDecision"] | null;
+            comparison: components["schemas"]["jupyterlab_mlops__registry__schemas__MetricComparison"] | null;
+            /** Decided By */
+            decided_by: string | null;
+            /** Decision Reason */
+            decision_reason: string;
+            /** Overridden */
+            overridden: boolean;
+            /** Created At */
+            created_at: string | null;
+            /** Decided At */
+            decided_at: string | null;
+        };
+        /**
+         * ApprovalDecisionRequest
+         * @description Approve or reject a pending promotion.
+         */
+        ApprovalDecisionRequest: {
+            /**
+             * Reason
+             * @description Why (kept in the audit log)
+             * @default
+             */
+            reason?: string;
+            /**
+             * Override
+             * @description Approve although the gate failed (needs a reason; audited)
+             * @default false
+             */
+            override?: boolean;
+        };
+        /** ApprovalListQuery */
+        ApprovalListQuery: {
+            /**
+             * Offset
+             * @default 0
+             */
+            offset?: number;
+            /**
+             * Limit
+             * @default 50
+             */
+            limit?: number;
+            /**
+             * Status
+             * @default null
+             */
+            status?: ("pending" | "approved" | "rejected" | "stale") | null;
+            /**
+             * Model
+             * @description Only this model's requests
+             * @default null
+             */
+            model?: string | null;
+        };
+        /** ApprovalPage */
+        ApprovalPage: {
+            /** Items */
+            items: components["schemas"]["Approval"][];
+            /** Total */
+            total: number;
+            /** Offset */
+            offset: number;
+            /** Limit */
+            limit: number;
+        };
+        /**
+         * ApprovalResponse
+         * @description 202: the promotion waits for an approver.
+         */
+        ApprovalResponse: {
+            approval: components["schemas"]["Approval"];
+        };
         /** AuditEntry */
         AuditEntry: {
             /** Id */
@@ -1017,6 +1216,31 @@ export interface components {
             user: string | null;
             /** Created At */
             created_at: string | null;
+        };
+        /** AuditLogQuery */
+        AuditLogQuery: {
+            /**
+             * Offset
+             * @default 0
+             */
+            offset?: number;
+            /**
+             * Limit
+             * @default 50
+             */
+            limit?: number;
+            /**
+             * Since
+             * @description ISO date or time (UTC unless it says): entries from then on
+             * @default null
+             */
+            since?: string | null;
+            /**
+             * Model
+             * @description Only this model's entries
+             * @default null
+             */
+            model?: string | null;
         };
         /** AuditPage */
         AuditPage: {
@@ -2176,6 +2400,19 @@ export interface components {
              */
             tail?: number;
         };
+        /** Me */
+        Me: {
+            /** Username */
+            username: string;
+            /** Groups */
+            groups: string[];
+            /** Role */
+            role: string;
+            /** Permissions */
+            permissions: string[];
+            /** Protected Aliases */
+            protected_aliases: string[];
+        };
         /**
          * MethodChoice
          * @description One column's method and, optionally, its own threshold.
@@ -2191,24 +2428,6 @@ export interface components {
              * @default null
              */
             threshold?: number | null;
-        };
-        /** MetricComparison */
-        MetricComparison: {
-            /**
-             * Current
-             * @default null
-             */
-            current?: number | null;
-            /**
-             * Registered
-             * @default null
-             */
-            registered?: number | null;
-            /**
-             * Drop
-             * @default null
-             */
-            drop?: number | null;
         };
         /** MetricPoint */
         MetricPoint: {
@@ -2717,7 +2936,7 @@ export interface components {
             n_labelled?: number;
             /** Metrics */
             metrics?: {
-                [key: string]: components["schemas"]["MetricComparison"];
+                [key: string]: components["schemas"]["jupyterlab_mlops__drift__schemas__MetricComparison"];
             };
         };
         /** PipelineRun */
@@ -3112,7 +3331,7 @@ export interface components {
         RetrainRecord: {
             /**
              * State
-             * @description submitted, skipped, failed, refused or promoted
+             * @description submitted, skipped, failed, refused, awaiting_approval or promoted
              */
             state: string;
             /** Steps */
@@ -4219,6 +4438,15 @@ export interface components {
              */
             order?: "asc" | "desc";
         };
+        /** VersionMetrics */
+        VersionMetrics: {
+            /** Version */
+            version: number;
+            /** Metrics */
+            metrics: {
+                [key: string]: unknown;
+            };
+        };
         /** VersionPage */
         VersionPage: {
             /** Items */
@@ -4250,6 +4478,29 @@ export interface components {
              * @default null
              */
             seconds?: number | null;
+        };
+        /** MetricComparison */
+        jupyterlab_mlops__drift__schemas__MetricComparison: {
+            /**
+             * Current
+             * @default null
+             */
+            current?: number | null;
+            /**
+             * Registered
+             * @default null
+             */
+            registered?: number | null;
+            /**
+             * Drop
+             * @default null
+             */
+            drop?: number | null;
+        };
+        /** MetricComparison */
+        jupyterlab_mlops__registry__schemas__MetricComparison: {
+            candidate: components["schemas"]["VersionMetrics"] | null;
+            current: components["schemas"]["VersionMetrics"] | null;
         };
         /** PageQuery */
         jupyterlab_mlops__runs__schemas__PageQuery: {
@@ -4286,6 +4537,331 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    getApprovals: {
+        parameters: {
+            query?: {
+                offset?: number;
+                limit?: number;
+                status?: ("pending" | "approved" | "rejected" | "stale") | null;
+                /** @description Only this model's requests */
+                model?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalPage"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getApprovalsApprovalId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Approval"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postApprovalsApprovalIdApprove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApprovalDecisionRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Approval"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postApprovalsApprovalIdReject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApprovalDecisionRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Approval"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getAudit: {
+        parameters: {
+            query?: {
+                offset?: number;
+                limit?: number;
+                /** @description ISO date or time (UTC unless it says): entries from then on */
+                since?: string | null;
+                /** @description Only this model's entries */
+                model?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     getDeployJobs: {
         parameters: {
             query?: {
@@ -5718,6 +6294,35 @@ export interface operations {
             };
         };
     };
+    getMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     getModels: {
         parameters: {
             query?: {
@@ -6045,6 +6650,15 @@ export interface operations {
                     "application/json": components["schemas"]["Promotion"];
                 };
             };
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalResponse"];
+                };
+            };
             /** @description Invalid input: the message and `details.field` name the offending field */
             400: {
                 headers: {
@@ -6056,6 +6670,15 @@ export interface operations {
             };
             /** @description Not authenticated */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

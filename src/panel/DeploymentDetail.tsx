@@ -8,7 +8,8 @@ import {
   getDeployment,
   getModelVersion,
   IDeployment,
-  IDeploymentWithStats
+  IDeploymentWithStats,
+  whyNot
 } from '../api';
 import { CopyButton } from '../dialogs/CopyButton';
 import { curlCommand, exampleRecord } from '../dialogs/deployProgress';
@@ -18,6 +19,7 @@ import { formatAbsoluteTime, formatRelativeTime } from './format';
 import { StatusBadge } from './PagedList';
 import { formatCount, formatMs, formatPercent } from './statsFormat';
 import { ITabProps } from './types';
+import { useMe } from './useMe';
 import { usePolled } from './usePolled';
 
 export interface IDeploymentDetailProps extends ITabProps {
@@ -31,6 +33,7 @@ export interface IDeploymentDetailProps extends ITabProps {
  */
 export function DeploymentDetail(props: IDeploymentDetailProps): JSX.Element {
   const { deploymentId, serverSettings } = props;
+  const refused = whyNot(useMe(serverSettings), 'deploy');
   const polled = usePolled(
     () => getDeployment(deploymentId, serverSettings),
     {
@@ -110,7 +113,8 @@ export function DeploymentDetail(props: IDeploymentDetailProps): JSX.Element {
             <Button
               className="jp-mlops-restart"
               small
-              disabled={busy !== null}
+              disabled={busy !== null || refused !== null}
+              title={refused ?? 'Restart the serving process'}
               onClick={() => void act('restart')}
             >
               {busy === 'restart' ? 'Restarting…' : 'Restart'}
@@ -118,7 +122,8 @@ export function DeploymentDetail(props: IDeploymentDetailProps): JSX.Element {
             <Button
               className="jp-mlops-stop"
               small
-              disabled={busy !== null || deployment.status === 'stopped'}
+              disabled={busy !== null || deployment.status === 'stopped' || refused !== null}
+              title={refused ?? 'Stop serving'}
               onClick={() => void act('stop')}
             >
               {busy === 'stop' ? 'Stopping…' : 'Stop'}

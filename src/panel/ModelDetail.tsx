@@ -10,12 +10,16 @@ import {
   IAliasChange,
   ILineage,
   IModel,
+  IMe,
   IModelVersion,
+  isApprovalResponse,
   isForced,
-  listVersions
+  listVersions,
+  whyNot
 } from '../api';
 import { promoteVersion, rollbackAliasDialog } from '../dialogs/PromoteDialog';
 import { AliasBadge } from './AliasBadge';
+import { PendingApprovals } from './Approvals';
 import { formatAbsoluteTime, formatRelativeTime } from './format';
 import { shortClass } from './LineageView';
 import { AuditLog } from './AuditLog';
@@ -32,6 +36,17 @@ const VERSIONS_PAGE = 20;
 export interface IModelDetailProps extends ITabProps {
   name: string;
   onBack: () => void;
+  /** Who the user is (`GET me`): actions the role does not permit are disabled. */
+  me?: IMe | null;
+}
+
+/** Why ``me`` may not move ``alias`` directly (a protected alias needs an approver). */
+function aliasChangeBlocked(me: IMe | null, alias: string): string | null {
+  const refused = whyNot(me, 'set_alias');
+  if (refused || !me || !me.protected_aliases.includes(alias)) {
+    return refused;
+  }
+  return whyNot(me, 'approve') ? `${me.username} (${me.role}) may not roll back protected alias '${alias}'` : null;
 }
 
 /**
@@ -40,6 +55,7 @@ export interface IModelDetailProps extends ITabProps {
  */
 export function ModelDetail(props: IModelDetailProps): JSX.Element {
   const { name, serverSettings, onBack } = props;
+  const me = props.me ?? null;
   // Bumped after a promotion/rollback so every section re-fetches at once.
   const [changes, setChanges] = React.useState(0);
   // The version whose actions and lineage show under the table (default: the newest).
@@ -71,7 +87,15 @@ export function ModelDetail(props: IModelDetailProps): JSX.Element {
 
   const aliases = model.value?.aliases ?? {};
   const changed = (result: IAliasChange | null, verb: string): void => {
-    if (result) {
+    if (result && isApprovalResponse(result)) {
+      const { approval } = result;
+      Notification.info(
+        `${name}@${approval.alias} is protected: promotion of v${approval.version} waits ` +
+          `for an approver (request ${approval.id}).`,
+        { autoClose: 8000 }
+      );
+      setChanges(c => c + 1);
+    } else if (result) {
       Notification.success(
         `${name}@${result.alias} ${verb} v${result.version}` +
           (isForced(result) ? ' (forced past the quality gate)' : '') +
@@ -104,6 +128,13 @@ export function ModelDetail(props: IModelDetailProps): JSX.Element {
         </div>
       ) : null}
 
+      <PendingApprovals
+        {...sectionProps}
+        me={me}
+        modelName={name}
+        onDecided={() => setChanges(c => c + 1)}
+      />
+
       <section className="jp-mlops-section" aria-label="Aliases">
         <h4 className="jp-mlops-subheading">Aliases</h4>
         {Object.keys(aliases).length ? (
@@ -115,7 +146,10 @@ export function ModelDetail(props: IModelDetailProps): JSX.Element {
                   small
                   minimal
                   className="jp-mlops-rollback"
-                  title={`Move ${alias} back to its previous version`}
+                  disabled={aliasChangeBlocked(me, alias) !== null}
+                  title={
+                    aliasChangeBlocked(me, alias) ?? `Move ${alias} back to its previous version`
+                  }
                   onClick={() =>
                     void rollbackAliasDialog({
                       name,
@@ -172,8 +206,14 @@ export function ModelDetail(props: IModelDetailProps): JSX.Element {
             <Button
               small
               className="jp-mlops-promote"
-              disabled={current.archived}
-              title={`Point an alias (e.g. production) at v${current.version}`}
+              disabled={current.archived || whyNot(me, 'set_alias') !== null}
+              title={
+                whyNot(me, 'set_alias') ??
+                (me && !me.permissions.includes('approve')
+                  ? `Point an alias at v${current.version}; protected aliases ` +
+                    `(${me.protected_aliases.join(', ')}) wait for an approver`
+                  : `Point an alias (e.g. production) at v${current.version}`)
+              }
               onClick={() =>
                 void promoteVersion({
                   name,

@@ -2,10 +2,12 @@ import * as React from 'react';
 
 import { IModel, listModels } from '../api';
 import { AliasBadge } from './AliasBadge';
+import { PendingApprovals } from './Approvals';
 import { formatAbsoluteTime, formatRelativeTime } from './format';
 import { ModelDetail } from './ModelDetail';
 import { PagedList } from './PagedList';
 import { ITabProps } from './types';
+import { useMe } from './useMe';
 import { usePaged } from './usePaged';
 
 export function ModelsEmptyState(): JSX.Element {
@@ -19,8 +21,9 @@ export function ModelsEmptyState(): JSX.Element {
 }
 
 /**
- * The Models tab: registered models with their latest version and alias badges, or,
- * when one is selected (`model.select('models', name)`), its detail view.
+ * The Models tab: promotions waiting for an approver, then registered models with their
+ * latest version and alias badges, or, when one is selected (`model.select('models',
+ * name)`), its detail view.
  */
 export function ModelsTab(props: ITabProps): JSX.Element {
   const [localSelection, setLocalSelection] = React.useState<string | null>(null);
@@ -34,10 +37,22 @@ export function ModelsTab(props: ITabProps): JSX.Element {
       setLocalSelection(name);
     }
   };
+  const me = useMe(props.serverSettings);
+  // Bumped after an approval or rejection: the list re-fetches (an alias may have moved).
+  const [decisions, setDecisions] = React.useState(0);
   if (selected) {
-    return <ModelDetail {...props} name={selected} onBack={() => select(null)} />;
+    return <ModelDetail {...props} me={me} name={selected} onBack={() => select(null)} />;
   }
-  return <ModelsList {...props} onOpen={select} />;
+  return (
+    <>
+      <PendingApprovals {...props} me={me} onDecided={() => setDecisions(d => d + 1)} />
+      <ModelsList
+        {...props}
+        refreshToken={props.refreshToken * 1000 + decisions}
+        onOpen={select}
+      />
+    </>
+  );
 }
 
 function ModelsList(props: ITabProps & { onOpen: (name: string) => void }): JSX.Element {

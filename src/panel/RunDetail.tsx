@@ -9,7 +9,8 @@ import {
   isActive,
   materializeOutput,
   reproduceRun,
-  showError
+  showError,
+  whyNot
 } from '../api';
 import { runWithParameters } from '../dialogs/RunWithParameters';
 import { ComparisonView } from './ComparisonView';
@@ -26,6 +27,7 @@ import { StatusBadge } from './PagedList';
 import { ProvenanceView } from './ProvenanceView';
 import { errorLine, progressFraction, progressText } from './runFormat';
 import { ITabProps } from './types';
+import { useMe } from './useMe';
 import { useResource } from './useResource';
 
 /** Seconds between re-fetches while the run is queued or running. */
@@ -43,6 +45,7 @@ export interface IRunDetailProps extends ITabProps {
  */
 export function RunDetail(props: IRunDetailProps): JSX.Element {
   const { runId, serverSettings, onSelect } = props;
+  const refused = whyNot(useMe(serverSettings), 'run');
   const commands = props.model?.commands ?? null;
   const resource = useResource<IRunDetail>(
     () => getRun(runId, serverSettings),
@@ -167,11 +170,12 @@ export function RunDetail(props: IRunDetailProps): JSX.Element {
         <Button
           className="jp-mlops-reproduce"
           small
-          disabled={!canReproduce || busy !== null}
+          disabled={!canReproduce || busy !== null || refused !== null}
           title={
-            canReproduce
+            refused ??
+            (canReproduce
               ? 'Re-run the stored input notebook with the same parameters and compare'
-              : 'Only a finished batch run with a stored input notebook can be reproduced'
+              : 'Only a finished batch run with a stored input notebook can be reproduced')
           }
           onClick={() =>
             act('Reproduce', async () => {
@@ -204,7 +208,8 @@ export function RunDetail(props: IRunDetailProps): JSX.Element {
           <Button
             className="jp-mlops-cancel"
             small
-            disabled={busy !== null}
+            disabled={busy !== null || refused !== null}
+            title={refused ?? 'Cancel the run'}
             onClick={() =>
               act('Cancel', async () => {
                 await cancelRun(run.id, serverSettings);

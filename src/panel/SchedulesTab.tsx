@@ -8,7 +8,8 @@ import {
   listSchedules,
   setScheduleActive,
   showError,
-  triggerSchedule
+  triggerSchedule,
+  whyNot
 } from '../api';
 import { CommandIDs } from '../commandIds';
 import { editSchedule } from '../dialogs/ScheduleDialog';
@@ -16,6 +17,7 @@ import { showRunInPanel } from '../views/runLinks';
 import { basename, formatAbsoluteTime, formatUntil } from './format';
 import { PagedList, StatusBadge } from './PagedList';
 import { ITabProps } from './types';
+import { useMe } from './useMe';
 import { usePaged } from './usePaged';
 
 export function SchedulesEmptyState(): JSX.Element {
@@ -42,6 +44,7 @@ export function SchedulesTab(props: ITabProps): JSX.Element {
   const commands = props.model?.commands ?? null;
   const selected = props.model?.selection.schedules ?? null;
   const paged = usePaged<ISchedule>(query => listSchedules(query, serverSettings), props);
+  const me = useMe(serverSettings);
   const [busy, setBusy] = React.useState<string | null>(null);
 
   const act = async (schedule: ISchedule, action: ScheduleAction): Promise<void> => {
@@ -105,6 +108,8 @@ export function SchedulesTab(props: ITabProps): JSX.Element {
             selected={schedule.id === selected}
             busy={busy === schedule.id}
             canOpen={commands !== null}
+            refusedChange={whyNot(me, 'schedule')}
+            refusedRun={whyNot(me, 'run')}
             onAction={action => void act(schedule, action)}
           />
         )}
@@ -128,12 +133,17 @@ export interface IScheduleRowProps {
   busy: boolean;
   /** The app's commands are there (the history opens in the main area). */
   canOpen: boolean;
+  /** Why the user may not change schedules / start runs (their role), or null. */
+  refusedChange?: string | null;
+  refusedRun?: string | null;
   onAction: (action: ScheduleAction) => void;
 }
 
 /** One schedule: what, when in words, next fire, last status, and its actions. */
 export function ScheduleRow(props: IScheduleRowProps): JSX.Element {
   const { schedule, selected, busy, canOpen, onAction } = props;
+  const refusedChange = props.refusedChange ?? null;
+  const refusedRun = props.refusedRun ?? null;
   const ref = React.useRef<HTMLDivElement>(null);
   React.useEffect(() => {
     if (selected) {
@@ -195,7 +205,8 @@ export function ScheduleRow(props: IScheduleRowProps): JSX.Element {
         <Button
           small
           className="jp-mlops-schedule-toggle"
-          disabled={busy}
+          disabled={busy || refusedChange !== null}
+          title={refusedChange ?? undefined}
           onClick={() => onAction('toggle')}
         >
           {schedule.active ? 'Pause' : 'Resume'}
@@ -203,8 +214,8 @@ export function ScheduleRow(props: IScheduleRowProps): JSX.Element {
         <Button
           small
           className="jp-mlops-schedule-trigger"
-          disabled={busy}
-          title="Start a run now (paused or not)"
+          disabled={busy || refusedRun !== null}
+          title={refusedRun ?? 'Start a run now (paused or not)'}
           onClick={() => onAction('trigger')}
         >
           Run now
@@ -223,7 +234,8 @@ export function ScheduleRow(props: IScheduleRowProps): JSX.Element {
           small
           minimal
           className="jp-mlops-schedule-edit"
-          disabled={busy}
+          disabled={busy || refusedChange !== null}
+          title={refusedChange ?? undefined}
           onClick={() => onAction('edit')}
         >
           Edit
@@ -232,7 +244,8 @@ export function ScheduleRow(props: IScheduleRowProps): JSX.Element {
           small
           minimal
           className="jp-mlops-schedule-delete"
-          disabled={busy}
+          disabled={busy || refusedChange !== null}
+          title={refusedChange ?? undefined}
           onClick={() => onAction('delete')}
         >
           Delete
