@@ -51,6 +51,7 @@ ENV_OVERRIDES = {
     "default_timezone": "MLOPS_DEFAULT_TIMEZONE",
     "notification_webhook_url": "MLOPS_NOTIFICATION_WEBHOOK_URL",
     "output_dir": "MLOPS_OUTPUT_DIR",
+    "run_heartbeat_timeout": "MLOPS_RUN_HEARTBEAT_TIMEOUT",
 }
 
 
@@ -110,6 +111,12 @@ class MLOps(LoggingConfigurable):
 
     dask_scheduler_address = Unicode(
         "", help="Address of the Dask scheduler for the Dask executor (tcp://host:8786)."
+    ).tag(config=True)
+
+    run_heartbeat_timeout = Float(
+        60.0,
+        help="Seconds without a heartbeat from a run's worker on another machine (a Dask "
+        "worker) after which the run is failed as lost. Env: MLOPS_RUN_HEARTBEAT_TIMEOUT.",
     ).tag(config=True)
 
     default_deploy_target = Unicode(
@@ -416,9 +423,17 @@ class MLOps(LoggingConfigurable):
             max_concurrent_runs=self.max_concurrent_runs,
             executor_class=f"{executor.__module__}.{executor.__qualname__}",
             dask_scheduler_address=self.dask_scheduler_address,
+            artifact_storage_options=dict(self.artifact_storage_options),
+            heartbeat_timeout=self.run_heartbeat_timeout,
         )
 
-    @observe("max_concurrent_runs", "default_timeout", "output_dir", "dask_scheduler_address")
+    @observe(
+        "max_concurrent_runs",
+        "default_timeout",
+        "output_dir",
+        "dask_scheduler_address",
+        "run_heartbeat_timeout",
+    )
     def _run_settings_changed(self, _change) -> None:
         if "runs" in self.__dict__:
             self.runs.configure(self._run_settings())

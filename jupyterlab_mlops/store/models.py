@@ -115,6 +115,8 @@ class Run(Base):
     duration_seconds: Mapped[float | None] = mapped_column(Float)
     pid: Mapped[int | None] = mapped_column(Integer)
     host: Mapped[str | None] = mapped_column(String(255))
+    # When the run's worker last said it is alive (every few seconds while it runs).
+    heartbeat_at: Mapped[datetime | None]
     executor: Mapped[str] = mapped_column(String(64), default="local")
     cells_done: Mapped[int] = mapped_column(Integer, default=0)
     cells_total: Mapped[int] = mapped_column(Integer, default=0)
