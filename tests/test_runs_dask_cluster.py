@@ -41,7 +41,7 @@ pytest.importorskip("skops")
 DASK = "jupyterlab_mlops.runs.executors.dask.DaskExecutor"
 HEARTBEAT_TIMEOUT = 10.0  # short, so a lost worker is noticed quickly
 DEADLINE = 240.0  # generous: the test machine is shared; nothing asserts on speed
-SWEEP_SIZE = int(os.environ.get("MLOPS_TEST_SWEEP_SIZE") or 12)
+SWEEP_SIZE = int(os.environ.get("MLOPS_TEST_SWEEP_SIZE") or 6)
 REPO = Path(__file__).resolve().parents[1]
 
 
