@@ -183,6 +183,7 @@ class Worker:
     # -- execution ----------------------------------------------------------------------------
 
     def execute(self, run: dict[str, Any]) -> int:
+        self._start_heartbeat()  # first: fetching large inputs must not look like a lost worker
         input_path = self.workdir / "input.ipynb"
         self.artifacts.get_file(run["input_notebook_sha256"], input_path)
         if self.in_workspace:
@@ -193,7 +194,6 @@ class Worker:
             threading.Thread(
                 target=self._watchdog, args=(run["timeout_seconds"],), daemon=True
             ).start()
-        self._start_heartbeat()
         ProgressEngine.reporter = self.report
         status, values = "succeeded", {}
         try:
