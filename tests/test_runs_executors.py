@@ -105,7 +105,11 @@ def test_the_concurrency_limit_holds_across_processes(held, tmp_path):
     assert held.runs.list(0, 100, status="queued")["total"] == 5
 
 
-def test_20_runs_submitted_at_once_run_at_most_4_at_a_time_and_all_finish(tmp_path, store_url):
+def test_20_runs_submitted_at_once_run_at_most_4_at_a_time_and_all_finish(
+    tmp_path, postgres_cluster
+):
+    """On PostgreSQL, the team store (the claim tests above cover SQLite's locking)."""
+    store_url = postgres_cluster.create_database()
     write_notebook(tmp_path / "quick.ipynb", ["print(x)"], parameters="x = 0")
     mlops = MLOps(root_dir=str(tmp_path), store_url=store_url, max_concurrent_runs=4)
     mlops.db  # noqa: B018 - the schema exists before the submitters race
