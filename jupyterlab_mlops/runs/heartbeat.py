@@ -40,12 +40,13 @@ class Heartbeat:
         self._thread.start()
 
     def _loop(self) -> None:
-        while not self.finished.wait(self.interval):
+        while not self.finished.is_set():  # the first beat at once, then every interval
             try:
                 status = self.beat()
             except Exception:  # the store is briefly unreachable: the next beat tries again
                 log.warning("heartbeat failed", exc_info=True)
-                continue
+                status = "running"
             if status != "running" and not self.finished.is_set():
                 self.on_stop(status)
                 return
+            self.finished.wait(self.interval)
