@@ -29,7 +29,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from _runs_support import error_of, fetch_json, write_notebook
+from _runs_support import error_of, fetch_json, gone, write_notebook
 
 from jupyterlab_mlops.app import MLOps
 from jupyterlab_mlops.runs import TERMINAL_STATES
@@ -340,17 +340,41 @@ async def test_cancel_reaches_the_kernel_on_the_remote_worker(jp_fetch, jp_root_
         lambda r: r["status"] == "running" and (r.get("outputs") or {}).get("kernel_pid"),
         dask_cluster,
     )
-    kernel = psutil.Process(running["outputs"]["kernel_pid"])
+    kernel_pid = running["outputs"]["kernel_pid"]
+    assert not gone(kernel_pid)
     code, cancelled = await fetch_json(jp_fetch, "runs", run["id"], "cancel", method="POST")
     assert code == 200 and cancelled["status"] == "cancelled"
     deadline = time.monotonic() + DEADLINE
-    while kernel.is_running() and kernel.status() != psutil.STATUS_ZOMBIE:
+    while not gone(kernel_pid):
         assert time.monotonic() < deadline, dask_cluster.logs()
         await asyncio.sleep(0.3)
     final = await run_of(jp_fetch, run["id"])
     assert final["status"] == "cancelled"
     code, error = await error_of(jp_fetch, "runs", run["id"], "cancel", method="POST")
     assert code == 409
+
+
+async def test_a_timeout_reaches_the_kernel_on_the_remote_worker(
+    jp_fetch, jp_root_dir, dask_cluster
+):
+    sleepy_notebook(jp_root_dir)
+    _, run = await fetch_json(
+        jp_fetch, "runs", method="POST", body={"notebook_path": "sleepy.ipynb", "timeout": 15}
+    )
+    running = await until(
+        jp_fetch,
+        run["id"],
+        lambda r: finished(r) or (r.get("outputs") or {}).get("kernel_pid"),
+        dask_cluster,
+    )
+    final = await until(jp_fetch, run["id"], finished, dask_cluster)
+    assert final["status"] == "timed_out" and final["status_reason"] == "timed out after 15s"
+    pid = (running.get("outputs") or {}).get("kernel_pid")
+    assert pid, running  # it was running its sleep when the timeout came
+    deadline = time.monotonic() + DEADLINE
+    while not gone(pid):
+        assert time.monotonic() < deadline, dask_cluster.logs()
+        await asyncio.sleep(0.3)
 
 
 async def test_a_sweep_on_two_workers_records_every_run_once(jp_fetch, jp_root_dir, dask_cluster):
