@@ -39,7 +39,9 @@ distributed = pytest.importorskip("distributed")
 pytest.importorskip("skops")
 
 DASK = "jupyterlab_mlops.runs.executors.dask.DaskExecutor"
-HEARTBEAT_TIMEOUT = 10.0  # short, so a lost worker is noticed quickly
+HEARTBEAT_TIMEOUT = (
+    20.0  # short, so a lost worker is noticed soon; not so short that a loaded machine looks lost
+)
 DEADLINE = 240.0  # generous: the test machine is shared; nothing asserts on speed
 SWEEP_SIZE = int(os.environ.get("MLOPS_TEST_SWEEP_SIZE") or 6)
 REPO = Path(__file__).resolve().parents[1]
@@ -395,12 +397,14 @@ async def test_a_sweep_on_two_workers_records_every_run_once(jp_fetch, jp_root_d
         _, group = await fetch_json(jp_fetch, "runs", "sweeps", sweep["id"])
         if group["status"] == "finished":
             break
-        assert time.monotonic() < deadline, (group["counts"], dask_cluster.logs())
+        reasons = [r["status_reason"] for r in group["runs"] if r["status"] == "failed"]
+        assert time.monotonic() < deadline, (group["counts"], reasons, dask_cluster.logs())
         await asyncio.sleep(1.0)
     elapsed = time.monotonic() - started
     print(f"sweep of {SWEEP_SIZE} runs on 2 Dask workers: {elapsed:.1f} s")
     runs = group["runs"]
-    assert group["counts"] == {"succeeded": SWEEP_SIZE}, group["counts"]
+    reasons = [r["status_reason"] for r in runs if r["status"] != "succeeded"]
+    assert group["counts"] == {"succeeded": SWEEP_SIZE}, (group["counts"], reasons)
     assert len({r["id"] for r in runs}) == SWEEP_SIZE
     assert sorted(r["parameters"]["x"] for r in runs) == list(range(SWEEP_SIZE))
     assert {r["host"] for r in runs} <= {"dask-w1", "dask-w2"}
