@@ -9,7 +9,7 @@ PORT ?= 8888
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: lab test install chromium docker-engine docker-engine-stop lint pytest jest ui-test clean help
+.PHONY: lab test install chromium docker-engine docker-engine-stop mlflow-venv lint pytest jest ui-test clean help
 
 help:
 	@echo "make lab   - set up .venv, build the extension and start JupyterLab on examples/"
@@ -59,7 +59,17 @@ docker-engine:
 docker-engine-stop:
 	scripts/docker-engine.sh stop
 
-pytest: install docker-engine
+# MLflow in an interpreter of its own (an optional extra the package never imports), with this
+# venv's scikit-learn, numpy, pandas and skops, for the MLflow interchange tests.
+MLFLOW_VENV := .venv-mlflow
+$(MLFLOW_VENV)/.installed: $(VENV)/.installed
+	$(PYTHON) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/pip install --quiet mlflow-skinny $$($(BIN)/python -c "from importlib.metadata import version as v; print(' '.join(f'{p}=={v(p)}' for p in ('scikit-learn', 'numpy', 'pandas', 'scipy', 'skops')))")
+	touch $@
+
+mlflow-venv: $(MLFLOW_VENV)/.installed
+
+pytest: install docker-engine mlflow-venv
 	DOCKER_HOST=unix://$(DOCKER_SOCK) MLOPS_TEST_BASE_IMAGE=localhost/mlops-base:bookworm \
 	  $(BIN)/pytest tests
 
@@ -72,4 +82,4 @@ ui-test: install chromium
 test: install chromium lint pytest jest ui-test
 
 clean:
-	rm -rf $(VENV) node_modules lib jupyterlab_mlops/labextension tsconfig.tsbuildinfo
+	rm -rf $(VENV) $(MLFLOW_VENV) node_modules lib jupyterlab_mlops/labextension tsconfig.tsbuildinfo

@@ -52,6 +52,7 @@ ENV_OVERRIDES = {
     "notification_webhook_url": "MLOPS_NOTIFICATION_WEBHOOK_URL",
     "output_dir": "MLOPS_OUTPUT_DIR",
     "run_heartbeat_timeout": "MLOPS_RUN_HEARTBEAT_TIMEOUT",
+    "store_busy_timeout": "MLOPS_STORE_BUSY_TIMEOUT",
 }
 
 
@@ -160,6 +161,12 @@ class MLOps(LoggingConfigurable):
         help="Largest REST request body accepted (413 past it); 0 for no limit of ours.",
     ).tag(config=True)
 
+    store_busy_timeout = Float(
+        3.0,
+        help="Seconds a request waits for the store's write lock (SQLite) before answering 503 "
+        "with Retry-After. Env: MLOPS_STORE_BUSY_TIMEOUT.",
+    ).tag(config=True)
+
     run_scheduler = Bool(
         True,
         help="Run the periodic jobs (run queue, schedules, pipelines, drift monitors, alias "
@@ -256,7 +263,7 @@ class MLOps(LoggingConfigurable):
 
     @cached_property
     def db(self) -> Database:
-        return Database(self.resolved_store_url)
+        return Database(self.resolved_store_url, busy_timeout=self.store_busy_timeout)
 
     @cached_property
     def artifacts(self) -> ArtifactStore:
@@ -313,14 +320,19 @@ class MLOps(LoggingConfigurable):
     @cached_property
     def schedules(self):
         """Cron schedules of notebooks, each fire time claimed once in the store."""
-        from .workflows.schedules import ScheduleRuns, ScheduleService
+        from .workflows.schedules import SchedulePipelines, ScheduleRuns, ScheduleService
 
         runs = ScheduleRuns(
             check=self.runs.check,
             submit=self.runs.submit,
             status=lambda run_id: self.runs.get(run_id)["status"],
         )
-        return ScheduleService(self.db, runs, default_timezone=self.default_timezone)
+        pipelines = SchedulePipelines(
+            check=self.pipelines.check, start=self.pipelines.start, status=self.pipelines.status
+        )
+        return ScheduleService(
+            self.db, runs, pipelines=pipelines, default_timezone=self.default_timezone
+        )
 
     @cached_property
     def notifier(self):
@@ -447,8 +459,11 @@ class MLOps(LoggingConfigurable):
         from .runs.parameters import validate_parameters
         from .serving import prediction_log
 
-        def check_retrain(notebook: str, parameters: dict) -> None:
-            validate_parameters(self.runs.inspect(notebook)["parameters"], parameters)
+        def check_retrain(target: str, parameters: dict) -> None:
+            if target.endswith(".pipeline.yaml"):
+                self.pipelines.check(target, parameters)
+            else:
+                validate_parameters(self.runs.inspect(target)["parameters"], parameters)
 
         service = MonitorService(
             self.db,
@@ -479,6 +494,7 @@ class MLOps(LoggingConfigurable):
         return RetrainWorkflow(
             self.workflow_records,
             runs=self.runs,
+            pipelines=self.pipelines,
             registry=self.registry,
             deployments=self.deployments,
             monitors=self.monitors,

@@ -6,6 +6,8 @@ code or a message. The HTTP status lives here, in one place, so no handler decid
 
 from __future__ import annotations
 
+import errno
+
 
 class MLOpsError(Exception):
     """Base class: a domain error with a stable machine-readable ``code``."""
@@ -103,3 +105,14 @@ class InsufficientStorage(MLOpsError):
 
     code = "insufficient_storage"
     status = 507
+
+
+#: what a full, read-only or unwritable disk says: a 507, not a 500
+NO_ROOM_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def no_room(err: OSError, where: str) -> OSError | InsufficientStorage:
+    """The :class:`InsufficientStorage` a failed write means, or ``err`` itself (a bug)."""
+    if err.errno not in NO_ROOM_ERRNOS:
+        return err
+    return InsufficientStorage(f"cannot write {where}: {err.strerror}")

@@ -16,33 +16,39 @@ import secrets
 import stat
 from pathlib import Path
 
-from .errors import Forbidden, InvalidInput, NotFound
+from .errors import Forbidden, InvalidInput, NotFound, no_room
 
 NAME_MAX = 255
 
 
-def _check_text(path: str) -> None:
+def _check_text(path: str, field: str) -> None:
     if not isinstance(path, str) or not path.strip():
-        raise InvalidInput("a path is required", details={"field": "path"})
+        raise InvalidInput(f"{field}: a path is required", details={"field": field})
     if "\x00" in path:
-        raise InvalidInput("the path contains a NUL byte", details={"field": "path"})
+        raise InvalidInput(f"{field}: the path contains a NUL byte", details={"field": field})
     for part in Path(path).parts:
         if len(os.fsencode(part)) > NAME_MAX:
             raise InvalidInput(
-                f"path component {part[:40]!r}… is longer than {NAME_MAX} bytes",
-                details={"field": "path"},
+                f"{field}: path component {part[:40]!r}… is longer than {NAME_MAX} bytes",
+                details={"field": field},
             )
 
 
 def resolve_in_root(
-    root: str | os.PathLike, path: str, *, must_exist: bool = True, regular_file: bool = False
+    root: str | os.PathLike,
+    path: str,
+    *,
+    must_exist: bool = True,
+    regular_file: bool = False,
+    field: str = "path",
 ) -> Path:
     """Resolve ``path`` (relative to ``root``, or absolute) and refuse anything outside ``root``.
 
     Symlinks are resolved first, so a link that points outside the root is refused too.
-    ``regular_file`` also refuses directories, FIFOs and devices (a 400 naming the path).
+    ``regular_file`` also refuses directories, FIFOs and devices. Every 400 names ``field``
+    (the request field the path came from).
     """
-    _check_text(path)
+    _check_text(path, field)
     root_path = Path(root).resolve()
     candidate = Path(path)
     if not candidate.is_absolute():
@@ -51,21 +57,23 @@ def resolve_in_root(
         resolved = candidate.resolve()
         exists = resolved.exists()
     except RuntimeError:  # Python < 3.13 reports a symlink loop this way
-        raise InvalidInput(f"path {path!r} is a symlink loop", details={"field": "path"}) from None
+        raise InvalidInput(
+            f"{field}: {path!r} is a symlink loop", details={"field": field}
+        ) from None
     except OSError as err:
         if err.errno == errno.ELOOP:
             raise InvalidInput(
-                f"path {path!r} is a symlink loop", details={"field": "path"}
+                f"{field}: {path!r} is a symlink loop", details={"field": field}
             ) from None
         raise InvalidInput(
-            f"path {path!r} cannot be used: {err.strerror}", details={"field": "path"}
+            f"{field}: {path!r} cannot be used: {err.strerror}", details={"field": field}
         ) from None
     if resolved != root_path and root_path not in resolved.parents:
         raise Forbidden(f"path {path!r} is outside the server root")
     if must_exist and not exists:
         raise NotFound(f"no such file: {path}")
     if regular_file and exists and not stat.S_ISREG(resolved.stat().st_mode):
-        raise InvalidInput(f"{path!r} is not a regular file", details={"field": "path"})
+        raise InvalidInput(f"{field}: {path!r} is not a regular file", details={"field": field})
     return resolved
 
 
@@ -110,13 +118,19 @@ def _open_dirs(root_path: Path, parts: tuple[str, ...], *, create: bool, shown: 
 
 
 def locate_in_root(
-    root: str | os.PathLike, path: str | os.PathLike
+    root: str | os.PathLike, path: str | os.PathLike, *, field: str = "path"
 ) -> tuple[Path, tuple[str, ...]]:
     """(the resolved root, the components of ``path`` below it): where a write is to go,
     checked now; :func:`write_at` checks again, component by component, while writing."""
     root_path = Path(root).resolve()
-    target = resolve_in_root(root_path, os.fspath(path), must_exist=False)
-    return root_path, target.relative_to(root_path).parts
+    shown = os.fspath(path)
+    _check_text(shown, field)
+    candidate = Path(os.path.normpath(root_path / shown))
+    if candidate == root_path:
+        return root_path, ()
+    # The last component is not followed: a symlink there is replaced, never written through.
+    parent = resolve_in_root(root_path, str(candidate.parent), must_exist=False, field=field)
+    return root_path, (*parent.relative_to(root_path).parts, candidate.name)
 
 
 def make_dirs_in_root(root: str | os.PathLike, path: str | os.PathLike) -> Path:
@@ -147,6 +161,18 @@ def write_at(
     shown = shown or "/".join(parts)
     if not parts:
         raise InvalidInput("cannot write to the server root itself", details={"field": "path"})
+    try:
+        return _write_at(root_path, parts, data, mode=mode, shown=shown)
+    except OSError as err:
+        mapped = no_room(err, shown)
+        if mapped is err:
+            raise
+        raise mapped from err
+
+
+def _write_at(
+    root_path: Path, parts: tuple[str, ...], data: bytes, *, mode: int, shown: str
+) -> Path:
     directory = _open_dirs(root_path, parts[:-1], create=True, shown=shown)
     name = parts[-1]
     temporary = f".{name[:200]}.{secrets.token_hex(4)}.tmp"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from _runs_support import write_notebook
 from deploy_support import stopping_all
 from drift_support import (
     MODEL,
@@ -20,6 +21,7 @@ from drift_support import (
 
 from jupyterlab_mlops.app import MLOps
 from jupyterlab_mlops.drift.schemas import Alert, CheckOutcome, Monitor, RetrainRecord
+from jupyterlab_mlops.errors import InvalidInput
 
 RUN_TIMEOUT = 240.0
 
@@ -141,3 +143,70 @@ def test_drift_retrains_promotes_a_better_challenger_and_refuses_a_worse_one(mlo
     refusal = mlops.registry.audit(MODEL, action="drift_gate_refused")["items"]
     assert len(refusal) == 1 and refusal[0]["to_version"] == challenger + 1
     assert httpx.get(f"{deployment['url']}/health", timeout=10, trust_env=False).status_code == 200
+
+
+def test_a_monitor_can_retrain_through_a_pipeline(mlops, tmp_path):
+    """``retrain.pipeline``: the alert starts a pipeline run; the version its train step
+    registered is the challenger, judged and promoted as a notebook's would be."""
+    data = dataset()
+    champion = register_champion(mlops, data)
+    mlops.registry.set_gate(MODEL, {"compare": {"metric": "accuracy", "mode": "max"}}, user="t")
+    deployment = mlops.deployments.create(f"{MODEL}@production", "local")
+    retrain_notebook(tmp_path)
+    write_notebook(tmp_path / "check.ipynb", ["print('inputs look fine')"])
+    (tmp_path / "retrain.pipeline.yaml").write_text(
+        "name: retrain\n"
+        "parameters: {prediction_log: '', quality: good}\n"
+        "steps:\n"
+        "  - {name: check, notebook: check.ipynb}\n"
+        "  - name: train\n"
+        "    notebook: retrain.ipynb\n"
+        "    depends_on: [check]\n"
+        "    parameters: {prediction_log: '${parameters.prediction_log}',"
+        " quality: '${parameters.quality}'}\n"
+    )
+    config = {
+        "window": {"last_n": 300},
+        "rules": {"performance_drop": 0.2},
+        "retrain": {
+            "pipeline": "retrain.pipeline.yaml",
+            "parameters": {"prediction_log": "${prediction_log}", "quality": "good"},
+            "cooldown_seconds": 0,
+            "min_labelled": 50,
+        },
+    }
+    # Refused up front, naming the field: both targets, and a parameter the pipeline lacks.
+    with pytest.raises(InvalidInput, match="exactly one of 'notebook' and 'pipeline'"):
+        mlops.monitors.create(
+            deployment["id"],
+            config={**config, "retrain": {**config["retrain"], "notebook": "retrain.ipynb"}},
+        )
+    with pytest.raises(InvalidInput) as caught:
+        bad = {**config["retrain"], "parameters": {"epochs": 3}}
+        mlops.monitors.create(deployment["id"], config={**config, "retrain": bad})
+    assert caught.value.details["field"] == "config.retrain.parameters.epochs"
+    assert mlops.monitors.list()["total"] == 0
+
+    monitor = mlops.monitors.create(deployment["id"], config=config, user="alice")
+    assert monitor["config"]["retrain"]["pipeline"] == "retrain.pipeline.yaml"
+    X_test, y_test = data["X_test"], data["y_test"]
+    _send_labelled(deployment, X_test * 1.5, y_test, len(X_test))
+    check = mlops.monitors.check(monitor["id"])
+    retrain = check["retrain"]
+    assert retrain["state"] == "submitted" and retrain["pipeline_run_id"], retrain
+    flow = mlops.pipelines.get(retrain["pipeline_run_id"])
+    assert flow["trigger"] == "drift"
+    assert flow["parameters"]["prediction_log"] == deployment["prediction_log"]
+
+    alert = mlops.monitors.wait_retraining(check["alerts"][0]["id"], timeout=RUN_TIMEOUT)
+    record = alert["details"]["retrain"]
+    assert record["state"] == "promoted", record
+    RetrainRecord.model_validate(record)
+    challenger = record["challenger_version"]
+    assert challenger == champion["version"] + 1
+    steps = {s["name"]: s for s in mlops.pipelines.get(flow["id"])["steps"]}
+    assert [steps[n]["status"] for n in ("check", "train")] == ["succeeded", "succeeded"]
+    assert mlops.registry.resolve(f"{MODEL}/{challenger}")["run_id"] == steps["train"]["run_id"]
+    assert mlops.registry.resolve(f"{MODEL}@production")["version"] == challenger
+    submitted = mlops.registry.audit(MODEL, action="drift_retrain_submitted")["items"][0]
+    assert flow["id"] in submitted["reason"]

@@ -46,13 +46,15 @@ def test_a_directory_symlinked_outside_is_refused_before_writing(root):
 def test_a_file_symlink_is_replaced_not_written_through(root):
     victim = root.parent / "outside" / "precious.txt"
     victim.write_text("keep me")
-    os.symlink(root / "inside.txt", root / "link.txt")  # stays inside: allowed, resolved
+    (root / "inside.txt").write_text("source")
+    os.symlink(root / "inside.txt", root / "link.txt")  # the link is replaced, not followed
     write_in_root(root, "link.txt", b"fine")
-    assert (root / "inside.txt").read_bytes() == b"fine"
+    assert (root / "link.txt").read_bytes() == b"fine" and not (root / "link.txt").is_symlink()
+    assert (root / "inside.txt").read_text() == "source"
     (root / "out.ipynb").symlink_to(victim)
-    with pytest.raises(Forbidden):  # resolves outside: refused up front
-        write_in_root(root, "out.ipynb", b"{}")
+    write_in_root(root, "out.ipynb", b"{}")
     assert victim.read_text() == "keep me"
+    assert not (root / "out.ipynb").is_symlink()
 
 
 def test_a_swap_after_the_check_is_caught_by_the_no_follow_walk(root):

@@ -167,11 +167,33 @@ async def test_lineage_route_returns_the_run_provenance(jp_fetch, mlops):
     assert chain["environment"]["packages"] == PROVENANCE["packages"]
 
 
+async def test_a_version_downloads_as_a_zipped_mlflow_model(jp_fetch, mlops):
+    import io
+    import zipfile
+
+    import yaml
+
+    mlops.registry.register(simple_model(), "churn")
+    response = await jp_fetch("mlops", "api", "models", "churn", "versions", "1", "mlflow.zip")
+    assert response.headers["Content-Type"] == "application/zip"
+    assert 'filename="churn-v1-mlflow.zip"' in response.headers["Content-Disposition"]
+    archive = zipfile.ZipFile(io.BytesIO(response.body))
+    assert {"MLmodel", "model.pkl", "requirements.txt", "python_env.yaml"} <= set(
+        archive.namelist()
+    )
+    mlmodel = yaml.safe_load(archive.read("MLmodel"))
+    assert mlmodel["flavors"]["sklearn"]["pickled_model"] == "model.pkl"
+    assert pickle.loads(archive.read("model.pkl")).__class__.__name__ == "LogisticRegression"
+    code, problem = await error(jp_fetch, "churn", "versions", "9", "mlflow.zip")
+    assert code == 404 and "9" in problem["message"]
+
+
 async def test_artifact_download_is_streamed_with_its_sha256(jp_fetch, mlops):
     version = mlops.registry.register(simple_model(), "churn")
     response = await jp_fetch("mlops", "api", "models", "churn", "versions", "1", "artifact")
     assert response.code == 200
     assert response.headers["X-MLOps-Sha256"] == version["artifact_sha256"]
+    assert response.headers["Content-Type"] == "application/octet-stream"
     assert hashlib.sha256(response.body).hexdigest() == version["artifact_sha256"]
     assert 'filename="churn-v1.skops"' in response.headers["Content-Disposition"]
     assert sio.loads(response.body).__class__.__name__ == "LogisticRegression"

@@ -9,8 +9,12 @@ import pytest
 from _runs_support import RUN_DEADLINE, sleepy_notebook, wait_for, write_notebook
 
 from jupyterlab_mlops.app import MLOps
-from jupyterlab_mlops.errors import InvalidInput
-from jupyterlab_mlops.workflows.schedules import ScheduleRuns, ScheduleService
+from jupyterlab_mlops.errors import InvalidInput, MLOpsError
+from jupyterlab_mlops.workflows.schedules import (
+    SchedulePipelines,
+    ScheduleRuns,
+    ScheduleService,
+)
 from jupyterlab_mlops.workflows.schemas import ScheduleCreate, ScheduleUpdate
 
 UTC = timezone.utc
@@ -48,7 +52,10 @@ def service(mlops, clock, owner="lab:1"):
         submit=mlops.runs.submit,
         status=lambda run_id: mlops.runs.get(run_id)["status"],
     )
-    return ScheduleService(mlops.db, runs, owner=owner, clock=clock)
+    pipelines = SchedulePipelines(
+        check=mlops.pipelines.check, start=mlops.pipelines.start, status=mlops.pipelines.status
+    )
+    return ScheduleService(mlops.db, runs, pipelines=pipelines, owner=owner, clock=clock)
 
 
 def runs_of(mlops, schedule_id):
@@ -287,3 +294,71 @@ def test_after_a_restart_a_schedule_keeps_firing_without_firing_a_time_twice(mlo
         "2026-05-01T08:02:00+00:00",
     ]
     assert len(runs_of(mlops, created["id"])) == 2
+
+
+def test_a_schedule_can_fire_a_pipeline_and_skips_while_it_is_still_running(tmp_path):
+    sleepy_notebook(tmp_path)
+    write_notebook(tmp_path / "report.ipynb", ["print('reported')"])
+    (tmp_path / "nightly.pipeline.yaml").write_text(
+        "parameters: {seconds: 600}\n"
+        "steps:\n"
+        "  - name: train\n"
+        "    notebook: sleepy.ipynb\n"
+        "    parameters: {seconds: '${parameters.seconds}'}\n"
+        "  - {name: report, notebook: report.ipynb, depends_on: [train]}\n"
+    )
+    instance = MLOps(root_dir=str(tmp_path))  # its scheduler advances the pipeline runs
+    instance.start()
+    try:
+        # A year ahead of the real clock, so the embedded scheduler's own tick leaves it alone.
+        clock = Clock(datetime(2027, 5, 1, 8, 0, 5, tzinfo=UTC))
+        schedules = service(instance, clock)
+        for body, field in (
+            ({"parameters": {"epochs": 2}}, "epochs"),
+            ({"kernel_name": "python3"}, "kernel_name"),
+            ({"pipeline_path": "missing.pipeline.yaml"}, "missing.pipeline.yaml"),
+        ):
+            with pytest.raises(MLOpsError) as caught:
+                schedules.create(
+                    ScheduleCreate(
+                        **{"pipeline_path": "nightly.pipeline.yaml", "cron": "* * * * *", **body}
+                    )
+                )
+            assert field in caught.value.message
+        assert schedules.list()["total"] == 0
+
+        created = schedules.create(
+            ScheduleCreate(pipeline_path="nightly.pipeline.yaml", cron="* * * * *"), user="alice"
+        )
+        assert created["target_kind"] == "pipeline"
+        assert created["target_path"] == "nightly.pipeline.yaml"
+        clock.now = datetime(2027, 5, 1, 8, 1, 1, tzinfo=UTC)
+        (fired,) = schedules.tick()
+        assert fired["status"] == "submitted" and fired["run_id"] is None
+        flow = instance.pipelines.get(fired["pipeline_run_id"])
+        assert flow["trigger"] == "schedule" and flow["schedule_id"] == created["id"]
+        assert flow["created_by"] == "alice" and flow["parameters"] == {"seconds": 600}
+
+        clock.now = datetime(2027, 5, 1, 8, 2, 1, tzinfo=UTC)
+        (skipped,) = schedules.tick()
+        assert skipped["status"] == "skipped"
+        assert skipped["reason"] == (f"pipeline run {flow['id']} of this schedule is still active")
+        instance.pipelines.cancel(flow["id"], user="alice")
+        wait_for(lambda: instance.pipelines.get(flow["id"])["status"] == "cancelled", RUN_DEADLINE)
+
+        schedules.update(created["id"], ScheduleUpdate(parameters={"seconds": 0}))
+        clock.now = datetime(2027, 5, 1, 8, 3, 1, tzinfo=UTC)
+        (second,) = schedules.tick()
+        assert second["status"] == "submitted"
+        done = wait_for(
+            lambda: schedules.get(created["id"])["last_status"] == "succeeded", RUN_DEADLINE
+        )
+        assert done
+        steps = instance.pipelines.get(second["pipeline_run_id"])["steps"]
+        assert [(s["name"], s["status"]) for s in steps] == [
+            ("train", "succeeded"),
+            ("report", "succeeded"),
+        ]
+        assert instance.pipelines.list()["total"] == 2
+    finally:
+        instance.stop()

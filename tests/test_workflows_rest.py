@@ -111,6 +111,26 @@ async def test_pipeline_runs_over_rest(jp_fetch, jp_root_dir):
     )
     assert code == 400 and error["details"]["field"] == "x"
 
+    # A schedule's target may be the pipeline; "run now" starts a pipeline run of it.
+    code, schedule = await call(
+        jp_fetch,
+        "schedules",
+        method="POST",
+        body={"pipeline_path": "p.pipeline.yaml", "cron": "0 6 * * *", "timezone": "UTC"},
+    )
+    assert code == 201 and schedule["target_kind"] == "pipeline"
+    code, fire = await call(jp_fetch, "schedules", schedule["id"], "trigger", method="POST")
+    assert fire["status"] == "submitted" and fire["pipeline_run_id"]
+    code, flow = await call(jp_fetch, "pipelines", "runs", fire["pipeline_run_id"])
+    assert flow["trigger"] == "schedule" and flow["schedule_id"] == schedule["id"]
+    await call(jp_fetch, "pipelines", "runs", flow["id"], "cancel", method="POST")
+    code, error = await refused(
+        jp_fetch,
+        "schedules",
+        body={"pipeline_path": "p.pipeline.yaml", "cron": "0 6 * * *", "kernel_name": "python3"},
+    )
+    assert code == 400 and error["details"]["field"] == "kernel_name"
+
 
 async def test_a_new_lab_starts_its_notifications_from_now(jp_fetch):
     code, page = await call(jp_fetch, "notifications")

@@ -26,6 +26,7 @@ MODULES = (
     "info",
     "runs",
     "models",
+    "interchange",
     "deployments",
     "drift",
     "schedules",

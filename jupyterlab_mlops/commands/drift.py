@@ -91,6 +91,8 @@ ALERT_COLUMNS = [
 
 # -- a report -------------------------------------------------------------------------------
 
+STREAMED_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv")
+
 
 def load_data(context: Context, value: str, what: str) -> Any:
     """A notebook variable (magics) or a CSV/Parquet file."""
@@ -103,10 +105,28 @@ def load_data(context: Context, value: str, what: str) -> Any:
     raise InvalidInput(f"{what} must be a .csv, .tsv, .parquet or .pq file, got {value!r}")
 
 
+def streamed_file(context: Context, value: str) -> str | None:
+    """A CUR Parquet or CSV file that exists, checked readable: it is read in bounded memory,
+    a few columns at a time (drift/chunked.py), not loaded whole."""
+    path = Path(value).expanduser()
+    if value in context.namespace or path.suffix.lower() not in STREAMED_SUFFIXES:
+        return None
+    if not path.is_file():
+        return None  # load_data says what is wrong
+    if path.suffix.lower() in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        try:
+            pq.read_metadata(path)
+        except (OSError, ValueError) as err:
+            raise InvalidInput(f"CUR: cannot read {value!r}: {err}") from None
+    return str(path)
+
+
 def report(context: Context, options: argparse.Namespace) -> Any:
     methods = parse_methods(options.methods)
     reference = read_table(options.reference, "REF") if is_table_file(options.reference) else None
-    current = load_data(context, options.current, "CUR")
+    current = streamed_file(context, options.current) or load_data(context, options.current, "CUR")
     result = context.mlops.drift_report(
         reference if reference is not None else options.reference, current, methods=methods
     )

@@ -71,7 +71,11 @@ def schedule_pairs(schedule: dict[str, Any]) -> list[tuple[str, Any]]:
         ("state", state(schedule)),
         ("overlap", schedule["overlap"]),
         ("catch-up", schedule["catch_up"]),
-        ("kernel", schedule["kernel_name"] or "(the notebook's)"),
+        (
+            "kernel",
+            schedule["kernel_name"]
+            or ("(each step's)" if schedule["target_kind"] == "pipeline" else "(the notebook's)"),
+        ),
         ("timeout", f"{schedule['timeout']:g}s" if schedule["timeout"] else "-"),
         ("last fire", when(schedule["last_fire_at"]) or "-"),
         ("last status", schedule["last_status"] or "-"),

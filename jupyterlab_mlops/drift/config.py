@@ -277,9 +277,17 @@ class Channels(Schema):
 
 
 class Retrain(Schema):
-    """The closed loop: the notebook run on a new alert, and how its challenger is judged."""
+    """The closed loop: the notebook (or pipeline) run on a new alert, and how its challenger
+    is judged."""
 
-    notebook: str = Field(description="path of the training notebook, relative to the root")
+    notebook: str | None = Field(
+        None, description="path of the training notebook, relative to the root"
+    )
+    pipeline: str | None = Field(
+        None,
+        description="path of a *.pipeline.yaml to run instead of a notebook; the challenger is "
+        "the version one of its steps registered",
+    )
     parameters: dict[str, Any] = Field(
         default_factory=dict,
         description="papermill parameters; ${prediction_log}, ${deployment_id}, "
@@ -299,6 +307,8 @@ class Retrain(Schema):
         unknown = set(value) - set(cls.model_fields)
         if unknown:
             raise config_error(f"unknown retrain key(s): {sorted(unknown)}")
+        if (value.get("notebook") is None) == (value.get("pipeline") is None):
+            raise config_error("retrain needs exactly one of 'notebook' and 'pipeline'")
         value = dict(value)
         if value.get("parameters") is None:
             value.pop("parameters", None)
@@ -307,8 +317,17 @@ class Retrain(Schema):
     @field_validator("notebook", mode="before")
     @classmethod
     def _notebook(cls, value: Any) -> Any:
-        if not isinstance(value, str) or not value.endswith(".ipynb"):
+        if value is not None and (not isinstance(value, str) or not value.endswith(".ipynb")):
             raise config_error("retrain.notebook must be the path of a .ipynb notebook")
+        return value
+
+    @field_validator("pipeline", mode="before")
+    @classmethod
+    def _pipeline(cls, value: Any) -> Any:
+        if value is not None and (
+            not isinstance(value, str) or not value.endswith(".pipeline.yaml")
+        ):
+            raise config_error("retrain.pipeline must be the path of a .pipeline.yaml file")
         return value
 
     @field_validator("alias", mode="before")

@@ -69,7 +69,7 @@ class Retraining(Protocol):
     def wait(self, alert_id: int, timeout: float | None = None) -> dict[str, Any]: ...
 
 
-# check_retrain(notebook, parameters): raises InvalidInput when the notebook has no such
+# check_retrain(notebook or pipeline, parameters): raises InvalidInput when the target has no such
 # parameter or a value cannot be its declared type, NotFound/Forbidden for a bad path.
 RetrainParameterCheck = Callable[[str, dict[str, Any]], None]
 

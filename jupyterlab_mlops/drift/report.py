@@ -529,26 +529,71 @@ def compute_report(
     progress: bool | None = None,
     title: str | None = None,
     workers: int | None = None,
+    memory_budget: int | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> DriftReport:
     """Compare ``current`` with ``reference``: data, a profile dict or a :class:`Reference`
-    (a model ref is resolved by the caller: ``mlops.drift_report`` does it)."""
+    (a model ref is resolved by the caller: ``mlops.drift_report`` does it). Data that need
+    not fit in memory (a Parquet or CSV path or dataset, an iterator of DataFrames) go through
+    :func:`~jupyterlab_mlops.drift.chunked.chunked_report` (``memory_budget`` bytes at a time,
+    ``storage_options`` for fsspec URLs)."""
+    from . import chunked
+
+    if chunked.is_out_of_core(current):
+        return chunked.chunked_report(
+            reference,
+            current,
+            methods,
+            columns=columns,
+            rules=rules,
+            all_statistics=all_statistics,
+            progress=progress,
+            title=title,
+            workers=workers,
+            memory_budget=memory_budget or chunked.DEFAULT_MEMORY_BUDGET,
+            storage_options=storage_options,
+        )
     started = time.perf_counter()
     ref = Reference.coerce(reference)
     from .profile import as_frame
 
     frame = as_frame(current)
     frame.columns = [str(c) for c in frame.columns]
-    names = list(ref.columns)
-    if columns is not None:
-        unknown = [c for c in columns if c not in ref.columns]
-        if unknown:
-            raise InvalidInput(f"columns not in the reference: {unknown}", code="unknown_column")
-        names = [c for c in names if c in set(columns)]
+    names = selected_columns(ref, columns)
     chosen = resolve_methods(ref, methods)
     n_rows = len(frame)
     if progress is None:
         progress = n_rows * max(len(names), 1) >= PROGRESS_MIN_CELLS
     from tqdm.auto import tqdm
+
+    with tqdm(total=len(names), desc="drift", unit="col", disable=not progress) as bar:
+        rows = column_rows(ref, frame, names, chosen, all_statistics, workers, bar)
+    ignored = [c for c in frame.columns if c not in ref.columns]
+    return assemble_report(ref, rows, n_rows, ignored, rules, title, started)
+
+
+def selected_columns(ref: Reference, columns: list[str] | None) -> list[str]:
+    """The reference's columns, or the subset asked for (each must be in the reference)."""
+    names = list(ref.columns)
+    if columns is None:
+        return names
+    unknown = [c for c in columns if c not in ref.columns]
+    if unknown:
+        raise InvalidInput(f"columns not in the reference: {unknown}", code="unknown_column")
+    return [c for c in names if c in set(columns)]
+
+
+def column_rows(
+    ref: Reference,
+    frame: pd.DataFrame,
+    names: list[str],
+    chosen: Mapping[str, tuple[Method, float]],
+    all_statistics: bool,
+    workers: int | None,
+    bar: Any,
+) -> list[dict[str, Any]]:
+    """One result row per name in ``names`` from the columns of ``frame`` (all its rows)."""
+    n_rows = len(frame)
 
     def one(name: str) -> dict[str, Any]:
         column_ref = ref.columns[name]
@@ -565,22 +610,33 @@ def compute_report(
         large = n_rows * max(len(names), 1) >= PARALLEL_MIN_CELLS
         workers = min(os.cpu_count() or 1, MAX_WORKERS) if large else 1
     workers = max(1, min(int(workers), os.cpu_count() or 1))
-    with tqdm(total=len(names), desc="drift", unit="col", disable=not progress) as bar:
-        if workers <= 1 or len(names) <= 1:
-            rows = []
-            for name in names:
-                rows.append(one(name))
-                bar.update(1)
-        else:
-            from concurrent.futures import ThreadPoolExecutor, as_completed
+    if workers <= 1 or len(names) <= 1:
+        rows = []
+        for name in names:
+            rows.append(one(name))
+            bar.update(1)
+        return rows
+    from concurrent.futures import ThreadPoolExecutor, as_completed
 
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="drift") as pool:
-                futures = {pool.submit(one, name): name for name in names}
-                done: dict[str, dict[str, Any]] = {}
-                for future in as_completed(futures):
-                    done[futures[future]] = future.result()
-                    bar.update(1)
-            rows = [done[name] for name in names]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="drift") as pool:
+        futures = {pool.submit(one, name): name for name in names}
+        done: dict[str, dict[str, Any]] = {}
+        for future in as_completed(futures):
+            done[futures[future]] = future.result()
+            bar.update(1)
+    return [done[name] for name in names]
+
+
+def assemble_report(
+    ref: Reference,
+    rows: list[dict[str, Any]],
+    n_rows: int,
+    ignored: list[str],
+    rules: Mapping[str, Any] | None,
+    title: str | None,
+    started: float,
+) -> DriftReport:
+    """The summary, the rules' alerts and the report around the column rows."""
     drifted = [r["column"] for r in rows if r["drifted"]]
     share = len(drifted) / len(rows) if rows else 0.0
     summary = {
@@ -593,7 +649,7 @@ def compute_report(
         "n_current_rows": n_rows,
         "reference_source": ref.source,
         "model": ref.model,
-        "ignored_columns": [c for c in frame.columns if c not in ref.columns],
+        "ignored_columns": ignored,
         "seconds": time.perf_counter() - started,
     }
     alerts = drift_rules.evaluate(summary, rows, rules)
@@ -604,4 +660,12 @@ def compute_report(
     return DriftReport(rows, summary, alerts=alerts, title=title)
 
 
-__all__ = ["DriftReport", "compute_report", "json_safe", "resolve_methods"]
+__all__ = [
+    "DriftReport",
+    "assemble_report",
+    "column_rows",
+    "compute_report",
+    "json_safe",
+    "resolve_methods",
+    "selected_columns",
+]

@@ -237,6 +237,8 @@ class RetrainRecord(Schema):
     workflow_id: str | None = None
     run_id: str | None = None
     notebook: str | None = None
+    pipeline: str | None = None
+    pipeline_run_id: str | None = None
     alias: str | None = None
     champion_version: int | None = None
     challenger_version: int | None = None

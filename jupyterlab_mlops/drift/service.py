@@ -167,22 +167,23 @@ class MonitorService:
         self, retrain: Mapping[str, Any], deployment: Mapping[str, Any], monitor_id: str
     ) -> None:
         parameters = retrain_parameters(retrain["parameters"], deployment, monitor_id)
+        key = "pipeline" if retrain.get("pipeline") else "notebook"
         try:
-            self.check_retrain(retrain["notebook"], parameters)
+            self.check_retrain(retrain[key], parameters)
         except InvalidInput as err:
             name = err.details.get("parameter")
-            where = f"config.retrain.parameters.{name}" if name else "config.retrain.notebook"
+            where = f"config.retrain.parameters.{name}" if name else f"config.retrain.{key}"
             raise InvalidInput(
                 f"retrain: {err.message}", code=err.code, details={**err.details, "field": where}
             ) from None
         except NotFound as err:
             raise InvalidInput(
-                f"retrain.notebook: {err.message}",
-                code="no_notebook",
-                details={"field": "config.retrain.notebook"},
+                f"retrain.{key}: {err.message}",
+                code=f"no_{key}",
+                details={"field": f"config.retrain.{key}"},
             ) from None
         except Forbidden as err:
-            raise Forbidden(err.message, details={"field": "config.retrain.notebook"}) from None
+            raise Forbidden(err.message, details={"field": f"config.retrain.{key}"}) from None
 
     def _interval(self, value: Any) -> float:
         if value is None:

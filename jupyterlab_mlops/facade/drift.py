@@ -25,11 +25,14 @@ def drift_report(reference: Any, current: Any, methods: Any = None, **kwargs: An
     """Drift of ``current`` against ``reference``.
 
     ``reference``: a DataFrame (or array), a stored profile dict, or a model ref such as
-    ``"churn@production"`` (its registered profile). ``methods``: None for the defaults, one
-    method name (``"ks"``, ``"wasserstein"``, ``"psi"``, ``"chisquare"``, ``"jensenshannon"``)
-    for every column it applies to, or ``{column: method}``. Other keywords (``columns``,
-    ``rules``, ``progress``, ``workers``, ``title``) go to
-    :func:`~jupyterlab_mlops.drift.report.compute_report`.
+    ``"churn@production"`` (its registered profile). ``current``: a DataFrame (or array), or —
+    read in bounded memory — a Parquet file or dataset (a path or fsspec URL; pass
+    ``storage_options`` for S3), a CSV file, or an iterator of DataFrames
+    (``memory_budget`` bytes at a time, see :mod:`jupyterlab_mlops.drift.chunked`).
+    ``methods``: None for the defaults, one method name (``"ks"``, ``"wasserstein"``,
+    ``"psi"``, ``"chisquare"``, ``"jensenshannon"``) for every column it applies to, or
+    ``{column: method}``. Other keywords (``columns``, ``rules``, ``progress``, ``workers``,
+    ``title``) go to :func:`~jupyterlab_mlops.drift.report.compute_report`.
     """
     reference, methods = resolve_reference(reference, methods, _resolve)
     return compute_report(reference, current, methods, **kwargs)

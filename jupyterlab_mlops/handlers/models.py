@@ -229,7 +229,28 @@ class ArtifactHandler(ModelsBaseHandler):
         for chunk in chunks:
             self.write(chunk)
             await self.flush()
-        self.finish()
+        self.finish(set_content_type="application/octet-stream")
+
+
+class MlflowExportHandler(ModelsBaseHandler):
+    @operation(
+        "The version as a zipped MLflow Model directory (MLmodel, model.pkl, requirements)",
+        content_type="application/zip",
+        errors=(400, 404, 422),
+        path_params=("name", "version"),
+    )
+    @web.authenticated
+    @authorized
+    async def get(self, name: str, version: str) -> None:
+        # Loading the model and zipping it read files: off the event loop.
+        info, data = await in_thread(self.registry.export_mlflow_zip, version_ref(name, version))
+        filename = f"{info['name']}-v{info['version']}-mlflow.zip"
+        self.set_header("Content-Type", "application/zip")
+        self.set_header("Content-Disposition", f'attachment; filename="{filename}"')
+        self.set_header("Content-Length", str(len(data)))
+        self._timing()
+        self.write(data)
+        self.finish(set_content_type="application/zip")  # APIHandler would say JSON
 
 
 class ArchiveHandler(ModelsBaseHandler):
@@ -379,6 +400,7 @@ routes = [
     (rf"{PREFIX}/{SEGMENT}/versions/?", VersionListHandler),
     (rf"{PREFIX}/{SEGMENT}/versions/{SEGMENT}/lineage", LineageHandler),
     (rf"{PREFIX}/{SEGMENT}/versions/{SEGMENT}/artifact", ArtifactHandler),
+    (rf"{PREFIX}/{SEGMENT}/versions/{SEGMENT}/mlflow\.zip", MlflowExportHandler),
     (rf"{PREFIX}/{SEGMENT}/versions/{SEGMENT}/(archive|unarchive)", ArchiveHandler),
     (rf"{PREFIX}/{SEGMENT}/versions/{SEGMENT}", VersionHandler),
     (rf"{PREFIX}/{SEGMENT}/aliases/?", AliasListHandler),

@@ -21,6 +21,7 @@ the audit log through ``store/audit.py``. What it needs from other domains comes
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import serialization
@@ -269,6 +270,58 @@ class RegistryService:
         info = self.resolve(ref)
         self.artifacts.verify(info["artifact_sha256"])
         return info, self.artifacts.iter_chunks(info["artifact_sha256"])
+
+    # -- MLflow interchange ---------------------------------------------------------------------
+
+    def export_mlflow(self, ref: Ref, directory: str | Path, *, trust: bool = False) -> dict:
+        """Write the version as an MLflow Model directory (``mlflow.pyfunc.load_model`` loads
+        it); its requirements come from the environment of the run that made it."""
+        from .mlflow_format import write_mlflow_model
+
+        info = self.resolve(ref)
+        model = self.load_model(ref, trust=trust)
+        environment = None
+        if info.get("run_id"):
+            try:
+                environment = self.runs.get(info["run_id"]).get("provenance")
+            except NotFound:
+                environment = None  # the run is gone: this process's versions are used
+        path = write_mlflow_model(Path(directory), model, info, environment=environment)
+        return {"name": info["name"], "version": info["version"], "directory": str(path)}
+
+    def export_mlflow_zip(self, ref: Ref) -> tuple[dict[str, Any], bytes]:
+        """The MLflow Model directory of a version, zipped (the panel's download)."""
+        import tempfile
+
+        from .mlflow_format import zip_directory
+
+        with tempfile.TemporaryDirectory(prefix="mlops-mlflow-") as folder:
+            result = self.export_mlflow(ref, Path(folder) / "model")
+            return result, zip_directory(Path(folder) / "model")
+
+    def import_mlflow(
+        self,
+        directory: str | Path,
+        name: str,
+        *,
+        trust: bool = False,
+        description: str = "",
+        user: str = "",
+    ) -> dict[str, Any]:
+        """Register an MLflow sklearn-flavour model directory as the next version of ``name``
+        (a pickled model only with ``trust``; a skops one through the allow-list)."""
+        from .mlflow_format import read_mlflow_model
+
+        read = read_mlflow_model(Path(directory), trust=trust)
+        return self.register(
+            read["model"],
+            name,
+            X_sample=read["X_sample"],
+            tags=read["tags"],
+            description=description or f"imported from the MLflow model in {directory}",
+            user=user,
+            trust_pickle=trust,
+        )
 
     # -- aliases --------------------------------------------------------------------------------
 

@@ -317,3 +317,41 @@ def parse_assignments(items: list[str] | list[tuple[str, str]]) -> dict[str, str
             name, value = item
         result[name.strip()] = value
     return result
+
+
+# -- summaries for lists --------------------------------------------------------------------------
+
+#: longest string value a list shows (the detail shows the whole value)
+SUMMARY_STRING_CHARS = 200
+#: most items of a list or object value a list shows
+SUMMARY_ITEMS = 20
+
+
+def summarize(value: Any) -> tuple[Any, bool]:
+    """``(value, truncated)``: ``value`` with long strings cut to :data:`SUMMARY_STRING_CHARS`
+    and long lists/objects to :data:`SUMMARY_ITEMS`, each cut marked — so a list page of runs
+    stays small however big one run's parameters are."""
+    if isinstance(value, str):
+        if len(value) <= SUMMARY_STRING_CHARS:
+            return value, False
+        rest = len(value) - SUMMARY_STRING_CHARS
+        return f"{value[:SUMMARY_STRING_CHARS]}…[{rest} more characters]", True
+    if isinstance(value, dict):
+        out, cut = {}, len(value) > SUMMARY_ITEMS
+        for key in list(value)[:SUMMARY_ITEMS]:
+            key_text, key_cut = summarize(str(key))
+            out[key_text], item_cut = summarize(value[key])
+            cut = cut or key_cut or item_cut
+        if len(value) > SUMMARY_ITEMS:
+            out["…"] = f"[{len(value) - SUMMARY_ITEMS} more entries]"
+        return out, cut
+    if isinstance(value, list | tuple):
+        items, cut = [], len(value) > SUMMARY_ITEMS
+        for item in value[:SUMMARY_ITEMS]:
+            summary, item_cut = summarize(item)
+            items.append(summary)
+            cut = cut or item_cut
+        if len(value) > SUMMARY_ITEMS:
+            items.append(f"…[{len(value) - SUMMARY_ITEMS} more items]")
+        return items, cut
+    return value, False

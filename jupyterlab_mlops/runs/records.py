@@ -18,6 +18,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..store.db import Database
 from ..store.models import Run, RunGroup
 from . import ALL_STATES, TERMINAL_STATES
+from .parameters import summarize
 
 
 def iso(value: datetime | None) -> str | None:
@@ -35,13 +36,15 @@ def run_to_dict(run: Run, *, detail: bool = False) -> dict[str, Any]:
             "ename": run.error_ename,
             "evalue": run.error_evalue,
         }
+    parameters, truncated = (run.parameters, False) if detail else summarize(run.parameters or {})
     data: dict[str, Any] = {
         "id": run.id,
         "kind": run.kind,
         "notebook_path": run.notebook_path,
         "status": run.status,
         "status_reason": run.status_reason,
-        "parameters": run.parameters,
+        "parameters": parameters,
+        "parameters_truncated": truncated,
         "kernel_name": run.kernel_name,
         "timeout_seconds": run.timeout_seconds,
         "tags": run.tags,
@@ -92,7 +95,9 @@ def run_to_dict(run: Run, *, detail: bool = False) -> dict[str, Any]:
     return data
 
 
-def group_to_dict(group: RunGroup, runs: list[Run]) -> dict[str, Any]:
+def group_to_dict(group: RunGroup, runs: list[Run], *, detail: bool = True) -> dict[str, Any]:
+    """A sweep; in lists (``detail=False``) its grid and best parameters are summarised."""
+    shown = (lambda value: value) if detail else (lambda value: summarize(value)[0])
     counts: dict[str, int] = {}
     for run in runs:
         counts[run.status] = counts.get(run.status, 0) + 1
@@ -106,13 +111,13 @@ def group_to_dict(group: RunGroup, runs: list[Run]) -> dict[str, Any]:
         if scored:
             pick = max if group.mode == "max" else min
             value, run = pick(scored, key=lambda item: item[0])
-            best = {"run_id": run.id, "value": value, "parameters": run.parameters}
+            best = {"run_id": run.id, "value": value, "parameters": shown(run.parameters)}
     active = counts.get("queued", 0) + counts.get("running", 0)
     return {
         "id": group.id,
         "name": group.name,
         "notebook_path": group.notebook_path,
-        "grid": group.grid,
+        "grid": shown(group.grid),
         "metric": group.metric,
         "mode": group.mode,
         "created_by": group.created_by,

@@ -149,7 +149,12 @@ class Run(Schema):
     notebook_path: str
     status: RunStatus
     status_reason: str | None
-    parameters: dict[str, Any]
+    parameters: dict[str, Any] = Field(
+        description="In lists, long values are cut (marked '…[N more …]'); whole in the detail"
+    )
+    parameters_truncated: bool = Field(
+        description="Some parameter value is cut here: GET /runs/{run_id} has it whole"
+    )
     kernel_name: str | None
     timeout_seconds: float | None
     tags: list[str]

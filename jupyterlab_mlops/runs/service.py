@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import Conflict, NotFound
 from ..events import EventBus
-from ..paths import relative_to_root
+from ..paths import locate_in_root, relative_to_root, write_at
 from ..store.artifacts import ArtifactStore, sha256_bytes
 from ..store.db import Database
 from . import TERMINAL_STATES
@@ -351,13 +351,23 @@ class RunService:
         sha = run["output_notebook_sha256"]
         if not sha:
             raise NotFound(f"run {run_id} has no output notebook (status: {run['status']})")
-        target = self.output_location(run_id, run["notebook_path"])
-        if not target.is_file() or sha256_bytes(target.read_bytes()) != sha:
-            self.artifacts.get_file(sha, target)
-        rel = relative_to_root(self.root, target)
+        rel = self.write_output(run_id, run["notebook_path"], sha)
         if run["output_notebook_path"] != rel:
             self._records.set_output_path(run_id, rel)
         return rel
+
+    def write_output(self, run_id: str, notebook_path: str, sha: str) -> str:
+        """Write the stored output notebook to ``<output_dir>/<run_id>/`` under the root; its
+        root-relative path. A symlink leaving the root anywhere on the way is a 403
+        (:class:`Forbidden`) before any byte is written; a full disk a 507."""
+        target = self.output_location(run_id, notebook_path)
+        root, parts = locate_in_root(self.root, target)
+        current = root.joinpath(*parts)
+        unchanged = not current.is_symlink() and current.is_file()
+        if unchanged and sha256_bytes(current.read_bytes()) == sha:
+            return "/".join(parts)
+        write_at(root, parts, self.artifacts.get_bytes(sha), shown=str(target))
+        return "/".join(parts)
 
     def wait(
         self,

@@ -63,12 +63,10 @@ class RunSettings:
     def output_location(self, run_id: str, notebook_path: str) -> Path:
         """``<root>/<output_dir>/<run_id>/<notebook name>`` — visible in the lab's file browser."""
         root = self.root_dir.resolve()
-        base = Path(self.output_dir)
-        if not base.is_absolute():
-            base = root / base
-        base = base.resolve()
+        base = Path(os.path.normpath(root / self.output_dir))
         if base != root and root not in base.parents:
             raise MLOpsError(f"c.MLOps.output_dir {self.output_dir!r} is outside the server root")
+        # Not resolved here: the writer (paths.write_in_root) refuses a symlink leaving the root.
         return base / run_id / Path(notebook_path).name
 
     def store_environment(self) -> dict[str, str]:

@@ -69,17 +69,18 @@ class Submissions:
         self.root = root
         self.artifacts = artifacts
 
-    def notebook_file(self, notebook_path: str) -> Path:
-        path = resolve_in_root(self.root, notebook_path)
+    def notebook_file(self, notebook_path: str, field: str = "notebook_path") -> Path:
+        """A notebook under the root: a regular ``.ipynb`` file (not a directory or a FIFO)."""
+        path = resolve_in_root(self.root, notebook_path, regular_file=True, field=field)
         if path.suffix != ".ipynb":
-            raise InvalidInput(f"{notebook_path!r} is not a notebook (.ipynb)")
-        if not path.is_file():
-            raise InvalidInput(f"{notebook_path!r} is not a file")
+            raise InvalidInput(
+                f"{field}: {notebook_path!r} is not a notebook (.ipynb)", details={"field": field}
+            )
         return path
 
     def inspect(self, notebook_path: str) -> dict[str, Any]:
         """The notebook's parameters and kernel (what the run dialog builds its form from)."""
-        path = self.notebook_file(notebook_path)
+        path = self.notebook_file(notebook_path, field="path")
         nb = parameters.read_notebook(path)
         return parameters.describe_notebook(nb, relative_to_root(self.root, path))
 
@@ -94,9 +95,7 @@ class Submissions:
             )
         files: dict[str, Path] = {}
         for item in input_files:
-            path = resolve_in_root(self.root, item)
-            if not path.is_file():
-                raise InvalidInput(f"input file {item!r} is not a file")
+            path = resolve_in_root(self.root, item, regular_file=True, field="input_files")
             files[relative_to_root(self.root, path)] = path
         return files
 

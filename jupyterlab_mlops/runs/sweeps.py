@@ -106,7 +106,7 @@ class Sweeps:
                 run_ids.append(run.id)
             return group.id, run_ids
 
-    def get(self, group_id: str) -> dict[str, Any]:
+    def get(self, group_id: str, *, detail: bool = True) -> dict[str, Any]:
         with self.db.session() as session:
             group = session.get(RunGroup, group_id)
             if group is None:
@@ -117,7 +117,7 @@ class Sweeps:
                 .options(selectinload(Run.metrics))
                 .order_by(Run.created_at, Run.id)
             ).all()
-            return group_to_dict(group, list(runs))
+            return group_to_dict(group, list(runs), detail=detail)
 
     def list(self, offset: int = 0, limit: int = 50) -> dict[str, Any]:
         with self.db.session() as session:
@@ -128,7 +128,7 @@ class Sweeps:
             ids = [g.id for g in groups]
         items = []
         for group_id in ids:
-            summary = self.get(group_id)
+            summary = self.get(group_id, detail=False)
             summary.pop("runs")
             items.append(summary)
         return {"items": items, "total": total, "offset": offset, "limit": limit}

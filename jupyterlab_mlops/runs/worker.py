@@ -34,14 +34,15 @@ from papermill.engines import NBClientEngine, papermill_engines
 from papermill.exceptions import PapermillExecutionError
 from traitlets.utils.importstring import import_item
 
+from ..errors import Forbidden, InsufficientStorage
 from ..events import EventBus
-from ..paths import relative_to_root
 from ..store.artifacts import ArtifactStore
 from ..store.db import Database
 from . import workspace
 from .comparison import compare_runs
 from .heartbeat import Heartbeat
 from .processes import STANDBY, kill_children
+from .progress import ProgressWriter, durable
 from .service import RunService
 from .settings import RunSettings
 
@@ -49,6 +50,8 @@ ENGINE_NAME = "mlops"
 KERNEL_START_TIMEOUT = 120
 TIMEOUT_EXIT_CODE = 3
 STOPPED_EXIT_CODE = 4
+#: seconds one store write waits for another process's lock; :mod:`.progress` retries after
+WORKER_BUSY_TIMEOUT = 2.0
 
 
 class ProgressEngine(NBClientEngine):
@@ -92,19 +95,30 @@ class Worker:
         self.workdir = Path(tempfile.mkdtemp(prefix=f"mlops-run-{run_id}-"))
         self.output_path = self.workdir / "output.ipynb"
         self._finished = threading.Event()
+        self.progress = ProgressWriter(service.report_progress)
 
     # -- claiming -----------------------------------------------------------------------------
 
     def claim(self) -> dict[str, Any] | None:
         """The run if this process should execute it (claimed by our executor or now by us)."""
-        if not self.service.claim_for_worker(self.run_id, os.getpid()):
+        if not durable(self.service.claim_for_worker, self.run_id, os.getpid()):
             return None
-        return self.service.get(self.run_id)
+        return durable(self.service.get, self.run_id)
 
     # -- progress -----------------------------------------------------------------------------
 
     def report(self, done: int, total: int, current: int | None) -> None:
-        self.service.report_progress(self.run_id, done, total, current)
+        self.progress.report(self.run_id, done, total, current)
+
+    def finish(self, status: str, **values: Any) -> bool:
+        """The final state: progress stops, then the write is retried until the store takes it."""
+        self.progress.close()
+        if self.progress.latest is not None:  # progress dropped while the store was busy
+            _, done, total, current = self.progress.latest
+            values.setdefault("cells_done", done)
+            values.setdefault("cells_total", total)
+            values.setdefault("current_cell", current)
+        return durable(self.service.finish, self.run_id, status, **values)
 
     # -- timeout ------------------------------------------------------------------------------
 
@@ -117,7 +131,7 @@ class Worker:
         values: dict[str, Any] = {"status_reason": f"timed out after {seconds:g}s"}
         if output:
             values.update(output)
-        self.service.finish(self.run_id, "timed_out", **values)
+        self.finish("timed_out", **values)
         kill_children()
         shutil.rmtree(self.workdir, ignore_errors=True)
         self.dispatch_next()
@@ -150,16 +164,24 @@ class Worker:
             return {}
         try:
             sha = self.artifacts.put_file(self.output_path)
+        except InsufficientStorage as err:
+            return {"output_note": f"the output notebook could not be stored: {err.message}"}
         except Exception:  # partial output is a bonus, never a reason to lose the final state
             return {}
         values: dict[str, Any] = {"output_notebook_sha256": sha}
         if self.in_workspace:  # not the lab's disk: the lab fetches it when it is opened
             return values
         try:
-            run = self.service.get(self.run_id)
-            target = self.service.output_location(self.run_id, run["notebook_path"])
-            self.artifacts.get_file(sha, target)
-            values["output_notebook_path"] = relative_to_root(self.service.root, target)
+            run = durable(self.service.get, self.run_id)
+            values["output_notebook_path"] = self.service.write_output(
+                self.run_id, run["notebook_path"], sha
+            )
+        except (Forbidden, InsufficientStorage) as err:
+            # The run's outcome stands; its notebook is kept in the artifact store only.
+            values["output_note"] = (
+                f"the output notebook is kept in the artifact store only "
+                f"(GET /mlops/api/runs/{self.run_id}/output): {err.message}"
+            )
         except Exception:
             self.service.log.warning("could not write the output notebook under the root")
         return values
@@ -227,6 +249,9 @@ class Worker:
             }
         self._finished.set()
         values.update(self._store_output())
+        note = values.pop("output_note", None)
+        if note:
+            values.setdefault("status_reason", note)
         if status == "succeeded":
             values["current_cell"] = None
         language_version = self._language_version()
@@ -240,7 +265,7 @@ class Worker:
                 values["comparison"] = self._comparison(run, values.get("output_notebook_sha256"))
             except Exception as err:
                 values["comparison"] = {"error": f"comparison failed: {err}"}
-        self.service.finish(self.run_id, status, **values)
+        self.finish(status, **values)
         return 0 if status == "succeeded" else 1
 
     def _output_nb(self) -> dict[str, Any] | None:
@@ -274,6 +299,7 @@ class Worker:
             self.service.log.warning("could not start the next queued run", exc_info=True)
 
     def cleanup(self) -> None:
+        self.progress.close(timeout=1.0)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
@@ -293,7 +319,7 @@ def build_service(env: dict[str, str] | None = None) -> RunService:
     # The process that queued this run opened (and migrated) the store already: skip the
     # alembic check here, it is a good part of a worker's start-up time.
     return RunService(
-        Database(settings.store_url, upgrade=False),
+        Database(settings.store_url, upgrade=False, busy_timeout=WORKER_BUSY_TIMEOUT),
         ArtifactStore(settings.artifact_root, settings.artifact_storage_options),
         settings,
         executor_factory=import_item(settings.executor_class),
@@ -324,8 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return worker.execute(run)
         except Exception as err:  # never leave the run "running" behind
-            service.finish(
-                run["id"],
+            worker.finish(
                 "failed",
                 error_ename=type(err).__name__,
                 error_evalue=str(err)[:4000],

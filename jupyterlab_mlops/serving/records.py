@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ..errors import NotFound
+from ..paths import make_dirs_in_root
 from ..refs import parse_ref
 from ..store import models as m
 from ..store.db import Database
@@ -126,7 +127,9 @@ class DeploymentRecords:
             )
             session.flush()
             record = self.to_dict(row)
-        Path(paths["deploy_dir"]).mkdir(parents=True, exist_ok=True)
+        # The deployment's directory, walked without following links (none may lead elsewhere).
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        make_dirs_in_root(self.base_dir, record["id"])
         return record
 
     def update(self, deployment_id: str, **fields: Any) -> dict[str, Any]:

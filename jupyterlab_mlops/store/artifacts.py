@@ -14,12 +14,13 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
 import fsspec
 
-from ..errors import IntegrityError, InvalidInput, NotFound, Unavailable
+from ..errors import IntegrityError, InvalidInput, NotFound, Unavailable, no_room
 
 CHUNK = 1024 * 1024
 
@@ -85,6 +86,26 @@ class ArtifactStore:
         return self.fs.exists(self._path(sha256))
 
     def put_bytes(self, data: bytes) -> str:
+        with self._writing():
+            return self._put_bytes(data)
+
+    def put_file(self, path: str | os.PathLike) -> str:
+        """Store a file; the hash is computed while copying, so large files are read once."""
+        with self._writing():
+            return self._put_file(path)
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A full or read-only artifact root is a 507 naming it (the temporary file is gone)."""
+        try:
+            yield
+        except OSError as err:
+            mapped = no_room(err, f"to the artifact store {self.root!r}")
+            if mapped is err:
+                raise
+            raise mapped from err
+
+    def _put_bytes(self, data: bytes) -> str:
         sha256 = sha256_bytes(data)
         target = self._path(sha256)
         if not self.fs.exists(target):
@@ -93,13 +114,23 @@ class ArtifactStore:
                 return sha256
             self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
             tmp = f"{target}.tmp-{os.getpid()}-{os.urandom(4).hex()}"
-            with self.fs.open(tmp, "wb") as f:
-                f.write(data)
-            self.fs.mv(tmp, target)
+            try:
+                with self.fs.open(tmp, "wb") as f:
+                    f.write(data)
+                self.fs.mv(tmp, target)
+            finally:
+                self._discard(tmp)
         return sha256
 
-    def put_file(self, path: str | os.PathLike) -> str:
-        """Store a file; the hash is computed while copying, so large files are read once."""
+    def _discard(self, tmp: str) -> None:
+        """Remove a temporary file left by a failed write (nothing half-written stays)."""
+        try:
+            if self.fs.exists(tmp):
+                self.fs.rm(tmp)
+        except OSError:
+            pass
+
+    def _put_file(self, path: str | os.PathLike) -> str:
         path = Path(path)
         if not path.is_file():
             raise NotFound(f"file not found: {path}")
@@ -114,17 +145,18 @@ class ArtifactStore:
         tmp_dir = f"{self._base}/tmp"
         self.fs.makedirs(tmp_dir, exist_ok=True)
         tmp = f"{tmp_dir}/{os.getpid()}-{os.urandom(6).hex()}"
-        with open(path, "rb") as src, self.fs.open(tmp, "wb") as dst:
-            for block in iter(lambda: src.read(CHUNK), b""):
-                digest.update(block)
-                dst.write(block)
-        sha256 = digest.hexdigest()
-        target = self._path(sha256)
-        if self.fs.exists(target):
-            self.fs.rm(tmp)
-        else:
-            self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
-            self.fs.mv(tmp, target)
+        try:
+            with open(path, "rb") as src, self.fs.open(tmp, "wb") as dst:
+                for block in iter(lambda: src.read(CHUNK), b""):
+                    digest.update(block)
+                    dst.write(block)
+            sha256 = digest.hexdigest()
+            target = self._path(sha256)
+            if not self.fs.exists(target):
+                self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+                self.fs.mv(tmp, target)
+        finally:
+            self._discard(tmp)
         return sha256
 
     def open(self, sha256: str) -> BinaryIO:

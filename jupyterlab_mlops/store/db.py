@@ -7,6 +7,7 @@ works (PostgreSQL for teams). The schema is owned by alembic and upgraded on ope
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,13 +28,20 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _upgrade_lock = threading.Lock()
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+#: seconds a SQLite connection waits for another process's write lock before "database is locked"
+DEFAULT_BUSY_TIMEOUT = 30.0
+
+
+def _sqlite_pragmas(busy_timeout: float):
+    def set_pragmas(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        cursor.close()
+
+    return set_pragmas
 
 
 def alembic_config(url: str) -> Config:
@@ -46,7 +54,12 @@ def alembic_config(url: str) -> Config:
 class Database:
     """Owns the engine; hands out sessions that commit on success and roll back on error."""
 
-    def __init__(self, url: str, *, upgrade: bool = True):
+    def __init__(
+        self, url: str, *, upgrade: bool = True, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
+    ):
+        """``busy_timeout``: how long (SQLite) a write waits for another process's lock before
+        it is a :class:`StoreUnavailable` — short in the server, so a request answers 503
+        instead of hanging."""
         self.url = url
         parsed = make_url(url)
         self.kind = parsed.get_backend_name()
@@ -54,19 +67,36 @@ class Database:
         if self.kind == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout}
         else:
             kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(url, **kwargs)
         if self.kind == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", _sqlite_pragmas(busy_timeout))
             # pysqlite's own transaction handling defers BEGIN; emit it ourselves so that
             # "BEGIN IMMEDIATE" (see ``write_session``) serialises writers across processes.
             event.listen(self.engine, "connect", _disable_pysqlite_begin)
             event.listen(self.engine, "begin", _sqlite_begin)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         if upgrade:
-            self.upgrade()
+            try:
+                self.upgrade()
+            except OperationalError as err:
+                raise self._unavailable(err) from err
+
+    def _unavailable(self, err: OperationalError) -> MLOpsError | OperationalError:
+        """:func:`store_error`, knowing that SQLite cannot open a file on a read-only disk."""
+        database = make_url(self.url).database
+        if self.kind == "sqlite" and database and database != ":memory:":
+            folder = Path(database).parent
+            if folder.is_dir() and os.statvfs(folder).f_flag & os.ST_RDONLY:
+                return StoreUnavailable(
+                    f"the store {self.display_url} is on a read-only file system: nothing can "
+                    "be recorded until it is writable",
+                    code="store_read_only",
+                    retry_after=60,
+                )
+        return store_error(err, self.display_url)
 
     @property
     def display_url(self) -> str:
@@ -115,7 +145,7 @@ class Database:
             session.commit()
         except OperationalError as err:
             session.rollback()
-            raise store_error(err, self.display_url) from err
+            raise self._unavailable(err) from err
         except BaseException:
             session.rollback()
             raise

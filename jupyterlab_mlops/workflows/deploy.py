@@ -265,7 +265,7 @@ class DeployJobs:
     # -- look-ups -----------------------------------------------------------------------------
 
     def _notebook(self, path: str) -> Path:
-        notebook = resolve_in_root(self.root_dir, path)
+        notebook = resolve_in_root(self.root_dir, path, regular_file=True)
         if notebook.suffix != ".ipynb" or not notebook.is_file():
             raise InvalidInput(f"{path!r} is not a notebook (.ipynb)", details={"field": "path"})
         return notebook

@@ -104,7 +104,9 @@ class Notifier:
 
     def on_pipeline_finished(self, event: Event) -> None:
         status = event["status"]
-        config = self._config(event.get("notify"))
+        schedule_id = event.get("schedule_id")
+        scheduled = self.schedule_notify(schedule_id) if schedule_id else None
+        config = self._config(scheduled or event.get("notify"))
         if status not in config["on"]:
             return
         self.notify(
@@ -113,7 +115,10 @@ class Notifier:
             status=status,
             title=f"Pipeline {status.replace('_', ' ')}: {event['pipeline_path']}",
             message=event.get("error") or f"pipeline run {event['pipeline_run_id']} {status}",
-            link={"pipeline_run_id": event["pipeline_run_id"]},
+            link={
+                "pipeline_run_id": event["pipeline_run_id"],
+                **({"schedule_id": schedule_id} if schedule_id else {}),
+            },
         )
 
     # -- telling --------------------------------------------------------------------------------

@@ -68,7 +68,9 @@ class PipelineService:
     # -- reading -------------------------------------------------------------------------------
 
     def load(self, pipeline_path: str) -> tuple[str, PipelineSpec]:
-        path = resolve_in_root(self.root_dir, pipeline_path, regular_file=True)
+        path = resolve_in_root(
+            self.root_dir, pipeline_path, regular_file=True, field="pipeline_path"
+        )
         shown = relative_to_root(self.root_dir, path)
         spec = pipeline_spec.load(path, shown)
         for step in spec.steps:
@@ -77,7 +79,9 @@ class PipelineService:
                 if not Path(step.notebook).is_absolute()
                 else (Path(step.notebook))
             )
-            resolve_in_root(self.root_dir, str(notebook), regular_file=True)
+            resolve_in_root(
+                self.root_dir, str(notebook), regular_file=True, field=f"steps.{step.name}.notebook"
+            )
         return shown, spec
 
     def view(self, flow: dict[str, Any]) -> dict[str, Any]:
@@ -145,15 +149,7 @@ class PipelineService:
         trigger: str = "manual",
         schedule_id: str | None = None,
     ) -> dict[str, Any]:
-        shown, spec = self.load(pipeline_path)
-        given = dict(parameters or {})
-        unknown = sorted(set(given) - set(spec.parameters))
-        if unknown:
-            raise InvalidInput(
-                f"unknown pipeline parameter {unknown[0]!r} (declared: "
-                f"{', '.join(sorted(spec.parameters)) or 'none'})",
-                details={"field": f"parameters.{unknown[0]}"},
-            )
+        shown, spec, given = self._checked(pipeline_path, parameters)
         flow = self.records.create(
             KIND,
             pipeline_spec.order(spec),
@@ -168,6 +164,27 @@ class PipelineService:
             user=user,
         )
         return self.advance(flow["id"])
+
+    def check(self, pipeline_path: str, parameters: dict[str, Any] | None = None) -> dict:
+        """What :meth:`start` would run, validated (for schedules): root-relative path and
+        the given parameters, or a 400 naming what is wrong."""
+        shown, _spec, given = self._checked(pipeline_path, parameters)
+        return {"pipeline_path": shown, "parameters": given}
+
+    def status(self, run_id: str) -> str:
+        return self.records.get(run_id, kind=KIND)["status"]
+
+    def _checked(self, pipeline_path: str, parameters: dict[str, Any] | None):
+        shown, spec = self.load(pipeline_path)
+        given = dict(parameters or {})
+        unknown = sorted(set(given) - set(spec.parameters))
+        if unknown:
+            raise InvalidInput(
+                f"unknown pipeline parameter {unknown[0]!r} (declared: "
+                f"{', '.join(sorted(spec.parameters)) or 'none'})",
+                details={"field": f"parameters.{unknown[0]}", "parameter": unknown[0]},
+            )
+        return shown, spec, given
 
     def advance_all(self) -> None:
         """Advance every unfinished pipeline run this process owns or may take over."""
@@ -211,6 +228,7 @@ class PipelineService:
                 pipeline_run_id=flow["id"],
                 status=flow["status"],
                 pipeline_path=flow["subject"],
+                schedule_id=flow["inputs"].get("schedule_id"),
                 error=flow["error"],
                 notify=spec.notify.model_dump() if spec.notify else None,
             )

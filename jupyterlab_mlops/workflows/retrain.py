@@ -5,8 +5,9 @@ alert (the ``ALERT_RAISED`` event; one workflow per check, anchored on its first
 workflow's ``subject``). Its persisted steps (``workflows/records.py``, kind ``retrain``):
 
 - ``run``: the notebook is submitted as a run (``trigger="drift"``; ``${prediction_log}`` and
-  friends substituted in its parameters); the step ends when the run has finished (it runs in
-  another process, so its status is polled) and registered a version of the model: the
+  friends substituted in its parameters) — or, when the monitor names a ``pipeline``, a pipeline
+  run is started; the step ends when the run (every step of the pipeline run) has finished (it
+  runs in another process, so its status is polled) and registered a version of the model: the
   challenger.
 - ``gate``: the champion (the version holding the deployment's alias) and the challenger both
   predict the freshest labelled predictions of the deployment, and the registry's gate rule
@@ -77,12 +78,14 @@ class RetrainWorkflow:
         *,
         runs: Any,
         registry: Any,
+        pipelines: Any = None,
         deployments: Any,
         monitors: Any,
         logger: logging.Logger | None = None,
     ):
         self.records = records
         self.runs = runs
+        self.pipelines = pipelines
         self.registry = registry
         self.deployments = deployments
         self.monitors = monitors
@@ -139,7 +142,7 @@ class RetrainWorkflow:
         """The monitor's latest retrain workflow that got as far as submitting a run."""
         for workflow in self.records.list(KIND, limit=200)["items"]:
             if workflow["inputs"].get("monitor_id") == monitor_id and (
-                workflow["outputs"].get("run_id")
+                workflow["outputs"].get("run_id") or workflow["outputs"].get("pipeline_run_id")
             ):
                 return workflow
         return None
@@ -159,8 +162,11 @@ class RetrainWorkflow:
             active = previous["status"] in ACTIVE
             age = (utcnow() - _parse_time(previous["created_at"])).total_seconds()
             if active or age < config["cooldown_seconds"]:
+                started = previous["outputs"].get("run_id") or (
+                    f"pipeline run {previous['outputs'].get('pipeline_run_id')}"
+                )
                 why = (
-                    f"retraining run {previous['outputs']['run_id']} is still in progress"
+                    f"retraining run {started} is still in progress"
                     if active
                     else f"last retraining {age:.0f} s ago (cooldown "
                     f"{config['cooldown_seconds']:.0f} s)"
@@ -201,7 +207,8 @@ class RetrainWorkflow:
                     "deployment_id": deployment["id"],
                     "model_name": deployment["model"],
                     "champion_version": deployment["version"],
-                    "notebook": config["notebook"],
+                    "notebook": config.get("notebook"),
+                    "pipeline": config.get("pipeline"),
                     "parameters": parameters,
                     "alias": config.get("alias"),
                     "min_labelled": config.get("min_labelled", 20),
@@ -213,8 +220,13 @@ class RetrainWorkflow:
             user=user,
         )
         workflow_id = workflow["id"]
-        self.records.start_step(workflow_id, "run", detail=f"submitting {config['notebook']}")
+        target = config.get("pipeline") or config["notebook"]
+        self.records.start_step(workflow_id, "run", detail=f"submitting {target}")
         try:
+            if config.get("pipeline"):
+                return self._start_pipeline(
+                    workflow_id, anchor, config, parameters, deployment, trigger_details, user
+                )
             run = self.runs.submit(
                 config["notebook"],
                 parameters,
@@ -229,7 +241,7 @@ class RetrainWorkflow:
             self._audit(
                 deployment["model"],
                 "drift_retrain_failed",
-                reason=f"could not submit {config['notebook']}: {message}",
+                reason=f"could not submit {target}: {message}",
                 details=trigger_details,
             )
             record = self._note(
@@ -255,6 +267,35 @@ class RetrainWorkflow:
             state="submitted",
             run_id=run["id"],
             notebook=config["notebook"],
+            alias=config.get("alias"),
+            champion_version=deployment["version"],
+            workflow_id=workflow_id,
+        )
+
+    def _start_pipeline(
+        self, workflow_id, anchor, config, parameters, deployment, trigger_details, user
+    ) -> dict[str, Any]:
+        if self.pipelines is None:
+            raise MLOpsError("retraining with a pipeline needs the pipelines service")
+        flow = self.pipelines.start(config["pipeline"], parameters, user=user, trigger="drift")
+        self.records.update_step(workflow_id, "run", pipeline_run_id=flow["id"])
+        self.records.set_outputs(workflow_id, pipeline_run_id=flow["id"], state="submitted")
+        self._audit(
+            deployment["model"],
+            "drift_retrain_submitted",
+            reason=f"drift alert(s) {trigger_details['alert_ids']} started pipeline run "
+            f"{flow['id']} of {config['pipeline']}",
+            details={**trigger_details, "pipeline_run_id": flow["id"], "parameters": parameters},
+            user=user,
+            from_version=deployment["version"],
+        )
+        return self._note(
+            anchor,
+            "submitted",
+            f"pipeline run {flow['id']} of {config['pipeline']} started (trigger=drift)",
+            state="submitted",
+            pipeline_run_id=flow["id"],
+            pipeline=config["pipeline"],
             alias=config.get("alias"),
             champion_version=deployment["version"],
             workflow_id=workflow_id,
@@ -311,6 +352,11 @@ class RetrainWorkflow:
         """The run step: True once the run succeeded and registered the challenger."""
         workflow_id, inputs = workflow["id"], workflow["inputs"]
         alert_id, model = inputs["alert_id"], inputs["model_name"]
+        pipeline_run_id = step["outputs"].get("pipeline_run_id") or workflow["outputs"].get(
+            "pipeline_run_id"
+        )
+        if pipeline_run_id:
+            return self._finish_pipeline(workflow, pipeline_run_id)
         run_id = step["outputs"].get("run_id") or workflow["outputs"].get("run_id")
         if not run_id:
             self._fail(
@@ -332,21 +378,58 @@ class RetrainWorkflow:
             self._audit(model, "drift_retrain_failed", reason=message, details=details)
             self._fail(workflow_id, alert_id, "run_failed", message)
             return False
-        versions = [v for v in self.registry.versions_by_run(run_id) if v["name"] == model]
-        if not versions:
-            message = f"run {run_id} succeeded but registered no version of {model!r}"
+        return self._challenger(workflow, [run_id], f"run {run_id}", {"run_id": run_id})
+
+    def _finish_pipeline(self, workflow: dict[str, Any], pipeline_run_id: str) -> bool:
+        """The run step of a pipeline retraining: True once every step has finished, the
+        pipeline run succeeded and one of its steps registered the challenger."""
+        workflow_id, inputs = workflow["id"], workflow["inputs"]
+        alert_id, model = inputs["alert_id"], inputs["model_name"]
+        flow = self.pipelines.advance(pipeline_run_id)  # moved on here too: no wait for a job
+        if flow["status"] in OPEN:
+            self.records.heartbeat(workflow_id)
+            return False
+        details = {"pipeline_run_id": pipeline_run_id, "alert_id": alert_id}
+        if flow["status"] != "succeeded":
+            message = f"retraining pipeline run {pipeline_run_id} ended {flow['status']}"
+            if flow.get("error"):
+                message += f": {flow['error']}"
             self._audit(model, "drift_retrain_failed", reason=message, details=details)
+            self._fail(workflow_id, alert_id, "run_failed", message)
+            return False
+        run_ids = [s["run_id"] for s in flow["steps"] if s.get("run_id")]
+        return self._challenger(
+            workflow, run_ids, f"pipeline run {pipeline_run_id}", details | {"run_ids": run_ids}
+        )
+
+    def _challenger(
+        self, workflow: dict[str, Any], run_ids: list[str], what: str, outputs: dict[str, Any]
+    ) -> bool:
+        """The newest version of the model these runs registered becomes the challenger."""
+        workflow_id, inputs = workflow["id"], workflow["inputs"]
+        alert_id, model = inputs["alert_id"], inputs["model_name"]
+        versions = [
+            v
+            for run_id in run_ids
+            for v in self.registry.versions_by_run(run_id)
+            if v["name"] == model
+        ]
+        if not versions:
+            message = f"{what} succeeded but registered no version of {model!r}"
+            self._audit(
+                model, "drift_retrain_failed", reason=message, details={"alert_id": alert_id}
+            )
             self._fail(workflow_id, alert_id, "no_challenger", message)
             return False
         challenger = max(int(v["version"]) for v in versions)
-        message = f"run {run_id} registered {model} v{challenger} (challenger)"
+        message = f"{what} registered {model} v{challenger} (challenger)"
         self._note(alert_id, "registered", message, challenger_version=challenger)
         self.records.finish_step(
             workflow_id,
             "run",
             "succeeded",
             detail=message,
-            outputs={"run_id": run_id, "challenger_version": challenger},
+            outputs={**outputs, "challenger_version": challenger},
         )
         self.records.set_outputs(workflow_id, challenger_version=challenger)
         return True
@@ -524,12 +607,14 @@ class RetrainWorkflow:
     def wait(self, alert_id: int, timeout: float | None = None) -> dict[str, Any]:
         """Wait for the alert's retraining run, then take the gate decision; the alert dict."""
         workflow = self._for_alert(alert_id)
-        run_id = (workflow or {}).get("outputs", {}).get("run_id")
-        if not run_id:
+        outputs = (workflow or {}).get("outputs", {})
+        run_id = outputs.get("run_id")
+        if not run_id and not outputs.get("pipeline_run_id"):
             self.monitors.get_alert(alert_id)  # a 404 for an unknown alert
             raise Conflict(f"alert {alert_id} started no retraining run")
         deadline = None if timeout is None else time.monotonic() + timeout
-        self.runs.wait(run_id, timeout=timeout)
+        if run_id:
+            self.runs.wait(run_id, timeout=timeout)
         while True:
             self.advance(workflow["id"], block=True)
             if self.records.get(workflow["id"])["status"] not in ACTIVE:

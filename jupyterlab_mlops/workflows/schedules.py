@@ -5,7 +5,9 @@ A scheduler job calls :meth:`ScheduleService.tick` every few seconds, in the ser
 to honour (``catch_up``), then *claims* each one by inserting ``(schedule_id, fire_time)`` into
 ``schedule_fires``: the unique key makes exactly one process win, however many share the store.
 The winner applies the ``overlap`` policy and submits the run (trigger ``schedule``, with the
-schedule's id) through the runs service it is given — this module never touches the runs tables.
+schedule's id) through the runs service it is given — or starts a pipeline run through the
+pipelines service when the schedule's target is a ``*.pipeline.yaml``. This module never touches
+the runs tables.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import InvalidInput, MLOpsError, NotFound
+from ..runs.parameters import summarize
 from ..store.db import Database
 from ..store.models import Schedule, ScheduleFire, utcnow
 from . import cron
@@ -30,6 +33,7 @@ from .schemas import ScheduleCreate, ScheduleUpdate
 log = logging.getLogger(__name__)
 
 ACTIVE_RUN_STATES = ("queued", "running")
+ACTIVE_PIPELINE_STATES = ("pending", "running")
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,18 @@ class ScheduleRuns:
     #        trigger_details=, schedule_id=) -> run dict
     submit: Callable[..., dict[str, Any]]
     # run id -> its status
+    status: Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class SchedulePipelines:
+    """What schedules of pipelines need from workflows/pipelines.py (wired in app.py)."""
+
+    # (pipeline_path, parameters) -> {"pipeline_path": root-relative, "parameters"}
+    check: Callable[[str, dict[str, Any]], dict[str, Any]]
+    # start(pipeline_path, parameters, user=, trigger=, schedule_id=) -> pipeline run dict
+    start: Callable[..., dict[str, Any]]
+    # pipeline run id -> its status
     status: Callable[[str], str]
 
 
@@ -70,6 +86,7 @@ class ScheduleService:
         db: Database,
         runs: ScheduleRuns,
         *,
+        pipelines: SchedulePipelines | None = None,
         default_timezone: str = "UTC",
         misfire_grace: float = 120.0,
         owner: str | None = None,
@@ -77,6 +94,7 @@ class ScheduleService:
     ):
         self.db = db
         self.runs = runs
+        self.pipelines = pipelines
         self.default_timezone = default_timezone
         self.misfire_grace = timedelta(seconds=misfire_grace)
         self.owner = owner or this_process()
@@ -87,13 +105,8 @@ class ScheduleService:
     def to_dict(self, row: Schedule, last: ScheduleFire | None = None) -> dict[str, Any]:
         zone = ZoneInfo(row.timezone)
         last_status = None
-        if last is not None and last.run_id:
-            try:
-                last_status = self.runs.status(last.run_id)
-            except NotFound:
-                last_status = None
-        elif last is not None:
-            last_status = last.status
+        if last is not None:
+            last_status = self._fire_status(last)
         return {
             "id": row.id,
             "name": row.name,
@@ -127,6 +140,17 @@ class ScheduleService:
             .limit(1)
         ).first()
 
+    def _fire_status(self, fire: ScheduleFire) -> str | None:
+        """The status of what a fire started (its run or pipeline run), else the fire's own."""
+        try:
+            if fire.run_id:
+                return self.runs.status(fire.run_id)
+            if fire.pipeline_run_id and self.pipelines is not None:
+                return self.pipelines.status(fire.pipeline_run_id)
+        except NotFound:
+            return None
+        return fire.status
+
     def _row(self, session, schedule_id: str) -> Schedule:
         row = session.get(Schedule, schedule_id)
         if row is None:
@@ -135,9 +159,22 @@ class ScheduleService:
 
     # -- CRUD -----------------------------------------------------------------------------------
 
-    def _validated(self, target_path: str, parameters: dict, kernel_name: str | None) -> dict:
+    def _validated(
+        self, kind: str, target_path: str, parameters: dict, kernel_name: str | None
+    ) -> dict:
+        if kind == "pipeline":
+            checked = self._pipelines().check(target_path, parameters)
+            return {"target_path": checked["pipeline_path"], "parameters": checked["parameters"]}
         checked = self.runs.check(target_path, parameters, kernel_name)
         return {"target_path": checked["notebook_path"], "parameters": checked["parameters"]}
+
+    def _pipelines(self) -> SchedulePipelines:
+        if self.pipelines is None:
+            raise InvalidInput(
+                "scheduling a pipeline needs the pipelines service, which is not set up here",
+                details={"field": "pipeline_path"},
+            )
+        return self.pipelines
 
     def create(self, body: ScheduleCreate, *, user: str = "") -> dict[str, Any]:
         if (body.notebook_path is None) == (body.pipeline_path is None):
@@ -145,22 +182,28 @@ class ScheduleService:
                 "give exactly one of 'notebook_path' and 'pipeline_path'",
                 details={"field": "notebook_path"},
             )
-        if body.pipeline_path is not None:
-            raise InvalidInput(
-                "scheduling a pipeline needs the pipelines service, which is not set up here",
-                details={"field": "pipeline_path"},
-            )
+        kind = "notebook" if body.pipeline_path is None else "pipeline"
+        if kind == "pipeline":
+            # A pipeline's steps name their own kernels and timeouts.
+            for field in ("kernel_name", "timeout"):
+                if getattr(body, field) is not None:
+                    raise InvalidInput(
+                        f"'{field}' does not apply to a pipeline: set it on its steps",
+                        details={"field": field},
+                    )
         expression = cron.check_cron(body.cron)
         zone_name = body.timezone or self.default_timezone
         zone = cron.check_timezone(zone_name)
-        target = self._validated(body.notebook_path, body.parameters, body.kernel_name)
+        target = self._validated(
+            kind, body.notebook_path or body.pipeline_path, body.parameters, body.kernel_name
+        )
         now = self.clock()
         if body.end_at is not None and body.end_at.tzinfo is None:
             raise InvalidInput("'end_at' needs a UTC offset", details={"field": "end_at"})
         with self.db.write_session() as session:
             row = Schedule(
                 name=body.name or target["target_path"].rsplit("/", 1)[-1],
-                target_kind="notebook",
+                target_kind=kind,
                 target_path=target["target_path"],
                 parameters=target["parameters"],
                 kernel_name=body.kernel_name,
@@ -196,6 +239,8 @@ class ScheduleService:
                 .limit(limit)
             ).all()
             items = [self.to_dict(row, self._last_fire(session, row.id)) for row in rows]
+        for item in items:  # a list page stays small: long values are cut (the detail has them)
+            item["parameters"] = summarize(item["parameters"])[0]
         return {"items": items, "total": total or 0, "offset": offset, "limit": limit}
 
     def get(self, schedule_id: str) -> dict[str, Any]:
@@ -215,8 +260,16 @@ class ScheduleService:
                 else (row.timezone)
             )
             zone = cron.check_timezone(zone_name)
+            if row.target_kind == "pipeline":
+                for field in ("kernel_name", "timeout"):
+                    if field in given and getattr(changes, field) is not None:
+                        raise InvalidInput(
+                            f"'{field}' does not apply to a pipeline: set it on its steps",
+                            details={"field": field},
+                        )
             if "parameters" in given or "kernel_name" in given:
                 target = self._validated(
+                    row.target_kind,
                     row.target_path,
                     changes.parameters if "parameters" in given else row.parameters,
                     changes.kernel_name if "kernel_name" in given else row.kernel_name,
@@ -292,6 +345,7 @@ class ScheduleService:
     def _snapshot(row: Schedule) -> dict[str, Any]:
         return {
             "id": row.id,
+            "target_kind": row.target_kind,
             "target_path": row.target_path,
             "parameters": dict(row.parameters or {}),
             "kernel_name": row.kernel_name,
@@ -353,25 +407,29 @@ class ScheduleService:
             return None  # another process owns this fire time
 
     def _previous_active(self, schedule_id: str, exclude: int) -> str | None:
+        """A run (or pipeline run) of this schedule that is still going, if any."""
         with self.db.session() as session:
-            rows = (
-                session.execute(
-                    select(ScheduleFire.run_id)
-                    .where(
-                        ScheduleFire.schedule_id == schedule_id,
-                        ScheduleFire.id != exclude,
-                        ScheduleFire.run_id.is_not(None),
-                    )
-                    .order_by(ScheduleFire.fire_time.desc())
-                    .limit(5)
+            rows = session.scalars(
+                select(ScheduleFire)
+                .where(
+                    ScheduleFire.schedule_id == schedule_id,
+                    ScheduleFire.id != exclude,
+                    (ScheduleFire.run_id.is_not(None) | ScheduleFire.pipeline_run_id.is_not(None)),
                 )
-                .scalars()
-                .all()
-            )
-        for run_id in rows:
+                .order_by(ScheduleFire.fire_time.desc())
+                .limit(5)
+            ).all()
+            started = [(fire.run_id, fire.pipeline_run_id) for fire in rows]
+        for run_id, pipeline_run_id in started:
             try:
-                if self.runs.status(run_id) in ACTIVE_RUN_STATES:
-                    return run_id
+                if run_id and self.runs.status(run_id) in ACTIVE_RUN_STATES:
+                    return f"run {run_id}"
+                if (
+                    pipeline_run_id
+                    and self.pipelines is not None
+                    and self.pipelines.status(pipeline_run_id) in ACTIVE_PIPELINE_STATES
+                ):
+                    return f"pipeline run {pipeline_run_id}"
             except NotFound:
                 continue
         return None
@@ -402,8 +460,10 @@ class ScheduleService:
                 return self._set_fire(
                     fire_id,
                     status="skipped",
-                    reason=f"run {active} of this schedule is still active",
+                    reason=f"{active} of this schedule is still active",
                 )
+        if schedule["target_kind"] == "pipeline":
+            return self._start_pipeline(fire_id, schedule, instant, user=user)
         try:
             run = self.runs.submit(
                 schedule["target_path"],
@@ -430,3 +490,26 @@ class ScheduleService:
             schedule["target_path"],
         )
         return self._set_fire(fire_id, status="submitted", run_id=run["id"])
+
+    def _start_pipeline(
+        self, fire_id: int, schedule: dict[str, Any], instant: datetime, *, user: str
+    ) -> dict[str, Any]:
+        try:
+            flow = self._pipelines().start(
+                schedule["target_path"],
+                schedule["parameters"],
+                user=user or schedule["created_by"],
+                trigger="schedule",
+                schedule_id=schedule["id"],
+            )
+        except MLOpsError as err:  # the pipeline file went away or changed its parameters
+            log.warning("schedule %s could not start its pipeline: %s", schedule["id"], err.message)
+            return self._set_fire(fire_id, status="failed", reason=err.message)
+        log.info(
+            "schedule %s fired for %s: pipeline run %s of %s",
+            schedule["id"],
+            instant.isoformat(),
+            flow["id"],
+            schedule["target_path"],
+        )
+        return self._set_fire(fire_id, status="submitted", pipeline_run_id=flow["id"])

@@ -77,6 +77,7 @@ export function run(overrides: Partial<IRun> = {}): IRun {
     status: 'succeeded',
     status_reason: null,
     parameters: {},
+    parameters_truncated: false,
     kernel_name: 'python3',
     timeout_seconds: null,
     tags: [],

@@ -11,10 +11,13 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import {
+  apiUrl,
   getJSON,
   IPage,
   IPageQuery,
   MLOpsAPIError,
+  parseErrorBody,
+  parseErrorDetails,
   segment,
   sendJSON,
   withQuery
@@ -214,4 +217,43 @@ export function rollbackAlias(
 /** Whether an error is the quality gate refusing a promotion (409 `gate_failed`). */
 export function isGateRefusal(err: unknown): err is MLOpsAPIError {
   return err instanceof MLOpsAPIError && err.code === 'gate_failed';
+}
+
+/**
+ * `GET models/{name}/versions/{v}/mlflow.zip` — the version as a zipped MLflow
+ * Model directory, saved by the browser as `<name>-v<version>-mlflow.zip`.
+ *
+ * @throws {MLOpsAPIError} On a non-2xx answer.
+ */
+export async function downloadMlflowModel(
+  name: string,
+  version: number,
+  settings: Settings = ServerConnection.makeSettings()
+): Promise<void> {
+  const url = apiUrl(
+    `${modelPath(name)}/versions/${segment(version)}/mlflow.zip`,
+    settings.baseUrl
+  );
+  const response = await ServerConnection.makeRequest(url, {}, settings);
+  if (!response.ok) {
+    let body: unknown = null;
+    try {
+      body = await response.json();
+    } catch {
+      // not JSON: the status says enough
+    }
+    const { message, code } = parseErrorBody(
+      body,
+      response.status,
+      response.statusText
+    );
+    throw new MLOpsAPIError(response, message, code, parseErrorDetails(body));
+  }
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = `${name}-v${version}-mlflow.zip`;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  URL.revokeObjectURL(link.href);
 }

@@ -525,6 +525,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mlops/api/models/{name}/versions/{version}/mlflow\\.zip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The version as a zipped MLflow Model directory (MLmodel, model.pkl, requirements) */
+        get: operations["getModelsNameVersionsVersionMlflowZip"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/mlops/api/models/{name}/versions/{version}/unarchive": {
         parameters: {
             query?: never;
@@ -2954,14 +2971,22 @@ export interface components {
         };
         /**
          * Retrain
-         * @description The closed loop: the notebook run on a new alert, and how its challenger is judged.
+         * @description The closed loop: the notebook (or pipeline) run on a new alert, and how its challenger
+         *     is judged.
          */
         Retrain: {
             /**
              * Notebook
              * @description path of the training notebook, relative to the root
+             * @default null
              */
-            notebook: string;
+            notebook?: string | null;
+            /**
+             * Pipeline
+             * @description path of a *.pipeline.yaml to run instead of a notebook; the challenger is the version one of its steps registered
+             * @default null
+             */
+            pipeline?: string | null;
             /**
              * Parameters
              * @description papermill parameters; ${prediction_log}, ${deployment_id}, ${deployment_name}, ${model_name}, ${model_version} and ${monitor_id} are substituted
@@ -3023,6 +3048,16 @@ export interface components {
              * @default null
              */
             notebook?: string | null;
+            /**
+             * Pipeline
+             * @default null
+             */
+            pipeline?: string | null;
+            /**
+             * Pipeline Run Id
+             * @default null
+             */
+            pipeline_run_id?: string | null;
             /**
              * Alias
              * @default null
@@ -3143,10 +3178,18 @@ export interface components {
             status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
             /** Status Reason */
             status_reason: string | null;
-            /** Parameters */
+            /**
+             * Parameters
+             * @description In lists, long values are cut (marked '…[N more …]'); whole in the detail
+             */
             parameters: {
                 [key: string]: unknown;
             };
+            /**
+             * Parameters Truncated
+             * @description Some parameter value is cut here: GET /runs/{run_id} has it whole
+             */
+            parameters_truncated: boolean;
             /** Kernel Name */
             kernel_name: string | null;
             /** Timeout Seconds */
@@ -3239,10 +3282,18 @@ export interface components {
             status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
             /** Status Reason */
             status_reason: string | null;
-            /** Parameters */
+            /**
+             * Parameters
+             * @description In lists, long values are cut (marked '…[N more …]'); whole in the detail
+             */
             parameters: {
                 [key: string]: unknown;
             };
+            /**
+             * Parameters Truncated
+             * @description Some parameter value is cut here: GET /runs/{run_id} has it whole
+             */
+            parameters_truncated: boolean;
             /** Kernel Name */
             kernel_name: string | null;
             /** Timeout Seconds */
@@ -6559,6 +6610,65 @@ export interface operations {
             };
             /** @description No such resource */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getModelsNameVersionsVersionMlflowZip: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Stored bytes failed verification, or an untrusted artifact */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -5,6 +5,12 @@ import * as React from 'react';
 import { acknowledgeAlert, errorMessage, IAlert } from '../api';
 import { formatAbsoluteTime, formatRelativeTime } from './format';
 
+/** The pipeline run a monitor's `retrain.pipeline` started for this alert, if any. */
+function retrainPipelineRun(alert: IAlert): string | null {
+  const retrain = alert.details?.retrain as { pipeline_run_id?: string } | undefined;
+  return retrain?.pipeline_run_id ?? null;
+}
+
 /** Drift alerts with an Acknowledge button each. */
 export function AlertsList(props: {
   alerts: IAlert[];
@@ -49,6 +55,9 @@ export function AlertsList(props: {
               </span>
               {alert.retrain_run_id ? (
                 <span>retrain run {alert.retrain_run_id}</span>
+              ) : null}
+              {retrainPipelineRun(alert) ? (
+                <span>retrain pipeline run {retrainPipelineRun(alert)}</span>
               ) : null}
               {alert.acknowledged ? (
                 <span className="jp-mlops-alert-acked">acknowledged</span>

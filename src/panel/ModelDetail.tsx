@@ -3,6 +3,7 @@ import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import {
+  downloadMlflowModel,
   errorMessage,
   getLineage,
   getModel,
@@ -184,6 +185,25 @@ export function ModelDetail(props: IModelDetailProps): JSX.Element {
               }
             >
               Promote…
+            </Button>
+            <Button
+              small
+              minimal
+              className="jp-mlops-export-mlflow"
+              title={`Download v${current.version} as an MLflow model (zip): mlflow.pyfunc.load_model loads it`}
+              onClick={() =>
+                void downloadMlflowModel(
+                  name,
+                  current.version,
+                  serverSettings
+                ).catch(err =>
+                  Notification.error(
+                    `Export of v${current.version} failed: ${errorMessage(err)}`
+                  )
+                )
+              }
+            >
+              Export as MLflow model
             </Button>
           </div>
           <div className="jp-mlops-row-meta">
