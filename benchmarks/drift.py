@@ -179,7 +179,8 @@ import pandas as pd
 import jupyterlab_mlops as mlops
 
 reference = pd.read_parquet(sys.argv[1])
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# Resident memory now (not the peak so far, which imports and reading may have set).
+before = int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize()
 started = time.perf_counter()
 report = mlops.drift_report(reference, sys.argv[2], progress=False)
 seconds = time.perf_counter() - started

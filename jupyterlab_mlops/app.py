@@ -63,6 +63,7 @@ ENV_OVERRIDES = {
     "default_timezone": "MLOPS_DEFAULT_TIMEZONE",
     "notification_webhook_url": "MLOPS_NOTIFICATION_WEBHOOK_URL",
     "output_dir": "MLOPS_OUTPUT_DIR",
+    "run_heartbeat_timeout": "MLOPS_RUN_HEARTBEAT_TIMEOUT",
     "store_busy_timeout": "MLOPS_STORE_BUSY_TIMEOUT",
     "run_memory_limit": "MLOPS_RUN_MEMORY_LIMIT",
     "run_cpus": "MLOPS_RUN_CPUS",
@@ -138,6 +139,12 @@ class MLOps(LoggingConfigurable):
 
     dask_scheduler_address = Unicode(
         "", help="Address of the Dask scheduler for the Dask executor (tcp://host:8786)."
+    ).tag(config=True)
+
+    run_heartbeat_timeout = Float(
+        60.0,
+        help="Seconds without a heartbeat from a run's worker on another machine (a Dask "
+        "worker) after which the run is failed as lost. Env: MLOPS_RUN_HEARTBEAT_TIMEOUT.",
     ).tag(config=True)
 
     default_deploy_target = Unicode(
@@ -530,6 +537,8 @@ class MLOps(LoggingConfigurable):
             dask_scheduler_address=self.dask_scheduler_address,
             run_memory_limit=self.run_memory_limit,
             run_cpus=self.run_cpus,
+            artifact_storage_options=dict(self.artifact_storage_options),
+            heartbeat_timeout=self.run_heartbeat_timeout,
         )
 
     @observe(
@@ -539,6 +548,7 @@ class MLOps(LoggingConfigurable):
         "dask_scheduler_address",
         "run_memory_limit",
         "run_cpus",
+        "run_heartbeat_timeout",
     )
     def _run_settings_changed(self, _change) -> None:
         if "runs" in self.__dict__:

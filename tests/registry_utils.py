@@ -75,13 +75,13 @@ PROVENANCE = {
 }
 
 
-def register_in_process(root: str, barrier, seed: int, results) -> None:
+def register_in_process(root: str, barrier, seed: int, results, store_url: str = "") -> None:
     """Child-process body of the concurrency test: open the store, wait for all, register."""
     import os
 
     from jupyterlab_mlops.app import MLOps
 
-    mlops = MLOps(root_dir=root)
+    mlops = MLOps(root_dir=root, store_url=store_url)
     model = simple_model(seed)
     mlops.db  # noqa: B018 - open (and check) the store before the race starts
     barrier.wait(timeout=120)

@@ -33,8 +33,17 @@ from jupyterlab_mlops.events import ALERT_RAISED
 
 
 @pytest.fixture
-def mlops(tmp_path):
-    instance = MLOps(root_dir=str(tmp_path), deployment_poll_interval=0.0, monitor_interval=0.0)
+def mlops(tmp_path, request):
+    """SQLite, or a fresh PostgreSQL database for the test parametrised with ``postgresql``."""
+    store_url = ""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        store_url = request.getfixturevalue("postgres_cluster").create_database()
+    instance = MLOps(
+        root_dir=str(tmp_path),
+        store_url=store_url,
+        deployment_poll_interval=0.0,
+        monitor_interval=0.0,
+    )
     with stopping_all(instance):
         yield instance
     instance.stop()
@@ -49,6 +58,7 @@ def deployed(mlops):
     return {**data, "deployment": deployment}
 
 
+@pytest.mark.parametrize("mlops", ["sqlite", "postgresql"], indirect=True)
 def test_monitor_alerts_on_the_seed_examples_and_delivers_them(mlops, deployed):
     deployment = deployed["deployment"]
     url, log_path = deployment["url"], deployment["prediction_log"]

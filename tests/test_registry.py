@@ -27,8 +27,8 @@ from jupyterlab_mlops.store import models as m
 
 
 @pytest.fixture
-def mlops(tmp_path):
-    instance = MLOps(root_dir=str(tmp_path))
+def mlops(tmp_path, store_url):
+    instance = MLOps(root_dir=str(tmp_path), store_url=store_url)
     yield instance
     instance.stop()
 

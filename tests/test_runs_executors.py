@@ -8,10 +8,11 @@ import subprocess
 import sys
 import textwrap
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import psutil
 import pytest
-from _runs_support import RUN_DEADLINE, ok_notebook, wait_for
+from _runs_support import RUN_DEADLINE, ok_notebook, overlap, wait_for, write_notebook
 from traitlets import TraitError
 from traitlets.config import Config
 
@@ -19,7 +20,7 @@ from jupyterlab_mlops.app import MLOps
 from jupyterlab_mlops.runs.executors.base import Executor, ExecutorContext
 from jupyterlab_mlops.runs.executors.dask import DaskExecutor
 from jupyterlab_mlops.runs.executors.local import LocalExecutor
-from jupyterlab_mlops.runs.processes import STANDBY
+from jupyterlab_mlops.runs.processes import STANDBY, parse_time
 
 
 class HeldExecutor(Executor):
@@ -77,9 +78,9 @@ def race(mlops: MLOps, tmp_path, *, processes: int, limit: int) -> dict[int, lis
 
 
 @pytest.fixture
-def held(tmp_path):
+def held(tmp_path, store_url):
     ok_notebook(tmp_path)
-    instance = MLOps(root_dir=str(tmp_path), executor_class=HeldExecutor)
+    instance = MLOps(root_dir=str(tmp_path), store_url=store_url, executor_class=HeldExecutor)
     yield instance
     instance.stop()
 
@@ -102,6 +103,28 @@ def test_the_concurrency_limit_holds_across_processes(held, tmp_path):
     assert sum(len(r) for r in results.values()) == 3
     assert held.runs.list(0, 100, status="running")["total"] == 3
     assert held.runs.list(0, 100, status="queued")["total"] == 5
+
+
+def test_20_runs_submitted_at_once_run_at_most_4_at_a_time_and_all_finish(
+    tmp_path, postgres_cluster
+):
+    """On PostgreSQL, the team store (the claim tests above cover SQLite's locking)."""
+    store_url = postgres_cluster.create_database()
+    write_notebook(tmp_path / "quick.ipynb", ["print(x)"], parameters="x = 0")
+    mlops = MLOps(root_dir=str(tmp_path), store_url=store_url, max_concurrent_runs=4)
+    mlops.db  # noqa: B018 - the schema exists before the submitters race
+    with ThreadPoolExecutor(20) as pool:  # 20 submissions at the same time
+        submitted = list(pool.map(lambda x: mlops.runs.submit("quick.ipynb", {"x": x}), range(20)))
+    finals = [mlops.runs.wait(run["id"], timeout=RUN_DEADLINE) for run in submitted]
+    assert [r["status"] for r in finals] == ["succeeded"] * 20
+    assert sorted(r["parameters"]["x"] for r in finals) == list(range(20))
+    # From the store's records: never more than 4 between a start and a finish at once.
+    intervals = [
+        (parse_time(r["started_at"]).timestamp(), parse_time(r["finished_at"]).timestamp())
+        for r in finals
+    ]
+    assert 1 <= overlap(intervals) <= 4
+    mlops.stop()
 
 
 def test_the_executor_class_is_a_traitlets_type(tmp_path, monkeypatch):

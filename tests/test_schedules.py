@@ -31,11 +31,19 @@ class Clock:
 
 
 @pytest.fixture
-def mlops(tmp_path):
-    instance = MLOps(root_dir=str(tmp_path), run_scheduler=False)
+def mlops(tmp_path, request):
+    """SQLite, or a fresh PostgreSQL database for tests parametrised with ``BOTH_STORES``."""
+    store_url = ""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        store_url = request.getfixturevalue("postgres_cluster").create_database()
+    instance = MLOps(root_dir=str(tmp_path), store_url=store_url, run_scheduler=False)
     instance.start()
     yield instance
     instance.stop()
+
+
+#: the service-level tests of schedules' tables and claims run on both stores
+BOTH_STORES = pytest.mark.parametrize("mlops", ["sqlite", "postgresql"], indirect=True)
 
 
 def service(mlops, clock, owner="lab:1"):
@@ -60,6 +68,7 @@ def notebook(tmp_path):
     return "train.ipynb"
 
 
+@BOTH_STORES
 def test_a_schedule_fires_once_per_fire_time_with_its_parameters(mlops, notebook):
     clock = Clock(datetime(2026, 3, 2, 4, 59, 30, tzinfo=UTC))
     schedules = service(mlops, clock)
@@ -89,6 +98,7 @@ def test_a_schedule_fires_once_per_fire_time_with_its_parameters(mlops, notebook
     assert after["last_fire"]["run_id"] == run["id"]
 
 
+@BOTH_STORES
 def test_two_processes_on_one_store_fire_a_fire_time_once(mlops, notebook):
     clock = Clock(datetime(2026, 5, 1, 8, 0, 5, tzinfo=UTC))
     first, second = service(mlops, clock, "lab:1"), service(mlops, clock, "other:2")
@@ -154,6 +164,7 @@ def test_after_downtime_catch_up_none_drops_and_latest_runs_the_most_recent(mlop
     assert schedules.get(none["id"])["next_fire_at"] == "2026-05-01T11:40:00+00:00"
 
 
+@BOTH_STORES
 def test_pause_resume_run_now_and_end_date(mlops, notebook):
     clock = Clock(datetime(2026, 5, 1, 8, 0, 5, tzinfo=UTC))
     schedules = service(mlops, clock)

@@ -228,6 +228,30 @@ class RunRecords:
                 ).all()
             )
 
+    def running_elsewhere(self, host: str) -> list[tuple]:
+        """``(id, started_at, heartbeat_at)`` of the batch runs running on other hosts."""
+        with self.db.session() as session:
+            return list(
+                session.execute(
+                    select(Run.id, Run.started_at, Run.heartbeat_at).where(
+                        Run.status == "running", Run.kind == "batch", Run.host != host
+                    )
+                ).all()
+            )
+
+    def heartbeat(self, run_id: str) -> str | None:
+        """A worker is alive: record it while the run is running; the run's status (None: gone)."""
+        now = datetime.now(timezone.utc)
+        with self.db.session() as session:
+            result = session.execute(
+                update(Run)
+                .where(Run.id == run_id, Run.status == "running")
+                .values(heartbeat_at=now)
+            )
+            if result.rowcount == 1:
+                return "running"
+            return session.scalar(select(Run.status).where(Run.id == run_id))
+
     _FINAL = (Run.id, Run.status, Run.notebook_path, Run.trigger, Run.finished_at)
 
     def finished_since(self, since: datetime) -> list[tuple]:

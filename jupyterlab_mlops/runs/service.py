@@ -36,7 +36,7 @@ from .queue import RunQueue
 from .records import RunRecords, load_run, run_to_dict
 from .settings import RunSettings
 from .submission import Submissions
-from .supervision import SERVER_RESTARTED, Supervisor
+from .supervision import SERVER_RESTARTED, Supervisor, check_heartbeats
 from .sweeps import Sweeps, check_grid
 
 __all__ = ["SERVER_RESTARTED", "RunService"]
@@ -452,6 +452,10 @@ class RunService:
     def report_progress(self, run_id: str, done: int, total: int, current: int | None) -> None:
         self._records.report_progress(run_id, done, total, current)
 
+    def heartbeat(self, run_id: str) -> str | None:
+        """A worker says it is alive; the run's status (anything but running: stop)."""
+        return self._records.heartbeat(run_id)
+
     def finish(self, run_id: str, status: str, **values: Any) -> bool:
         """Move a running run to a final state, unless something else already did."""
         changed = self._records.finish(run_id, status, **values)
@@ -476,10 +480,13 @@ class RunService:
         return self.get(run_id)
 
     def tick(self) -> None:
-        """The ``runs.queue`` job: start queued runs, enforce timeouts, fail dead runs, and
-        announce runs that finished (here or elsewhere)."""
+        """The ``runs.queue`` job: start queued runs, enforce timeouts, fail dead runs (here by
+        their process, elsewhere by their heartbeat), and announce runs that finished (here or
+        elsewhere)."""
         self.executor.tick()
-        if self._supervisor.check(reason=None):
+        dead = self._supervisor.check(reason=None)
+        lost = check_heartbeats(self._records, self.finish, self._settings.heartbeat_timeout)
+        if dead or lost:
             self.executor.launch([])
         self._finished.poll()
 

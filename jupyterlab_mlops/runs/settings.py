@@ -8,9 +8,10 @@ kernel it starts, open the same store without importing the composition root.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import MLOpsError
@@ -19,11 +20,14 @@ from .limits import RunLimits, check_limits
 DEFAULT_EXECUTOR = "jupyterlab_mlops.runs.executors.local.LocalExecutor"
 DEFAULT_OUTPUT_DIR = "mlops-runs"
 DEFAULT_MAX_CONCURRENT = 2
+DEFAULT_HEARTBEAT_TIMEOUT = 60.0
 
 #: what a worker needs to find the store; set by every executor, required by the worker
 STORE_VARIABLES = ("MLOPS_ROOT_DIR", "MLOPS_STORE_URL", "MLOPS_ARTIFACT_ROOT")
 #: never inherited by a worker from the process that starts it
 NOT_INHERITED = ("MLOPS_RUN_ID", "JPY_SESSION_NAME")
+#: paths on the lab's machine: never sent to a worker that does not share its disk
+LOCAL_PATH_VARIABLES = ("MLOPS_ROOT_DIR", "MLOPS_OUTPUT_DIR")
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,11 @@ class RunSettings:
     @property
     def default_limits(self) -> RunLimits:
         return check_limits(self.run_memory_limit or None, self.run_cpus or None, RunLimits())
+
+    #: handed to fsspec with ``artifact_root`` (an S3 endpoint, credentials)
+    artifact_storage_options: dict = field(default_factory=dict)
+    #: a run on another machine whose worker has not beaten for this long is failed
+    heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT
 
     @property
     def data_dir(self) -> Path:
@@ -70,11 +79,14 @@ class RunSettings:
         return base / run_id / Path(notebook_path).name
 
     def store_environment(self) -> dict[str, str]:
-        return {
+        env = {
             "MLOPS_ROOT_DIR": str(self.root_dir.resolve()),
             "MLOPS_STORE_URL": self.store_url,
             "MLOPS_ARTIFACT_ROOT": self.artifact_root,
         }
+        if self.artifact_storage_options:
+            env["MLOPS_ARTIFACT_STORAGE_OPTIONS"] = json.dumps(self.artifact_storage_options)
+        return env
 
     def worker_variables(self) -> dict[str, str]:
         """The ``MLOPS_*`` variables a worker is started with (its settings, in short)."""
@@ -84,6 +96,7 @@ class RunSettings:
             "MLOPS_MAX_CONCURRENT_RUNS": str(self.max_concurrent_runs),
             "MLOPS_EXECUTOR_CLASS": self.executor_class,
             "MLOPS_DASK_SCHEDULER_ADDRESS": self.dask_scheduler_address,
+            "MLOPS_RUN_HEARTBEAT_TIMEOUT": f"{self.heartbeat_timeout:g}",
             "PYTHONUNBUFFERED": "1",
         }
 
@@ -115,7 +128,33 @@ class RunSettings:
             max_concurrent_runs=int(env.get("MLOPS_MAX_CONCURRENT_RUNS") or DEFAULT_MAX_CONCURRENT),
             executor_class=env.get("MLOPS_EXECUTOR_CLASS") or DEFAULT_EXECUTOR,
             dask_scheduler_address=env.get("MLOPS_DASK_SCHEDULER_ADDRESS") or "",
+            artifact_storage_options=_storage_options(env.get("MLOPS_ARTIFACT_STORAGE_OPTIONS")),
+            heartbeat_timeout=float(
+                env.get("MLOPS_RUN_HEARTBEAT_TIMEOUT") or DEFAULT_HEARTBEAT_TIMEOUT
+            ),
         )
+
+
+def _storage_options(value: str | None) -> dict:
+    if not value:
+        return {}
+    options = json.loads(value)
+    if not isinstance(options, dict):
+        raise MLOpsError("MLOPS_ARTIFACT_STORAGE_OPTIONS must be a JSON object")
+    return options
+
+
+def heartbeat_interval(timeout: float) -> float:
+    """Seconds between a worker's heartbeats: several beats fit in the timeout."""
+    return min(5.0, max(0.5, timeout / 4))
+
+
+def remote_variables(variables: Mapping[str, str], run_id: str) -> dict[str, str]:
+    """What a worker on a machine without the lab's disk is sent: the ``MLOPS_*`` variables
+    that name the store and the artifact store, and the run; no local path."""
+    env = {k: v for k, v in variables.items() if k not in LOCAL_PATH_VARIABLES}
+    env["MLOPS_RUN_ID"] = run_id
+    return env
 
 
 def worker_environment(

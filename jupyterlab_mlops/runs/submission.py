@@ -169,7 +169,7 @@ class Submissions:
     def base_provenance(self, prepared: PreparedSubmission, user: str) -> dict[str, Any]:
         """Store the exact input notebook; collect the environment (shared by a sweep's runs)."""
         sha = self.artifacts.put_bytes(prepared.data)
-        return provenance.collect(
+        prov = provenance.collect(
             root=self.root,
             notebook_path=prepared.path,
             notebook_sha256=sha,
@@ -178,6 +178,11 @@ class Submissions:
             input_files=prepared.input_files,
             user=user,
         )
+        # Declared inputs are stored too, so a worker that does not share the lab's disk
+        # fetches them by their sha256 (runs/workspace.py); the stored bytes' hash is recorded.
+        stored = {n: self.artifacts.put_file(p) for n, p in prepared.input_files.items()}
+        prov["inputs"] = {**prov["inputs"], **stored}
+        return prov
 
     def new_run(
         self,
@@ -195,12 +200,16 @@ class Submissions:
         path = prepared.path
         prov = dict(base_provenance)
         prov["parameters"] = params
+        stored = base_provenance.get("inputs") or {}
+        declared = {name: stored[name] for name in prepared.input_files if name in stored}
         files = {
-            **prepared.input_files,
-            **provenance.parameter_paths(self.root, path.parent, params),
+            name: file
+            for name, file in provenance.parameter_paths(self.root, path.parent, params).items()
+            if name not in declared
         }
         prov["inputs"] = {
             **provenance.input_hashes(self.root, files),
+            **declared,
             **{k: None for k in prepared.missing_inputs},
         }
         return Run(

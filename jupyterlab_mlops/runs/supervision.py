@@ -3,7 +3,10 @@
 A run on this host whose process is gone is failed (a worker that died, a kernel that ended
 without closing its interactive run, or — at server start — whatever a crash left behind); a
 batch run past its timeout (plus a grace period, the worker enforces the timeout itself first)
-is marked ``timed_out`` and its process tree killed. Runs on other hosts are their hosts' job.
+is marked ``timed_out`` and its process tree killed. This host cannot see the processes of runs
+on other hosts (Dask workers, another lab): their workers beat every few seconds
+(``runs/heartbeat.py``), and :func:`check_heartbeats` fails a batch run whose worker has been
+silent for longer than the heartbeat timeout — its machine or worker was lost.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from .records import RunRecords
 
 TIMEOUT_GRACE_SECONDS = 10.0
 SERVER_RESTARTED = "server restarted"
+WORKER_LOST = "worker lost: no heartbeat for {seconds:.0f} s"
 
 #: ``finish(run_id, status, status_reason=…) -> bool`` (False: it was already final)
 Finish = Callable[..., bool]
@@ -53,3 +57,20 @@ class Supervisor:
                     kill_process_tree(pid, started_at, run_id)
                     changed.append(run_id)
         return changed
+
+
+def check_heartbeats(records: RunRecords, finish: Finish, timeout: float) -> list[str]:
+    """Fail the batch runs on other hosts whose worker has not beaten for ``timeout`` seconds
+    (a run claimed but not yet beating counts from its start); the ids of the runs it failed."""
+    now = datetime.now(timezone.utc)
+    failed = []
+    for run_id, started_at, heartbeat_at in records.running_elsewhere(this_host()):
+        last = heartbeat_at or started_at
+        if last is None:
+            continue
+        silent = (now - last).total_seconds()
+        if silent > timeout and finish(
+            run_id, "failed", status_reason=WORKER_LOST.format(seconds=silent)
+        ):
+            failed.append(run_id)
+    return failed

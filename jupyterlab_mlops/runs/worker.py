@@ -6,7 +6,11 @@ what it needs from that environment (``RunSettings.from_environment``: the store
 store, the executor class), never the composition root. It runs the stored input notebook (the
 exact bytes recorded at submission) with papermill, writes progress to the run while cells
 execute, enforces the run's timeout, stores the output notebook as an artifact, writes it under
-the root for opening in the lab, and records the final state. For a reproduction it also stores
+the root for opening in the lab, and records the final state. While it runs, a heartbeat thread
+(``heartbeat.py``) records that it is alive and stops it when the run was cancelled elsewhere.
+On a machine without the lab's disk (``MLOPS_WORKSPACE``, set by the Dask executor's task) its
+root is a private workspace filled from the artifact store (``workspace.py``), and the output
+notebook stays in the artifact store until the lab asks for it. For a reproduction it also stores
 the comparison with the original. When done it starts the next queued run, so the queue drains
 even when no server is running.
 
@@ -34,9 +38,11 @@ from ..errors import Forbidden, InsufficientStorage
 from ..events import EventBus
 from ..store.artifacts import ArtifactStore
 from ..store.db import Database
+from . import workspace
 from .comparison import compare_runs
 from .limits import Enforcement, RunLimits
 from .live import LivePublisher
+from .heartbeat import Heartbeat
 from .processes import STANDBY, kill_children
 from .progress import ProgressWriter, durable
 from .service import RunService
@@ -45,6 +51,7 @@ from .settings import RunSettings
 ENGINE_NAME = "mlops"
 KERNEL_START_TIMEOUT = 120
 TIMEOUT_EXIT_CODE = 3
+STOPPED_EXIT_CODE = 4
 #: seconds one store write waits for another process's lock; :mod:`.progress` retries after
 WORKER_BUSY_TIMEOUT = 2.0
 
@@ -101,8 +108,10 @@ papermill_engines.register(ENGINE_NAME, ProgressEngine)
 
 
 class Worker:
-    def __init__(self, service: RunService, run_id: str):
+    def __init__(self, service: RunService, run_id: str, *, in_workspace: bool = False):
+        """``in_workspace``: the service's root is this run's private workspace, not the lab's."""
         self.service = service
+        self.in_workspace = in_workspace
         self.artifacts = service.artifacts
         self.run_id = run_id
         self.workdir = Path(tempfile.mkdtemp(prefix=f"mlops-run-{run_id}-"))
@@ -154,6 +163,7 @@ class Worker:
     def _watchdog(self, seconds: float) -> None:
         if self._finished.wait(seconds):
             return
+        self._finished.set()  # the heartbeat leaves the end of this run to us
         # Record first (only if still running), then stop the kernel and this process.
         output = self._store_output()
         values: dict[str, Any] = {"status_reason": f"timed out after {seconds:g}s"}
@@ -164,6 +174,25 @@ class Worker:
         shutil.rmtree(self.workdir, ignore_errors=True)
         self.dispatch_next()
         os._exit(TIMEOUT_EXIT_CODE)
+
+    # -- heartbeat ----------------------------------------------------------------------------
+
+    def _start_heartbeat(self) -> None:
+        Heartbeat(
+            beat=lambda: self.service.heartbeat(self.run_id),
+            on_stop=self._stopped_elsewhere,
+            timeout=self.service.settings.heartbeat_timeout,
+            finished=self._finished,
+        ).start()
+
+    def _stopped_elsewhere(self, status: str | None) -> None:
+        """The run was cancelled (or ended by a supervisor): stop the kernel and this process."""
+        self._finished.set()
+        self.service.log.warning("run %s is %s: stopping its kernel", self.run_id, status)
+        kill_children()
+        self.cleanup()
+        self.dispatch_next()
+        os._exit(STOPPED_EXIT_CODE)
 
     # -- outputs ------------------------------------------------------------------------------
 
@@ -178,6 +207,8 @@ class Worker:
         except Exception:  # partial output is a bonus, never a reason to lose the final state
             return {}
         values: dict[str, Any] = {"output_notebook_sha256": sha}
+        if self.in_workspace:  # not the lab's disk: the lab fetches it when it is opened
+            return values
         try:
             run = durable(self.service.get, self.run_id)
             values["output_notebook_path"] = self.service.write_output(
@@ -212,8 +243,11 @@ class Worker:
     # -- execution ----------------------------------------------------------------------------
 
     def execute(self, run: dict[str, Any]) -> int:
+        self._start_heartbeat()  # first: fetching large inputs must not look like a lost worker
         input_path = self.workdir / "input.ipynb"
         self.artifacts.get_file(run["input_notebook_sha256"], input_path)
+        if self.in_workspace:
+            workspace.populate(self.service.root, run, self.artifacts)
         notebook = self.service.root / run["notebook_path"]
         cwd = notebook.parent if notebook.parent.is_dir() else self.workdir
         if run["timeout_seconds"]:
@@ -343,7 +377,7 @@ def build_service(env: dict[str, str] | None = None) -> RunService:
     # alembic check here, it is a good part of a worker's start-up time.
     return RunService(
         Database(settings.store_url, upgrade=False, busy_timeout=WORKER_BUSY_TIMEOUT),
-        ArtifactStore(settings.artifact_root),
+        ArtifactStore(settings.artifact_root, settings.artifact_storage_options),
         settings,
         executor_factory=import_item(settings.executor_class),
         events=EventBus(),  # nobody in this process listens; the server polls the store
@@ -362,7 +396,9 @@ def main(argv: list[str] | None = None) -> int:
         if not run_id:
             return 0
         _redirect_output(service.log_path(run_id))
-    worker = Worker(service, run_id)
+    worker = Worker(
+        service, run_id, in_workspace=bool(os.environ.get(workspace.WORKSPACE_VARIABLE))
+    )
     try:
         run = worker.claim()
         if run is None:

@@ -116,6 +116,8 @@ class Run(Base):
     duration_seconds: Mapped[float | None] = mapped_column(Float)
     pid: Mapped[int | None] = mapped_column(Integer)
     host: Mapped[str | None] = mapped_column(String(255))
+    # When the run's worker last said it is alive (every few seconds while it runs).
+    heartbeat_at: Mapped[datetime | None]
     executor: Mapped[str] = mapped_column(String(64), default="local")
     cells_done: Mapped[int] = mapped_column(Integer, default=0)
     cells_total: Mapped[int] = mapped_column(Integer, default=0)
@@ -369,7 +371,8 @@ class Monitor(Base):
     # Window, methods per column, rules, channels, retraining notebook and parameters.
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
     interval_seconds: Mapped[float] = mapped_column(Float, default=3600.0)
-    status: Mapped[str] = mapped_column(String(16), default="unknown")
+    # "insufficient_data" is 17 characters: PostgreSQL enforces the length, SQLite does not.
+    status: Mapped[str] = mapped_column(String(32), default="unknown")
     last_checked_at: Mapped[datetime | None]
     created_by: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

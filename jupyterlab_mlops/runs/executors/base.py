@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..processes import kill_process_tree, parse_time, this_host
-from ..settings import worker_environment
+from ..settings import remote_variables, worker_environment
 
 #: ``claim_next(executor_name, limit, start) -> run id | None``; ``start(run_id) -> pid``
 ClaimNext = Callable[[str, int, Callable[[str], int]], "str | None"]
@@ -47,6 +47,11 @@ class ExecutorContext:
         """The environment of the worker for ``run_id`` (None: a standby worker): this
         process's environment, as it is now, with the workers' variables."""
         return worker_environment(self.worker_variables, run_id)
+
+    def remote_environment_for(self, run_id: str) -> dict[str, str]:
+        """All a worker on another machine is told: the run and the ``MLOPS_*`` variables of
+        the store and the artifact store — no local path, nothing else of this process."""
+        return remote_variables(self.worker_variables, run_id)
 
     def log_path(self, name: str) -> Path:
         """The worker's own log (papermill/kernel start-up problems land here)."""

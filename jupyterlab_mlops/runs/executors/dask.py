@@ -1,11 +1,14 @@
-"""Scale-out: run workers on a Dask ``distributed`` cluster.
+"""Scale-out: run workers on a Dask ``distributed`` cluster that shares no disk with the lab.
 
 Each run becomes one Dask task that starts the same worker process (``python -m
 jupyterlab_mlops.runs.worker RUN_ID``) on a Dask worker, so execution, progress, timeouts and
-provenance are identical to local runs; the cluster decides concurrency. The worker claims its
-queued run itself, so a task that starts after the run was cancelled does nothing. A Dask
-worker needs the store and the artifact store (their URLs travel in the task's environment),
-not the lab's disk beyond the server root the notebooks live under.
+provenance are identical to local runs; the cluster decides concurrency. The task carries only
+the run id and the ``MLOPS_*`` variables of the store and the artifact store — no path of the
+lab's machine: the worker runs in a private workspace filled from the artifact store
+(``runs/workspace.py``) and writes everything back through the stores. The worker claims its
+queued run itself, so a task that starts after the run was cancelled (or that Dask re-runs after
+losing a worker) does nothing. A cancel cancels the task, and reaches a running worker through
+its heartbeat, which reads the run's status; a lost worker is failed by its missing heartbeat.
 """
 
 from __future__ import annotations
@@ -16,24 +19,38 @@ import threading
 from typing import Any
 
 from ...errors import Unavailable
+from .. import workspace
 from ..processes import kill_process_tree, parse_time, this_host, worker_command
 from .base import Executor, ExecutorContext
 
 CONNECT_TIMEOUT = "5s"
 
 
-def execute_run(run_id: str, environment: dict[str, str]) -> int:
-    """The Dask task: run the worker process to completion; its exit code is the result."""
-    completed = subprocess.run(
-        worker_command(run_id),
-        env={**os.environ, **environment},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        check=False,
-    )
-    return completed.returncode
+def execute_run(run_id: str, variables: dict[str, str]) -> int:
+    """The Dask task: run the worker process in a fresh workspace; its exit code is the result.
+
+    The Dask worker's own environment (``HOME``, ``AWS_*`` …) is the base; ``variables`` name
+    the store and the artifact store; the workspace is the worker's root and working directory.
+    """
+    directory = workspace.create(run_id)
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("MLOPS_")},
+        **variables,
+        "MLOPS_ROOT_DIR": str(directory),
+        workspace.WORKSPACE_VARIABLE: "1",
+    }
+    try:
+        completed = subprocess.run(
+            worker_command(run_id),
+            env=environment,
+            cwd=str(directory),
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            check=False,
+        )
+        return completed.returncode
+    finally:
+        workspace.remove(directory)
 
 
 class DaskExecutor(Executor):
@@ -86,7 +103,7 @@ class DaskExecutor(Executor):
             future = client.submit(
                 execute_run,
                 run_id,
-                self.context.environment_for(run_id),
+                self.context.remote_environment_for(run_id),
                 key=f"mlops-run-{run_id}",
                 pure=False,
             )
