@@ -441,8 +441,14 @@ class DriftReport:
         self._widget = None
 
     @property
-    def drift_share(self) -> float:
+    def drift_share(self) -> float | None:
+        """``None`` when the window had too few rows to say (verdict ``insufficient_data``)."""
         return self.summary["drift_share"]
+
+    @property
+    def verdict(self) -> str:
+        """``ok``, ``drift`` or ``insufficient_data``."""
+        return self.summary.get("verdict", "drift" if self.summary["dataset_drift"] else "ok")
 
     @property
     def drifted_columns(self) -> list[str]:
@@ -503,6 +509,8 @@ class DriftReport:
 
     def __repr__(self) -> str:
         s = self.summary
+        if s["drift_share"] is None:
+            return f"<DriftReport insufficient_data: {s['n_current_rows']} rows>"
         return (
             f"<DriftReport {s['n_drifted']}/{s['n_columns']} columns drifted "
             f"(share {s['drift_share']:.0%}), {len(self.alerts)} alerts>"
@@ -529,15 +537,21 @@ def compute_report(
     progress: bool | None = None,
     title: str | None = None,
     workers: int | None = None,
+    min_rows: int = 0,
 ) -> DriftReport:
     """Compare ``current`` with ``reference``: data, a profile dict or a :class:`Reference`
-    (a model ref is resolved by the caller: ``mlops.drift_report`` does it)."""
+    (a model ref is resolved by the caller: ``mlops.drift_report`` does it).
+
+    Fewer than ``min_rows`` current rows give the verdict ``insufficient_data``: no statistic is
+    computed, so an empty window never reads as total drift."""
     started = time.perf_counter()
     ref = Reference.coerce(reference)
     from .profile import as_frame
 
     frame = as_frame(current)
     frame.columns = [str(c) for c in frame.columns]
+    if len(frame) < min_rows:
+        return insufficient_report(ref, len(frame), min_rows, title=title, started=started)
     names = list(ref.columns)
     if columns is not None:
         unknown = [c for c in columns if c not in ref.columns]
@@ -588,6 +602,7 @@ def compute_report(
         "n_drifted": len(drifted),
         "drift_share": share,
         "dataset_drift": share >= DATASET_DRIFT_SHARE and bool(rows),
+        "verdict": "drift" if share >= DATASET_DRIFT_SHARE and rows else "ok",
         "drifted_columns": drifted,
         "n_reference_rows": ref.n_rows,
         "n_current_rows": n_rows,
@@ -597,11 +612,43 @@ def compute_report(
         "seconds": time.perf_counter() - started,
     }
     alerts = drift_rules.evaluate(summary, rows, rules)
-    if title is None:
-        title = "Drift report"
-        if ref.model:
-            title += f" — {ref.model['name']} v{ref.model['version']}"
-    return DriftReport(rows, summary, alerts=alerts, title=title)
+    return DriftReport(rows, summary, alerts=alerts, title=_title(ref, title))
 
 
-__all__ = ["DriftReport", "compute_report", "json_safe", "resolve_methods"]
+def _title(ref: Reference, title: str | None) -> str:
+    if title is not None:
+        return title
+    if ref.model:
+        return f"Drift report — {ref.model['name']} v{ref.model['version']}"
+    return "Drift report"
+
+
+def insufficient_report(
+    reference: Any,
+    n_rows: int,
+    min_rows: int,
+    *,
+    title: str | None = None,
+    started: float | None = None,
+) -> DriftReport:
+    """The report of a window with fewer than ``min_rows`` rows: no drift share, no alert."""
+    ref = Reference.coerce(reference)
+    summary = {
+        "n_columns": len(ref.columns),
+        "n_drifted": 0,
+        "drift_share": None,
+        "dataset_drift": False,
+        "verdict": "insufficient_data",
+        "drifted_columns": [],
+        "n_reference_rows": ref.n_rows,
+        "n_current_rows": n_rows,
+        "min_rows": min_rows,
+        "reference_source": ref.source,
+        "model": ref.model,
+        "ignored_columns": [],
+        "seconds": None if started is None else time.perf_counter() - started,
+    }
+    return DriftReport([], summary, alerts=[], title=_title(ref, title))
+
+
+__all__ = ["DriftReport", "compute_report", "insufficient_report", "json_safe", "resolve_methods"]

@@ -297,7 +297,22 @@ class HealthResponse(Schema):
     uptime_seconds: float
 
 
+class ErrorDetail(Schema):
+    model_config = ConfigDict(extra="allow")
+
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+class ErrorResponse(Schema):
+    """Every error the serving process answers."""
+
+    error: ErrorDetail
+
+
 SERVING_MODELS = (
+    ErrorResponse,
     PredictRequest,
     PredictResponse,
     FeedbackRequest,
