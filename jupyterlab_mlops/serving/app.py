@@ -31,7 +31,6 @@ from .batching import DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_LATENCY_MS
 from .jsonio import JSON, error_response, json_response
 from .prediction_log import PredictionLog
 from .routes import ADMIN_TOKEN_ENV, add_routes
-from .security import PolicySource, SecurityMiddleware
 from .schemas import (
     SERVING_MODELS,
     ErrorResponse,
@@ -43,6 +42,7 @@ from .schemas import (
     ReloadRequest,
     ReloadResponse,
 )
+from .security import PolicySource, SecurityMiddleware
 from .state import Routing, ServingState, load_model
 from .validation import DEFAULT_MAX_STRING_LENGTH, PayloadError
 

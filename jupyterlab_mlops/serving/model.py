@@ -91,9 +91,7 @@ class ServedModel:
         )
 
     @classmethod
-    def from_bundle(
-        cls, bundle_dir: str, *, trust: bool = False, **validation: Any
-    ) -> ServedModel:
+    def from_bundle(cls, bundle_dir: str, *, trust: bool = False, **validation: Any) -> ServedModel:
         """``validation``: the :class:`InputValidator` policies (extra columns, categories…)."""
         from .bundle import load_bundle
 

@@ -134,7 +134,8 @@ def add_routes(app: FastAPI, state: ServingState) -> None:
             return error_response(
                 404,
                 "unknown_prediction",
-                f"no prediction with id {shown}" + (f" and {len(stored) - 5} more" if len(stored) > 5 else ""),
+                f"no prediction with id {shown}"
+                + (f" and {len(stored) - 5} more" if len(stored) > 5 else ""),
                 {"prediction_ids": stored[:100]},
             )
         state.metrics.feedback.labels(state.routing.champion.name).inc(stored)

@@ -425,9 +425,7 @@ class ColumnRule:
         rows = [
             i
             for i, v in enumerate(values)
-            if v is not None
-            and not (isinstance(v, float) and math.isnan(v))
-            and v not in known
+            if v is not None and not (isinstance(v, float) and math.isnan(v)) and v not in known
         ]
         if not rows or self.policy == "accept":
             return rows, None
