@@ -234,9 +234,7 @@ def test_unknown_categories_are_accepted_counted_and_flagged(served, client):
         rows = frame.set_index("id").loc[ids]
         assert list(rows["city"])[::2] == ["atlantis", "mu"]
         assert frame.attrs["unknown_categories"]["city"] >= 2
-        outputs = dict(
-            log._query("SELECT id, outputs FROM predictions WHERE id IN (?, ?, ?)", ids)
-        )
+        outputs = dict(log._query("SELECT id, outputs FROM predictions WHERE id IN (?, ?, ?)", ids))
         assert [json.loads(outputs[i]).get("unknown_categories") for i in ids] == [
             ["city"],
             None,
