@@ -56,7 +56,10 @@ class Liveness:
                     continue
                 if current["status"] != "running":
                     continue
-                if not reason.startswith("stopped answering"):
+                if reason.startswith("stopped answering"):
+                    # a hung process would hold its port and memory: end it first
+                    self.service.deployer(current["target"]).kill(current)
+                else:
                     reason = self._failure(current, probe=False)
                     if reason is None:
                         continue

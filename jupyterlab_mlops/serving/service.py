@@ -184,7 +184,9 @@ class DeploymentService:
             started["api_key"] = first_key  # shown once: the store keeps its sha256 only
         return started
 
-    def _start(self, deployment_id: str, progress: Progress) -> dict[str, Any]:
+    def _start(
+        self, deployment_id: str, progress: Progress, reason: str | None = None
+    ) -> dict[str, Any]:
         with self._lock(deployment_id):
             deployment = self.records.get(deployment_id)
             try:
@@ -198,13 +200,15 @@ class DeploymentService:
                 if isinstance(err, MLOpsError):
                     err.details = {**err.details, "deployment_id": deployment_id}
                 raise
-            return self._started(deployment_id, fields)
+            return self._started(deployment_id, fields, reason)
 
-    def _started(self, deployment_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    def _started(
+        self, deployment_id: str, fields: dict[str, Any], reason: str | None = None
+    ) -> dict[str, Any]:
         fields = dict(fields)
         fields.pop("image_size", None)
         status = fields.pop("status", "running")
-        reason = fields.pop("status_reason", None)
+        reason = fields.pop("status_reason", reason)
         return self.records.update(deployment_id, status=status, status_reason=reason, **fields)
 
     def _revive(self, deployment_id: str, restarts: int) -> dict[str, Any]:
@@ -216,20 +220,12 @@ class DeploymentService:
             pid=None,
             restarts=restarts,
         )
+        reason = f"restarted by restart_policy on-failure ({restarts} restarts)"
         if deployment["target"] == "local":
-            started = self._start(deployment_id, no_progress)
-        else:
-            self._write_policy(deployment)
-            fields = self.deployer(deployment["target"]).restart(deployment, no_progress)
-            started = self._started(deployment_id, fields)
-        return (
-            self.records.update(
-                deployment_id,
-                status_reason=f"restarted by restart_policy on-failure ({restarts} restarts)",
-            )
-            if started["status"] == "running"
-            else started
-        )
+            return self._start(deployment_id, no_progress, reason)
+        self._write_policy(deployment)
+        fields = self.deployer(deployment["target"]).restart(deployment, no_progress)
+        return self._started(deployment_id, fields, reason)
 
     def get(self, deployment_id: str, *, stats: bool = True) -> dict[str, Any]:
         deployment = self.records.get(deployment_id)

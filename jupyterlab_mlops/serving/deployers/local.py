@@ -91,6 +91,7 @@ class LocalDeployer(Deployer):
         super().__init__(context)
         # Popen objects of processes this interpreter started, so exited ones are reaped.
         self._children: dict[int, subprocess.Popen] = {}
+        self._exit_codes: dict[int, int] = {}  # of reaped children, for the failure reason
 
     def start(self, deployment: dict[str, Any], progress: Progress = no_progress) -> dict[str, Any]:
         bundle_dir = deployment["bundle_dir"]
@@ -154,6 +155,7 @@ class LocalDeployer(Deployer):
         """The PID is alive and still one of ours (PIDs get reused)."""
         child = self._children.get(pid)
         if child is not None and child.poll() is not None:
+            self._exit_codes[pid] = self._children.pop(pid).returncode
             return False
         try:
             proc = psutil.Process(pid)
@@ -172,12 +174,9 @@ class LocalDeployer(Deployer):
 
     def failure(self, deployment: dict[str, Any]) -> str | None:
         pid = deployment.get("pid")
-        child = self._children.get(int(pid)) if pid else None
         if self.is_alive(deployment):
             return None
-        code = child.returncode if child is not None else None
-        if child is not None:
-            self._children.pop(int(pid), None)
+        code = self._exit_codes.get(int(pid)) if pid else None
         how = ""
         if code is not None:
             how = f" (killed by signal {-code})" if code < 0 else f" (exit status {code})"
@@ -214,6 +213,16 @@ class LocalDeployer(Deployer):
         pid = deployment.get("pid")
         if pid and self._matches(int(pid), deployment):
             self._terminate(int(pid))
+
+    def kill(self, deployment: dict[str, Any]) -> None:
+        """SIGKILL the process group: a hung process does not handle SIGTERM."""
+        pid = deployment.get("pid")
+        if pid and self._matches(int(pid), deployment):
+            try:
+                os.killpg(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self._terminate(int(pid))  # reaps it (already dead: returns at once)
 
     def logs(self, deployment: dict[str, Any], tail: int = 200) -> str:
         return tail_file(deployment.get("log_path"), tail)
