@@ -26,7 +26,10 @@ ON_FAILURE = {"restart_policy": {"policy": "on-failure", "max_restarts": 1, "bac
 @pytest.fixture
 def mlops(tmp_path):
     instance = MLOps(
-        root_dir=str(tmp_path), deployment_poll_interval=0.5, docker_base_image=BASE_IMAGE
+        root_dir=str(tmp_path),
+        deployment_poll_interval=0.5,
+        docker_base_image=BASE_IMAGE,
+        docker_prefetch_wheels=True,  # pip inside the build cannot reach PyPI here
     )
     with stopping_all(instance):
         instance.start()  # the scheduler runs serving.liveness every 0.5 s
