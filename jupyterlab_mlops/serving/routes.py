@@ -108,7 +108,7 @@ def add_routes(app: FastAPI, state: ServingState) -> None:
                 return json_response(
                     {
                         "error": {
-                            "code": "non_finite_label",
+                            "code": "invalid_input",
                             "message": err.message,
                             "details": {"errors": non_finite},
                         }
