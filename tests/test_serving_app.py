@@ -171,7 +171,9 @@ def test_nan_where_not_nullable_and_null_where_nullable(mixed):
     text = json.dumps({"records": [{**row, "mean radius": float("nan")}]})  # a NaN literal
     assert "NaN" in text
     with _client() as client:
-        response = client.post(f"{mixed.url}/predict", content=text, headers={"content-type": "application/json"})
+        response = client.post(
+            f"{mixed.url}/predict", content=text, headers={"content-type": "application/json"}
+        )
         assert response.status_code == 422
         assert "'mean radius': must not be null or NaN" in response.json()["error"]["message"]
         # "mean area" is nullable in this signature: null reaches the model as NaN, which the
@@ -629,7 +631,9 @@ def test_admin_reload_refuses_bad_bodies_and_keeps_serving(bundles, tmp_path):
             ('{"bundle": ' + "[" * 100_000, None),
             ("[1]", None),
         ):
-            error = _assert_error_shape(client.post(url, content=body, headers={"content-type": "application/json"}))
+            error = _assert_error_shape(
+                client.post(url, content=body, headers={"content-type": "application/json"})
+            )
             if field is not None:
                 assert error["details"]["errors"][0]["field"] == field, error
         health = client.get(f"{server.url}/health").json()
