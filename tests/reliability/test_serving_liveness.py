@@ -33,8 +33,10 @@ def mlops(tmp_path):
     )
     with stopping_all(instance):
         instance.start()  # the scheduler runs serving.liveness every 0.5 s
-        yield instance
-    instance.stop()
+        try:
+            yield instance
+        finally:
+            instance.stop()  # first: liveness must not restart what the clean-up stops
 
 
 def _failures(mlops) -> list[dict]:
