@@ -8,6 +8,11 @@ import pytest
 
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
+# The helper modules (polling, serving_utils, …) are importable from tests/ subdirectories too.
+TESTS_DIR = str(Path(__file__).parent / "tests")
+if TESTS_DIR not in sys.path:
+    sys.path.insert(0, TESTS_DIR)
+
 
 @pytest.fixture
 def jp_server_config(jp_server_config):

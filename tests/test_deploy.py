@@ -3,6 +3,8 @@ alias-following under continuous traffic, bad input."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import signal
 import socket
@@ -217,8 +219,15 @@ def test_kubernetes_manifests_and_docker_without_engine(mlops, trained, monkeypa
     assert record["status"] == "written"
     assert record["url"] == "http://churn-production.ml.svc.cluster.local"
     documents = list(yaml.safe_load_all(Path(record["manifest_path"]).read_text()))
-    deployment, service = documents
+    deployment, service, secret = documents
     assert deployment["kind"] == "Deployment" and service["kind"] == "Service"
+    # API keys on by default: the first key's sha256 reaches the pod through a Secret
+    assert secret["kind"] == "Secret" and record["api_key"].startswith("mlops_")
+    policy = json.loads(secret["stringData"]["security.json"])
+    assert policy["require_api_key"] is True
+    assert policy["api_key_sha256"] == [hashlib.sha256(record["api_key"].encode()).hexdigest()]
+    assert "churn-production.ml.svc.cluster.local" in policy["allowed_hosts"]
+    assert "--security-file" in deployment["spec"]["template"]["spec"]["containers"][0]["command"]
     assert deployment["spec"]["replicas"] == 2
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "mlops-churn:1"

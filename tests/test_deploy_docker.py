@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import dockerfile
+import httpx
 import numpy as np
 import pytest
 from deploy_support import BASE_IMAGE, predict, register_models, stopping_all
@@ -161,7 +162,13 @@ def test_real_image_builds_runs_and_answers_like_the_model(engine, mlops, capsys
         build = next(line for line in reversed(lines) if line.startswith("built "))
         print(f"\n[docker] {build}; image {deployment['image']} is {size_mb:.0f} MB")
 
-    body = predict(deployment["url"], X.head(80))
+    # docker deployments require an API key by default: the first one comes with the answer
+    assert deployment["api_key"].startswith("mlops_")
+    assert "api_key" not in mlops.deployments.get(deployment["id"], stats=False)
+    headers = {"Authorization": f"Bearer {deployment['api_key']}"}
+    with httpx.Client(headers=headers, timeout=30, trust_env=False) as client:
+        body = predict(deployment["url"], X.head(80), client)
+    assert httpx.post(f"{deployment['url']}/predict", json={}, trust_env=False).status_code == 401
     assert body["version"] == 1
     assert body["predictions"] == model.predict(X.head(80)).tolist()
     np.testing.assert_allclose(body["probabilities"], model.predict_proba(X.head(80)))

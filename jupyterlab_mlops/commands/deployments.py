@@ -39,7 +39,10 @@ from .render import (
 )
 from .spec import Command, Group, arg
 
-GROUPS = [Group("deployments", "List and manage deployments.")]
+GROUPS = [
+    Group("deployments", "List and manage deployments."),
+    Group("deployments keys", "API keys of a deployment (sha256 kept; a key is shown once)."),
+]
 
 
 def _requests(d: dict[str, Any]) -> Any:
@@ -217,6 +220,41 @@ def sync(context: Context, options: argparse.Namespace) -> list[dict[str, Any]]:
         time.sleep(max(MIN_SYNC_INTERVAL_SECONDS, options.interval))
 
 
+# -- API keys -------------------------------------------------------------------------------
+
+KEY_COLUMNS = [
+    Column("id", lambda k: k["id"]),
+    Column("name", lambda k: k["name"]),
+    Column("prefix", lambda k: k["prefix"] + "…"),
+    Column("created", lambda k: k["created_at"] or ""),
+    Column("revoked", lambda k: k["revoked_at"] or ""),
+]
+
+
+def _keys(name: str):
+    def call(context: Context, options: argparse.Namespace) -> Any:
+        service = context.mlops.deployments
+        if name == "list":
+            return {"items": service.list_keys(options.id)}
+        if name == "revoke":
+            return service.revoke_key(options.id, options.key_id, user=context.user)
+        if name == "rotate":
+            return service.rotate_keys(options.id, name=options.name, user=context.user)
+        return service.create_key(options.id, name=options.name, user=context.user)
+
+    return call
+
+
+def key_text(data: dict[str, Any], options: argparse.Namespace, context: Context) -> str:
+    revoked = data.get("revoked")
+    return lines(
+        f"API key {data['id']} of deployment {data['deployment_id']} (shown once, keep it):",
+        data["key"],
+        f"revoked: {', '.join(revoked)}" if revoked else None,
+        "use it as: Authorization: Bearer <key>",
+    )
+
+
 # -- predict (a notebook's DataFrame against an endpoint) -----------------------------------
 
 
@@ -372,6 +410,37 @@ COMMANDS = [
             ("restart", "Restart a deployment."),
             ("delete", "Stop a deployment and remove its record and files."),
         )
+    ),
+    Command(
+        "deployments keys list",
+        "List a deployment's API keys (prefixes only).",
+        _keys("list"),
+        (ID,),
+        text=lambda data, options, context: (
+            table_text(KEY_COLUMNS, data["items"])
+            if data["items"]
+            else f"deployment {options.id} has no API keys"
+        ),
+    ),
+    *(
+        Command(
+            f"deployments keys {name}",
+            help_,
+            _keys(name),
+            (ID, arg("--name", default="", help="What the key is for.")),
+            text=key_text,
+        )
+        for name, help_ in (
+            ("create", "Create an API key (printed once)."),
+            ("rotate", "Create an API key and revoke every older one."),
+        )
+    ),
+    Command(
+        "deployments keys revoke",
+        "Revoke an API key: the endpoint refuses it within a second.",
+        _keys("revoke"),
+        (ID, arg("key_id", help="The key's id (see keys list).")),
+        text=lambda data, options, context: f"revoked key {data['id']} ({data['prefix']}…)",
     ),
     Command(
         "deployments logs",

@@ -152,6 +152,11 @@ def write_html(result: Any, path: str) -> None:
 
 def report_text(result: Any, options: argparse.Namespace, context: Context) -> str:
     s = result.summary
+    if s["drift_share"] is None:
+        return lines(
+            f"{result.title}: insufficient data ({s['n_current_rows']} current rows, "
+            f"{s.get('min_rows')} needed): no drift computed"
+        )
     verdict = "; dataset drift" if s.get("dataset_drift") else ""
     columns = sorted(result.columns, key=lambda c: not c.get("drifted"))  # drifted first
     alerts = [f"  [{a.get('severity')}] {a.get('rule')}: {a.get('message')}" for a in result.alerts]

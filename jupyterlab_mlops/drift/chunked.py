@@ -45,6 +45,7 @@ from .report import (
     _verdict,
     assemble_report,
     column_rows,
+    insufficient_report,
     resolve_methods,
     selected_columns,
 )
@@ -86,6 +87,7 @@ def chunked_report(
     workers: int | None = None,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     storage_options: Mapping[str, Any] | None = None,
+    min_rows: int = 0,
 ) -> DriftReport:
     """The drift report of ``current`` — a Parquet file or dataset directory (local path or any
     fsspec URL, with ``storage_options``), a CSV file, or an iterator of DataFrames — against
@@ -100,6 +102,8 @@ def chunked_report(
         dataset = _open(current, storage_options, Path(spill))
         present = set(dataset.schema.names)
         n_rows = dataset.count_rows()
+        if n_rows < min_rows:
+            return insufficient_report(ref, n_rows, min_rows, title=title, started=started)
         if progress is None:
             progress = n_rows * max(len(names), 1) >= PROGRESS_MIN_CELLS
         from tqdm.auto import tqdm

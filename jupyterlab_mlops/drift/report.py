@@ -441,8 +441,14 @@ class DriftReport:
         self._widget = None
 
     @property
-    def drift_share(self) -> float:
+    def drift_share(self) -> float | None:
+        """``None`` when the window had too few rows to say (verdict ``insufficient_data``)."""
         return self.summary["drift_share"]
+
+    @property
+    def verdict(self) -> str:
+        """``ok``, ``drift`` or ``insufficient_data``."""
+        return self.summary.get("verdict", "drift" if self.summary["dataset_drift"] else "ok")
 
     @property
     def drifted_columns(self) -> list[str]:
@@ -503,6 +509,8 @@ class DriftReport:
 
     def __repr__(self) -> str:
         s = self.summary
+        if s["drift_share"] is None:
+            return f"<DriftReport insufficient_data: {s['n_current_rows']} rows>"
         return (
             f"<DriftReport {s['n_drifted']}/{s['n_columns']} columns drifted "
             f"(share {s['drift_share']:.0%}), {len(self.alerts)} alerts>"
@@ -531,12 +539,16 @@ def compute_report(
     workers: int | None = None,
     memory_budget: int | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    min_rows: int = 0,
 ) -> DriftReport:
     """Compare ``current`` with ``reference``: data, a profile dict or a :class:`Reference`
     (a model ref is resolved by the caller: ``mlops.drift_report`` does it). Data that need
     not fit in memory (a Parquet or CSV path or dataset, an iterator of DataFrames) go through
     :func:`~jupyterlab_mlops.drift.chunked.chunked_report` (``memory_budget`` bytes at a time,
-    ``storage_options`` for fsspec URLs)."""
+    ``storage_options`` for fsspec URLs).
+
+    Fewer than ``min_rows`` current rows give the verdict ``insufficient_data``: no statistic is
+    computed, so an empty window never reads as total drift."""
     from . import chunked
 
     if chunked.is_out_of_core(current):
@@ -552,6 +564,7 @@ def compute_report(
             workers=workers,
             memory_budget=memory_budget or chunked.DEFAULT_MEMORY_BUDGET,
             storage_options=storage_options,
+            min_rows=min_rows,
         )
     started = time.perf_counter()
     ref = Reference.coerce(reference)
@@ -559,6 +572,8 @@ def compute_report(
 
     frame = as_frame(current)
     frame.columns = [str(c) for c in frame.columns]
+    if len(frame) < min_rows:
+        return insufficient_report(ref, len(frame), min_rows, title=title, started=started)
     names = selected_columns(ref, columns)
     chosen = resolve_methods(ref, methods)
     n_rows = len(frame)
@@ -644,6 +659,7 @@ def assemble_report(
         "n_drifted": len(drifted),
         "drift_share": share,
         "dataset_drift": share >= DATASET_DRIFT_SHARE and bool(rows),
+        "verdict": "drift" if share >= DATASET_DRIFT_SHARE and rows else "ok",
         "drifted_columns": drifted,
         "n_reference_rows": ref.n_rows,
         "n_current_rows": n_rows,
@@ -653,11 +669,43 @@ def assemble_report(
         "seconds": time.perf_counter() - started,
     }
     alerts = drift_rules.evaluate(summary, rows, rules)
-    if title is None:
-        title = "Drift report"
-        if ref.model:
-            title += f" — {ref.model['name']} v{ref.model['version']}"
-    return DriftReport(rows, summary, alerts=alerts, title=title)
+    return DriftReport(rows, summary, alerts=alerts, title=_title(ref, title))
+
+
+def _title(ref: Reference, title: str | None) -> str:
+    if title is not None:
+        return title
+    if ref.model:
+        return f"Drift report — {ref.model['name']} v{ref.model['version']}"
+    return "Drift report"
+
+
+def insufficient_report(
+    reference: Any,
+    n_rows: int,
+    min_rows: int,
+    *,
+    title: str | None = None,
+    started: float | None = None,
+) -> DriftReport:
+    """The report of a window with fewer than ``min_rows`` rows: no drift share, no alert."""
+    ref = Reference.coerce(reference)
+    summary = {
+        "n_columns": len(ref.columns),
+        "n_drifted": 0,
+        "drift_share": None,
+        "dataset_drift": False,
+        "verdict": "insufficient_data",
+        "drifted_columns": [],
+        "n_reference_rows": ref.n_rows,
+        "n_current_rows": n_rows,
+        "min_rows": min_rows,
+        "reference_source": ref.source,
+        "model": ref.model,
+        "ignored_columns": [],
+        "seconds": None if started is None else time.perf_counter() - started,
+    }
+    return DriftReport([], summary, alerts=[], title=_title(ref, title))
 
 
 __all__ = [
@@ -665,6 +713,7 @@ __all__ = [
     "assemble_report",
     "column_rows",
     "compute_report",
+    "insufficient_report",
     "json_safe",
     "resolve_methods",
     "selected_columns",

@@ -76,6 +76,9 @@ class ReportRequest(Schema):
     model: str | None = Field(None, description="model ref (churn@production), name or id")
     deployment_id: str | None = None
     window: ReportWindow | None = None
+    min_rows: PositiveInt | None = Field(
+        None, description="Fewer current rows: verdict insufficient_data (default: the monitor's)"
+    )
     methods: MethodsSpec = None
     history: bool = True
 
@@ -281,8 +284,12 @@ class RuleAlert(Schema):
 class ReportSummary(Schema):
     n_columns: int
     n_drifted: int
-    drift_share: float
+    drift_share: float | None = Field(description="null when the verdict is insufficient_data")
     dataset_drift: bool
+    verdict: Literal["ok", "drift", "insufficient_data"] = Field(
+        description="insufficient_data: fewer current rows than min_rows (nothing computed)"
+    )
+    min_rows: int | None = None
     drifted_columns: list[str]
     n_reference_rows: int
     n_current_rows: int

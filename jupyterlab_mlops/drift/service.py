@@ -38,7 +38,13 @@ from .ports import (
     VersionLookup,
 )
 from .reference import Reference
-from .report import DATASET_DRIFT_SHARE, DriftReport, json_safe, resolve_methods
+from .report import (
+    DATASET_DRIFT_SHARE,
+    DriftReport,
+    insufficient_report,
+    json_safe,
+    resolve_methods,
+)
 
 log = logging.getLogger(__name__)
 
@@ -324,8 +330,12 @@ class MonitorService:
         methods: Any = None,
         with_history: bool = True,
         progress: bool | None = None,
+        min_rows: int | None = None,
     ) -> DriftReport:
-        """Ad-hoc drift of a deployment's recent predictions against its version's profile."""
+        """Ad-hoc drift of a deployment's recent predictions against its version's profile.
+
+        Fewer rows than ``min_rows`` (default: the monitor's, else 30) give the verdict
+        ``insufficient_data``: no drift share, no alert."""
         deployment = self.find_deployment(target)
         monitor = self.monitors.latest_for_deployment(deployment["id"])
         config = monitor["config"] if monitor else normalise_config({})
@@ -333,16 +343,23 @@ class MonitorService:
         if last_n is not None or since is not None or until is not None:
             window = {"last_n": last_n} if last_n is not None else {}
             window.update({k: v for k, v in (("since", since), ("until", until)) if v is not None})
+        min_rows = config["min_rows"] if min_rows is None else int(min_rows)
+        title = f"Drift — {deployment['name']} ({deployment['model']} v{deployment['version']})"
         evaluation = self.checks.evaluate(
             deployment,
             config,
             window=window,
             methods=methods,
+            min_rows=min_rows,
             progress=progress,
             workers=None,
-            title=f"Drift — {deployment['name']} ({deployment['model']} v{deployment['version']})",
+            title=title,
         )
         report = evaluation.report
+        if report is None:
+            report = insufficient_report(
+                evaluation.reference, evaluation.n_rows, min_rows, title=title
+            )
         report.summary["window"] = evaluation.window
         report.summary["deployment"] = {"id": deployment["id"], "name": deployment["name"]}
         if with_history:

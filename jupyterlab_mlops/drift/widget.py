@@ -92,12 +92,12 @@ def summary_html(data: dict) -> str:
     s = data.get("summary") or {}
     title = _esc(data.get("title") or "Drift report")
     n_drifted, n_columns = s.get("n_drifted", 0), s.get("n_columns", 0)
-    share = s.get("drift_share") or 0.0
+    share = s.get("drift_share")
     colour = _BAD if s.get("dataset_drift") else (_CURRENT if n_drifted else _GOOD)
     drifted = ", ".join(_esc(c) for c in s.get("drifted_columns") or []) or "none"
     cards = [
         ("drifted features", f"{n_drifted} / {n_columns}"),
-        ("drift share", f"{share:.0%}"),
+        ("drift share", "insufficient data" if share is None else f"{share:.0%}"),
         ("reference rows", _fmt(s.get("n_reference_rows"))),
         ("current rows", _fmt(s.get("n_current_rows"))),
         ("alerts", str(len(data.get("alerts") or []))),

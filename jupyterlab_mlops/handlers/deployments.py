@@ -14,10 +14,14 @@ from tornado import web
 from ..serving.config import CanaryUpdate
 from ..serving.schemas import (
     CreateDeployment,
+    CreatedKey,
+    CreateKey,
     DeletedDeployment,
     DeployJob,
     DeployJobPage,
     Deployment,
+    DeploymentKey,
+    DeploymentKeyList,
     DeploymentLogs,
     DeploymentPage,
     DeploymentsQuery,
@@ -33,6 +37,7 @@ from .openapi import operation
 
 ID = r"(?P<deployment_id>[A-Za-z0-9_\-]{1,64})"
 JOB_ID = r"(?P<job_id>[A-Za-z0-9_\-]{1,64})"
+KEY_ID = r"(?P<key_id>[A-Za-z0-9_\-]{1,64})"
 
 
 class DeploymentsHandler(MLOpsHandler):
@@ -124,6 +129,61 @@ class DeploymentCanaryHandler(MLOpsHandler):
         self.write_json(result)
 
 
+class DeploymentKeysHandler(MLOpsHandler):
+    """``GET …/{id}/keys`` (never the keys themselves), ``POST …/{id}/keys`` (a new key,
+    shown once) and ``POST …/{id}/keys/rotate`` (a new key, every older one revoked)."""
+
+    @operation("The API keys of a deployment (prefixes only)", response=DeploymentKeyList)
+    @web.authenticated
+    @authorized
+    async def get(self, deployment_id: str) -> None:
+        items = await in_thread(self.mlops.deployments.list_keys, deployment_id)
+        self.write_json({"items": items})
+
+    @operation(
+        "Create an API key (answered once; the store keeps its sha256)",
+        request=CreateKey,
+        response=CreatedKey,
+        status=201,
+    )
+    @web.authenticated
+    @authorized
+    async def post(self, deployment_id: str) -> None:
+        body = self.body_as(CreateKey)
+        created = await in_thread(
+            self.mlops.deployments.create_key, deployment_id, name=body.name, user=self.username
+        )
+        self.write_json(created, status=201)
+
+
+class DeploymentKeysRotateHandler(MLOpsHandler):
+    @operation(
+        "Rotate: a new API key, every older one revoked",
+        request=CreateKey,
+        response=CreatedKey,
+        status=201,
+    )
+    @web.authenticated
+    @authorized
+    async def post(self, deployment_id: str) -> None:
+        body = self.body_as(CreateKey)
+        created = await in_thread(
+            self.mlops.deployments.rotate_keys, deployment_id, name=body.name, user=self.username
+        )
+        self.write_json(created, status=201)
+
+
+class DeploymentKeyHandler(MLOpsHandler):
+    @operation("Revoke an API key (refused within a second)", response=DeploymentKey)
+    @web.authenticated
+    @authorized
+    async def delete(self, deployment_id: str, key_id: str) -> None:
+        revoked = await in_thread(
+            self.mlops.deployments.revoke_key, deployment_id, key_id, user=self.username
+        )
+        self.write_json(revoked)
+
+
 class DeployNotebookHandler(MLOpsHandler):
     """``POST /mlops/api/deploy/notebook {"path", "parameters", "target"}`` → a job (202);
     ``GET …?path=`` → whether a click deploys an existing version or runs the notebook first."""
@@ -181,6 +241,9 @@ routes = [
     (rf"/mlops/api/deployments/{ID}/(?P<action>stop|restart)/?", DeploymentActionHandler),
     (rf"/mlops/api/deployments/{ID}/logs/?", DeploymentLogsHandler),
     (rf"/mlops/api/deployments/{ID}/canary/?", DeploymentCanaryHandler),
+    (rf"/mlops/api/deployments/{ID}/keys/?", DeploymentKeysHandler),
+    (rf"/mlops/api/deployments/{ID}/keys/rotate/?", DeploymentKeysRotateHandler),
+    (rf"/mlops/api/deployments/{ID}/keys/{KEY_ID}/?", DeploymentKeyHandler),
     (r"/mlops/api/deploy/notebook/?", DeployNotebookHandler),
     (r"/mlops/api/deploy/jobs/?", DeployJobsHandler),
     (rf"/mlops/api/deploy/jobs/{JOB_ID}/?", DeployJobHandler),

@@ -193,6 +193,7 @@ class ReportHandler(MLOpsHandler):
             methods=plain_methods(body.methods),
             with_history=body.history,
             progress=False,
+            min_rows=body.min_rows,
         )
         self.write_json(report.to_dict())
 

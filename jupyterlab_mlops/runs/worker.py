@@ -40,9 +40,9 @@ from ..store.artifacts import ArtifactStore
 from ..store.db import Database
 from . import workspace
 from .comparison import compare_runs
+from .heartbeat import Heartbeat
 from .limits import Enforcement, RunLimits
 from .live import LivePublisher
-from .heartbeat import Heartbeat
 from .processes import STANDBY, kill_children
 from .progress import ProgressWriter, durable
 from .service import RunService

@@ -3,10 +3,12 @@
     python -m jupyterlab_mlops.serving --bundle DIR --host 127.0.0.1 --port P \\
         --prediction-log PATH [--challenger-bundle DIR --canary-percent N | --shadow] \\
         [--max-latency-ms N --max-batch-rows N] [--no-batching] [--workers N] \\
-        [--extra-columns ignore|reject] [--access-log] [--trust]
+        [--extra-columns ignore|reject] [--unknown-categories accept|reject|JSON]
+        [--max-string-length N] [--security-file PATH] [--access-log] [--trust]
 
 Exit status 2 with a one-line message when the bundle cannot be served (missing, corrupt,
 untrusted). The admin reload route is enabled by the ``MLOPS_SERVING_ADMIN_TOKEN`` variable.
+``--security-file``: the Host/Origin/API-key policy the deployer writes (see ``security.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import sys
 import tempfile
 
 from .batching import DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_LATENCY_MS
+from .validation import CATEGORY_POLICIES, DEFAULT_MAX_STRING_LENGTH
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,6 +71,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="what to do with input columns the signature does not know",
     )
     parser.add_argument(
+        "--unknown-categories",
+        default="accept",
+        help='accept | reject, or a JSON object {"column": "reject", ...} (default accept)',
+    )
+    parser.add_argument(
+        "--max-string-length",
+        type=int,
+        default=DEFAULT_MAX_STRING_LENGTH,
+        help="longest string value accepted in a request (characters)",
+    )
+    parser.add_argument(
+        "--security-file",
+        help="JSON policy: allowed_hosts, allowed_origins, require_api_key, api_key_sha256",
+    )
+    parser.add_argument(
         "--log-flush-interval",
         type=float,
         default=0.2,
@@ -100,6 +118,21 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         parser.error("--log-flush-interval must be > 0")
     if not 0 < args.port < 65536:
         parser.error("--port must be between 1 and 65535")
+    if args.max_string_length < 1:
+        parser.error("--max-string-length must be at least 1")
+    args.unknown_categories = _category_policy(parser, args.unknown_categories)
+
+
+def _category_policy(parser: argparse.ArgumentParser, text: str) -> str | dict[str, str]:
+    if text in CATEGORY_POLICIES:
+        return text
+    try:
+        policy = json.loads(text)
+    except ValueError:
+        policy = None
+    if not isinstance(policy, dict) or not all(v in CATEGORY_POLICIES for v in policy.values()):
+        parser.error('--unknown-categories must be accept, reject or {"column": "accept|reject"}')
+    return policy
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,6 +157,10 @@ def main(argv: list[str] | None = None) -> int:
         "batching": not args.no_batching,
         "access_log": args.access_log,
         "extra_columns": args.extra_columns,
+        "unknown_categories": args.unknown_categories,
+        "max_string_length": args.max_string_length,
+        "security_file": os.path.abspath(args.security_file) if args.security_file else None,
+        "bind_host": args.host,
         "trust": args.trust,
         "workers": args.workers,
     }
@@ -143,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
             app = create_app(bundle, **settings)
         except MLOpsError as err:
             print(f"error: {err.message}", file=sys.stderr)
+            return 2
+        except (OSError, ValueError) as err:  # the security policy file
+            print(f"error: --security-file: {err}", file=sys.stderr)
             return 2
         uvicorn.run(app, **common)
         return 0

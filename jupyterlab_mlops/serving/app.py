@@ -33,6 +33,7 @@ from .prediction_log import PredictionLog
 from .routes import ADMIN_TOKEN_ENV, add_routes
 from .schemas import (
     SERVING_MODELS,
+    ErrorResponse,
     FeedbackRequest,
     FeedbackResponse,
     HealthResponse,
@@ -41,8 +42,9 @@ from .schemas import (
     ReloadRequest,
     ReloadResponse,
 )
+from .security import PolicySource, SecurityMiddleware
 from .state import Routing, ServingState, load_model
-from .validation import PayloadError
+from .validation import DEFAULT_MAX_STRING_LENGTH, PayloadError
 
 STATE_DIR_ENV = "MLOPS_SERVING_STATE_DIR"
 CONFIG_ENV = "MLOPS_SERVING_CONFIG"
@@ -52,6 +54,28 @@ DOCUMENTED = {
     ("/feedback", "post"): (FeedbackRequest, FeedbackResponse),
     ("/admin/reload", "post"): (ReloadRequest, ReloadResponse),
     ("/health", "get"): (None, HealthResponse),
+    ("/metadata", "get"): (None, None),
+    ("/metrics", "get"): (None, None),
+}
+# Every status each route can answer besides 200 (the security checks come first: 421, 403,
+# 415, 401), as the OpenAPI document lists them.
+STATUSES = {
+    "400": "A non-finite label",
+    "401": "Missing or unknown API key (or admin token)",
+    "403": "Cross-origin request from an origin not in allowed_origins (or admin not on loopback)",
+    "404": "Unknown prediction id / the admin API is disabled / a bundle that does not exist",
+    "409": "This server keeps no prediction log / a bundle that cannot be loaded",
+    "415": "The body is not Content-Type: application/json",
+    "421": "The Host header names neither this server nor one of allowed_hosts",
+    "422": "Invalid input; the message names each bad field",
+}
+ROUTE_STATUSES = {
+    ("/predict", "post"): ("401", "403", "415", "421", "422"),
+    ("/feedback", "post"): ("400", "401", "403", "404", "409", "415", "421", "422"),
+    ("/admin/reload", "post"): ("401", "403", "404", "409", "415", "421", "422"),
+    ("/health", "get"): ("403", "421"),
+    ("/metadata", "get"): ("401", "403", "421"),
+    ("/metrics", "get"): ("403", "421"),
 }
 
 
@@ -72,10 +96,15 @@ def create_app(
     workers: int = 1,
     state_dir: str | None = None,
     log_flush_interval: float = 0.2,
+    unknown_categories: str | dict[str, str] = "accept",
+    max_string_length: int = DEFAULT_MAX_STRING_LENGTH,
+    security_file: str | os.PathLike | None = None,
+    bind_host: str = "127.0.0.1",
 ) -> FastAPI:
     """Build the app; the model(s) are loaded (sha256-verified) here, once.
 
     ``access_log`` is recorded for ``/metadata``; the uvicorn runner applies it.
+    ``security_file``/``bind_host``: the Host/Origin/API-key policy (:mod:`.security`).
     """
     if not 0 <= float(canary_percent) <= 100:
         raise ValueError("canary_percent must be between 0 and 100")
@@ -83,9 +112,15 @@ def create_app(
         raise ValueError("canary_percent and shadow need a challenger bundle")
     if canary_percent and shadow:
         raise ValueError("choose canary_percent or shadow, not both")
-    champion = load_model(str(bundle_dir), extra_columns, trust)
+    policies = PolicySource(security_file, bind_host)  # a bad policy file stops the start-up
+    validation = {
+        "extra_columns": extra_columns,
+        "unknown_categories": unknown_categories,
+        "max_string_length": max_string_length,
+    }
+    champion = load_model(str(bundle_dir), trust, **validation)
     challenger = (
-        load_model(str(challenger_bundle), extra_columns, trust) if challenger_bundle else None
+        load_model(str(challenger_bundle), trust, **validation) if challenger_bundle else None
     )
     log = prediction_log
     if log is not None and not isinstance(log, PredictionLog):
@@ -97,6 +132,8 @@ def create_app(
         max_batch_rows=max_batch_rows,
         batching=batching,
         extra_columns=extra_columns,
+        unknown_categories=unknown_categories,
+        max_string_length=max_string_length,
         trust=trust,
         admin_token=admin_token if admin_token is not None else os.environ.get(ADMIN_TOKEN_ENV, ""),
         workers=workers,
@@ -134,6 +171,8 @@ def create_app(
     )
     app.state.serving = state
     app.state.access_log = access_log
+    app.state.policies = policies
+    app.add_middleware(SecurityMiddleware, source=policies)
     _install_error_handlers(app)
     add_routes(app, state)
     _document_bodies(app)
@@ -144,7 +183,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        response = error_response(exc.status_code, code, str(exc.detail))
+        response.headers.update(exc.headers or {})  # Allow on a 405
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -182,6 +223,7 @@ def _document_bodies(app: FastAPI) -> None:
         document.setdefault("components", {}).setdefault("schemas", {}).update(
             definitions.get("$defs", {})
         )
+        error = keyed[(ErrorResponse, "validation")]
         for (path, method), (request_model, response_model) in DOCUMENTED.items():
             operation = document["paths"][path][method]
             if request_model is not None:
@@ -189,13 +231,27 @@ def _document_bodies(app: FastAPI) -> None:
                     "required": True,
                     "content": {JSON: {"schema": keyed[(request_model, "validation")]}},
                 }
-            operation["responses"] = {
-                "200": {
-                    "description": "OK",
-                    "content": {JSON: {"schema": keyed[(response_model, "validation")]}},
-                },
-                "422": {"description": "Invalid input; the message names each bad field"},
+            if response_model is not None:
+                ok = {JSON: {"schema": keyed[(response_model, "validation")]}}
+            elif path == "/metrics":
+                ok = {"text/plain": {"schema": {"type": "string"}}}
+            else:
+                ok = {JSON: {"schema": {"type": "object"}}}
+            operation["responses"] = {"200": {"description": "OK", "content": ok}}
+            for status in ROUTE_STATUSES[(path, method)]:
+                operation["responses"][status] = {
+                    "description": STATUSES[status],
+                    "content": {JSON: {"schema": error}},
+                }
+            if path in ("/predict", "/feedback", "/metadata"):
+                operation["security"] = [{"apiKey": []}, {}]
+        document["components"]["securitySchemes"] = {
+            "apiKey": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A deployment API key (when the deployment requires one)",
             }
+        }
         app.openapi_schema = document
         return document
 

@@ -23,6 +23,11 @@ NAME_RE = re.compile(NAME_PATTERN)
 MAX_VERSION = 10**9
 
 Version = Annotated[int, Field(ge=1, le=MAX_VERSION, description="A registered version number")]
+HOST_PATTERN = r"^(\*|\.?[A-Za-z0-9_]([A-Za-z0-9_.\-]{0,252})?)$"
+ORIGIN_PATTERN = r"^(\*|https?://[A-Za-z0-9_.\-\[\]:]{1,260})$"
+CategoryPolicy = Literal["accept", "reject"]
+# Targets whose process listens on every interface of its container: API keys on by default.
+KEYS_BY_DEFAULT = ("docker", "kubernetes")
 Percent = Annotated[int, Field(ge=0, le=100, description="Share of requests, 0-100")]
 
 
@@ -36,6 +41,16 @@ class BatchingConfig(Schema):
 
 def _or_boolean(schema: dict[str, Any]) -> None:
     schema.setdefault("anyOf", []).insert(0, {"type": "boolean"})
+
+
+class RestartPolicy(Schema):
+    """What liveness does when the serving process dies: ``never`` (the deployment is
+    ``failed``) or ``on-failure`` (restart it, at most ``max_restarts`` times, waiting
+    ``backoff_seconds`` × 2^n before restart n+1)."""
+
+    policy: Literal["never", "on-failure"] = "never"
+    max_restarts: int = Field(3, ge=1, le=100)
+    backoff_seconds: float = Field(1.0, ge=0, le=3600)
 
 
 class CanarySplit(Schema):
@@ -72,6 +87,30 @@ class DeploymentConfig(Schema):
     resources: dict[str, Any] | None = Field(
         None, description="Kubernetes resources object (requests/limits)"
     )
+    restart_policy: RestartPolicy | None = Field(
+        None,
+        description='"never" (default), "on-failure", or {"policy", "max_restarts", '
+        '"backoff_seconds"}',
+    )
+    api_keys: bool | None = Field(
+        None,
+        description="Require Authorization: Bearer <key> on /predict, /feedback, /metadata "
+        "(default: on for docker/kubernetes, off for local)",
+    )
+    allowed_hosts: list[Annotated[str, Field(pattern=HOST_PATTERN)]] | None = Field(
+        None, max_length=100, description="Host names the endpoint answers besides loopback/IPs"
+    )
+    allowed_origins: list[Annotated[str, Field(pattern=ORIGIN_PATTERN)]] | None = Field(
+        None, max_length=100, description="Browser origins allowed to call it (CORS), or '*'"
+    )
+    unknown_categories: CategoryPolicy | dict[str, CategoryPolicy] | None = Field(
+        None,
+        description="A category the signature does not list: accept (counted, flagged in the "
+        'log; default) or reject (422) — for every column or per column {"city": "reject"}',
+    )
+    max_string_length: int | None = Field(
+        None, ge=1, le=10**7, description="Longest string value in a request (default 65536)"
+    )
 
     @field_validator("canary", "shadow", "batching", mode="before")
     @classmethod
@@ -85,6 +124,11 @@ class DeploymentConfig(Schema):
         if isinstance(value, bool):
             return {"enabled": value}
         return value
+
+    @field_validator("restart_policy", mode="before")
+    @classmethod
+    def _policy_name(cls, value: Any) -> Any:
+        return {"policy": value} if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _one_challenger(self) -> DeploymentConfig:

@@ -103,6 +103,12 @@ class ServingMetrics:
         self.feedback = Counter(
             "mlops_feedback_labels", "Ground-truth labels received.", ("model",), **kwargs
         )
+        self.unknown_categories = Counter(
+            "mlops_unknown_categories",
+            "Input values of a category the model's signature does not list, by column.",
+            ("model", "column"),
+            **kwargs,
+        )
 
     def render(self) -> tuple[bytes, str]:
         if self.multiprocess:

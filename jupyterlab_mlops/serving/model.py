@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .validation import InputValidator, Prepared
+from .validation import DEFAULT_MAX_STRING_LENGTH, InputValidator, Prepared
 
 
 class ModelInputError(Exception):
@@ -54,7 +54,14 @@ class ServedModel:
     """One model version loaded from a bundle (the champion or the challenger)."""
 
     def __init__(
-        self, model: Any, metadata: dict, *, extra_columns: str = "ignore", bundle_dir: str = ""
+        self,
+        model: Any,
+        metadata: dict,
+        *,
+        extra_columns: str = "ignore",
+        bundle_dir: str = "",
+        unknown_categories: str | dict[str, str] = "accept",
+        max_string_length: int = DEFAULT_MAX_STRING_LENGTH,
     ):
         self.model = model
         self.metadata = metadata
@@ -65,7 +72,12 @@ class ServedModel:
         self.version = metadata.get("version")
         self.version_label = str(self.version)
         self.signature = metadata.get("signature") or {}
-        self.validator = InputValidator(self.signature, extra_columns=extra_columns)
+        self.validator = InputValidator(
+            self.signature,
+            extra_columns=extra_columns,
+            unknown_categories=unknown_categories,
+            max_string_length=max_string_length,
+        )
         final = _final_estimator(model)
         self.has_proba = hasattr(model, "predict_proba") and hasattr(final, "classes_")
         self.classes = final.classes_ if self.has_proba else None
@@ -79,13 +91,12 @@ class ServedModel:
         )
 
     @classmethod
-    def from_bundle(
-        cls, bundle_dir: str, *, extra_columns: str = "ignore", trust: bool = False
-    ) -> ServedModel:
+    def from_bundle(cls, bundle_dir: str, *, trust: bool = False, **validation: Any) -> ServedModel:
+        """``validation``: the :class:`InputValidator` policies (extra columns, categories…)."""
         from .bundle import load_bundle
 
         model, metadata = load_bundle(bundle_dir, trust=trust)
-        return cls(model, metadata, extra_columns=extra_columns, bundle_dir=str(bundle_dir))
+        return cls(model, metadata, bundle_dir=str(bundle_dir), **validation)
 
     # -- prediction (runs in a worker thread) -------------------------------------------------
 
@@ -176,7 +187,6 @@ class ServedModel:
             },
             "classes": None if self.classes is None else self.classes.tolist(),
             "task": self.task,
-            "bundle": self.bundle_dir,
         }
 
 

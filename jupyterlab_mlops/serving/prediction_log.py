@@ -11,7 +11,8 @@ Schema (the cross-team contract)::
 
     predictions(id TEXT PRIMARY KEY, ts REAL, model_version INTEGER, variant TEXT,
                 inputs TEXT /* JSON object of one row */,
-                outputs TEXT /* JSON {"prediction": .., "probabilities": [..]} */,
+                outputs TEXT /* JSON {"prediction": .., "probabilities": [..],
+                                      "unknown_categories": [column, ..] (when any)} */,
                 latency_ms REAL)            -- index on ts
     feedback(prediction_id TEXT PRIMARY KEY, label TEXT /* JSON */, ts REAL)
 """
@@ -97,9 +98,12 @@ class _Batch:
         "predictions",
         "probabilities",
         "latency_ms",
+        "flags",
     )
 
-    def __init__(self, ids, ts, model_version, variant, inputs, predictions, probabilities, lat):
+    def __init__(
+        self, ids, ts, model_version, variant, inputs, predictions, probabilities, lat, flags=None
+    ):
         self.ids = ids
         self.ts = ts
         self.model_version = model_version
@@ -108,6 +112,7 @@ class _Batch:
         self.predictions = predictions
         self.probabilities = probabilities
         self.latency_ms = lat
+        self.flags = flags
 
     def rows(self) -> Iterable[tuple]:
         predictions = self.predictions
@@ -120,6 +125,8 @@ class _Batch:
             outputs: dict[str, Any] = {"prediction": predictions[i]}
             if probabilities is not None:
                 outputs["probabilities"] = probabilities[i]
+            if self.flags is not None and self.flags[i]:
+                outputs["unknown_categories"] = self.flags[i]
             yield (
                 prediction_id,
                 self.ts,
@@ -218,17 +225,28 @@ class PredictionLog:
         predictions: Any,
         probabilities: Any = None,
         latency_ms: float | None = None,
+        unknown_categories: Sequence[list[str]] | None = None,
     ) -> None:
         """Buffer the rows of one prediction call without building per-row dicts now.
 
         The serving hot path uses this: JSON encoding happens later, in the writer thread.
+        ``unknown_categories``: per row, the columns holding a category the signature does not
+        list (stored in ``outputs`` as ``"unknown_categories"``).
         """
         if variant not in VARIANTS:
             raise InvalidInput(f"unknown variant {variant!r}")
         if not ids:
             return
         batch = _Batch(
-            ids, ts, model_version, variant, inputs, predictions, probabilities, latency_ms
+            ids,
+            ts,
+            model_version,
+            variant,
+            inputs,
+            predictions,
+            probabilities,
+            latency_ms,
+            unknown_categories,
         )
         self._push([batch], len(ids))
 
@@ -316,6 +334,17 @@ class PredictionLog:
         self.close()
 
     # -- feedback -----------------------------------------------------------------------------
+
+    def unknown_ids(self, ids: Sequence[str]) -> list[str]:
+        """The ids among ``ids`` no logged prediction has (this process's buffer flushed first)."""
+        wanted = list(dict.fromkeys(ids))
+        known: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._query(f"SELECT id FROM predictions WHERE id IN ({marks})", chunk)
+            known.update(row[0] for row in rows)
+        return [i for i in wanted if i not in known]
 
     def add_feedback(self, items: Sequence[dict]) -> int:
         """Store ground-truth labels by prediction id (a later label replaces an earlier one)."""
@@ -495,7 +524,14 @@ def _frame(rows: list[tuple], probabilities: bool = False) -> pd.DataFrame:
             if c in META_COLUMNS or c == "probabilities" or c == "label"
         }
     )
-    return pd.concat([meta, inputs], axis=1)
+    frame = pd.concat([meta, inputs], axis=1)
+    unknown: dict[str, int] = {}
+    for output in outputs:
+        for column in output.get("unknown_categories") or ():
+            unknown[column] = unknown.get(column, 0) + 1
+    # rows served with a category the signature does not list, per column (the drift view)
+    frame.attrs["unknown_categories"] = unknown
+    return frame
 
 
 RESERVED_INPUTS = (*META_COLUMNS, "probabilities", "label")

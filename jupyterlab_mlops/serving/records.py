@@ -85,6 +85,7 @@ class DeploymentRecords:
                 self.bundle_dir(row.id, challenger) if challenger is not None else None
             ),
             "config": config,
+            "restarts": row.restarts or 0,
             "created_by": row.created_by,
             "created_at": _iso(row.created_at),
             "updated_at": _iso(row.updated_at),

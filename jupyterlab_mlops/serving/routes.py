@@ -55,6 +55,12 @@ def add_routes(app: FastAPI, state: ServingState) -> None:
             instruments.error("model_rejected_input")
             return error_response(422, "model_rejected_input", str(err))
         ids = state.new_ids(prepared.n_rows)
+        flags = None
+        if prepared.unknown:
+            counter = state.metrics.unknown_categories
+            for column, rows in prepared.unknown.items():
+                counter.labels(served.name, column).inc(len(rows))
+            flags = prepared.row_flags()
         elapsed = time.perf_counter() - start
         instruments.ok.inc()
         instruments.rows.inc(prepared.n_rows)
@@ -70,6 +76,7 @@ def add_routes(app: FastAPI, state: ServingState) -> None:
                 predictions=output.predictions,
                 probabilities=output.probabilities,
                 latency_ms=elapsed * 1000.0,
+                unknown_categories=flags,
             )
         if routing.shadow:
             state.spawn(_shadow(state, routing.challenger, payload))
@@ -87,14 +94,50 @@ def add_routes(app: FastAPI, state: ServingState) -> None:
 
     @app.post("/feedback", summary="Ground-truth labels")
     async def feedback(request: Request) -> Response:
-        body = parse_body(FeedbackRequest, await request.body())
+        raw = await request.body()
+        try:
+            body = parse_body(FeedbackRequest, raw)
+        except PayloadError as err:
+            non_finite = [
+                e
+                for e in err.errors
+                if str(e.get("field") or "").endswith(".label")
+                and "finite" in str(e.get("message", ""))
+            ]
+            if non_finite:  # NaN/Infinity labels would poison the quality metrics: a 400
+                return json_response(
+                    {
+                        "error": {
+                            "code": "invalid_input",
+                            "message": err.message,
+                            "details": {"errors": non_finite},
+                        }
+                    },
+                    400,
+                )
+            raise
         if state.log is None:
             return error_response(409, "no_prediction_log", "this server keeps no prediction log")
         items = [item.model_dump() for item in body.items]
+        log = state.log
+
+        def store() -> int | list[str]:
+            unknown = log.unknown_ids([item["prediction_id"] for item in items])
+            return unknown if unknown else log.add_feedback(items)
+
         try:
-            stored = await asyncio.to_thread(state.log.add_feedback, items)
+            stored = await asyncio.to_thread(store)
         except InvalidInput as err:  # a payload problem: 422 like every other bad body here
             return error_response(422, "invalid_input", err.message)
+        if isinstance(stored, list):
+            shown = ", ".join(repr(i) for i in stored[:5])
+            return error_response(
+                404,
+                "unknown_prediction",
+                f"no prediction with id {shown}"
+                + (f" and {len(stored) - 5} more" if len(stored) > 5 else ""),
+                {"prediction_ids": stored[:100]},
+            )
         state.metrics.feedback.labels(state.routing.champion.name).inc(stored)
         return json_response({"stored": stored})
 
@@ -134,8 +177,10 @@ def add_routes(app: FastAPI, state: ServingState) -> None:
                     "max_batch_rows": state.max_batch_rows,
                 },
                 "extra_columns": state.extra_columns,
+                "unknown_categories": state.unknown_categories,
+                "max_string_length": state.max_string_length,
                 "workers": state.workers,
-                "prediction_log": None if state.log is None else str(state.log.path),
+                "prediction_log": state.log is not None,
             }
         )
         return json_response(body)

@@ -127,9 +127,13 @@ class Deployment(Schema):
     challenger_version: int | None
     challenger_bundle_dir: str | None
     config: DeploymentConfig
+    restarts: int = Field(0, description="Restarts made by the restart policy")
     created_by: str | None
     created_at: str | None
     updated_at: str | None
+    api_key: str | None = Field(
+        None, description="The first API key, in the create answer only (kept as sha256)"
+    )
 
 
 class DeploymentWithStats(Deployment):
@@ -144,6 +148,32 @@ class DeploymentLogs(Schema):
     id: str
     tail: int
     text: str
+
+
+class CreateKey(Schema):
+    """``POST /deployments/{id}/keys``."""
+
+    name: str = Field("", max_length=255, description="What the key is for")
+
+
+class DeploymentKey(Schema):
+    id: str
+    deployment_id: str
+    name: str
+    prefix: str = Field(description="The key's first characters, to tell keys apart")
+    created_by: str
+    created_at: str | None
+    revoked_at: str | None
+    active: bool
+
+
+class CreatedKey(DeploymentKey):
+    key: str = Field(description="The API key: shown this once, only its sha256 is stored")
+    revoked: list[str] | None = Field(None, description="Keys revoked by a rotation")
+
+
+class DeploymentKeyList(Schema):
+    items: list[DeploymentKey]
 
 
 class DeletedDeployment(Schema):
@@ -297,7 +327,22 @@ class HealthResponse(Schema):
     uptime_seconds: float
 
 
+class ErrorDetail(Schema):
+    model_config = ConfigDict(extra="allow")
+
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+class ErrorResponse(Schema):
+    """Every error the serving process answers."""
+
+    error: ErrorDetail
+
+
 SERVING_MODELS = (
+    ErrorResponse,
     PredictRequest,
     PredictResponse,
     FeedbackRequest,

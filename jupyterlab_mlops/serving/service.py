@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..access import ALLOW_ALL, Access
-from ..errors import Conflict, InvalidInput, MLOpsError, NotFound
+from ..errors import Conflict, InvalidInput, MLOpsError
 from ..events import DEPLOYMENT_FAILED, EventBus
 from ..refs import parse_ref
 from ..store import ArtifactStore, Database
@@ -27,6 +27,8 @@ from .config import NAME_RE, clean_config, parse_canary
 from .deployers import TARGETS, Deployers, check_target
 from .deployers.base import DEFAULT_BASE_IMAGE, Deployer, DeployerContext, Progress, no_progress
 from .following import AliasFollowing
+from .keys import DeploymentKeys, keys_required, policy, policy_path, write_policy
+from .liveness import Liveness
 from .ports import RunLookup, VersionLookup
 from .records import ACTIVE, DeploymentRecords
 from .stats import deployment_stats
@@ -76,6 +78,8 @@ class DeploymentService:
         self.following = AliasFollowing(
             self.records, versions, self.bundles, self._deployers, self._lock, self.log
         )
+        self.keys = DeploymentKeys(db)
+        self.liveness = Liveness(self)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -115,6 +119,12 @@ class DeploymentService:
         record = self.records.update(deployment_id, status="failed", status_reason=reason, **fields)
         self._publish_failure(deployment_id, reason)
         return record
+
+    def _write_policy(self, deployment: dict[str, Any]) -> None:
+        """The Host/Origin/API-key policy the serving process reads (and re-reads)."""
+        write_policy(
+            policy_path(deployment), policy(deployment, self.keys.hashes(deployment["id"]))
+        )
 
     def _publish_failure(self, deployment_id: str, reason: str) -> None:
         if self.events is not None:
@@ -170,32 +180,59 @@ class DeploymentService:
             config=clean,
             user=user,
         )
+        first_key = None
+        if keys_required(record):
+            first_key = self.keys.create(record["id"], name="default", user=user)["key"]
         if on_created is not None:
             on_created(record)
         progress(f"deployment {record['id']}: {ref} -> {version['name']} v{version['version']}")
-        return self._start(record["id"], progress)
+        started = self._start(record["id"], progress)
+        if first_key is not None:
+            started["api_key"] = first_key  # shown once: the store keeps its sha256 only
+        return started
 
-    def _start(self, deployment_id: str, progress: Progress) -> dict[str, Any]:
+    def _start(
+        self, deployment_id: str, progress: Progress, reason: str | None = None
+    ) -> dict[str, Any]:
         with self._lock(deployment_id):
             deployment = self.records.get(deployment_id)
             try:
                 if deployment["target"] == "local":
                     progress("writing the model bundle")
                     self._write_bundles(deployment)
+                self._write_policy(deployment)
                 fields = self.deployer(deployment["target"]).start(deployment, progress)
             except BaseException as err:
                 self._failed(deployment_id, _reason(err), pid=None)
                 if isinstance(err, MLOpsError):
                     err.details = {**err.details, "deployment_id": deployment_id}
                 raise
-            return self._started(deployment_id, fields)
+            return self._started(deployment_id, fields, reason)
 
-    def _started(self, deployment_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    def _started(
+        self, deployment_id: str, fields: dict[str, Any], reason: str | None = None
+    ) -> dict[str, Any]:
         fields = dict(fields)
         fields.pop("image_size", None)
         status = fields.pop("status", "running")
-        reason = fields.pop("status_reason", None)
+        reason = fields.pop("status_reason", reason)
         return self.records.update(deployment_id, status=status, status_reason=reason, **fields)
+
+    def _revive(self, deployment_id: str, restarts: int) -> dict[str, Any]:
+        """Start a dead deployment again for its restart policy (the caller holds the lock)."""
+        deployment = self.records.update(
+            deployment_id,
+            status="starting",
+            status_reason=f"restart {restarts} (restart_policy on-failure)",
+            pid=None,
+            restarts=restarts,
+        )
+        reason = f"restarted by restart_policy on-failure ({restarts} restarts)"
+        if deployment["target"] == "local":
+            return self._start(deployment_id, no_progress, reason)
+        self._write_policy(deployment)
+        fields = self.deployer(deployment["target"]).restart(deployment, no_progress)
+        return self._started(deployment_id, fields, reason)
 
     def get(self, deployment_id: str, *, stats: bool = True) -> dict[str, Any]:
         deployment = self.records.get(deployment_id)
@@ -282,9 +319,13 @@ class DeploymentService:
             deployer = self.deployer(deployment["target"])
             if deployment["target"] == "local":
                 deployer.stop(deployment)
-                self.records.update(deployment_id, status="starting", status_reason=None, pid=None)
+                self.records.update(
+                    deployment_id, status="starting", status_reason=None, pid=None, restarts=0
+                )
                 return self._start(deployment_id, progress)
+            self.records.update(deployment_id, restarts=0)
             try:
+                self._write_policy(deployment)
                 fields = deployer.restart(deployment, progress)
             except MLOpsError as err:
                 self._failed(deployment_id, err.message)
@@ -298,6 +339,7 @@ class DeploymentService:
             deployer = self.deployer(deployment["target"])
             deployer.stop(deployment)
             deployer.remove(deployment)
+            self.keys.delete_all(deployment_id)
             self.records.delete(deployment_id)
             shutil.rmtree(self.records.paths(deployment_id)["deploy_dir"], ignore_errors=True)
         with self._locks_guard:
@@ -374,25 +416,41 @@ class DeploymentService:
         return gone
 
     def check_liveness(self) -> list[str]:
-        """Running local deployments whose process died since: failed, ``DEPLOYMENT_FAILED``
-        published (the scheduler job ``serving.liveness``)."""
-        dead = []
-        for deployment in self.records.find(status="running", target="local", limit=100_000):
-            if self.is_alive(deployment):
-                continue
-            with self._lock(deployment["id"]):  # a stop or delete in progress is not a death
-                try:
-                    current = self.records.get(deployment["id"])
-                except NotFound:
-                    continue
-                if current["status"] != "running" or self.is_alive(current):
-                    continue
-                pid = current["pid"]
-                self._failed(
-                    current["id"], f"the serving process (pid {pid}) exited unexpectedly", pid=None
-                )
-                dead.append(current["id"])
-        return dead
+        """Running local and docker deployments whose process or container died (or stopped
+        answering ``/health``) since: ``failed`` with the reason, ``DEPLOYMENT_FAILED``
+        published, and restarted when their ``restart_policy`` says so (the scheduler job
+        ``serving.liveness``). Returns the ids found dead in this pass."""
+        return self.liveness.check()
+
+    # -- API keys -----------------------------------------------------------------------------
+
+    def create_key(self, deployment_id: str, *, name: str = "", user: str = "") -> dict[str, Any]:
+        """A new API key (in ``key``, shown this once); the serving process accepts it within
+        a second."""
+        with self._lock(deployment_id):
+            created = self.keys.create(deployment_id, name=name, user=user)
+            self._write_policy(self.records.get(deployment_id))
+        return created
+
+    def list_keys(self, deployment_id: str) -> list[dict[str, Any]]:
+        self.records.get(deployment_id)  # 404 for an unknown deployment
+        return self.keys.list(deployment_id)
+
+    def revoke_key(self, deployment_id: str, key_id: str, *, user: str = "") -> dict[str, Any]:
+        with self._lock(deployment_id):
+            revoked = self.keys.revoke(deployment_id, key_id)
+            self._write_policy(self.records.get(deployment_id))
+        return revoked
+
+    def rotate_keys(self, deployment_id: str, *, name: str = "", user: str = "") -> dict[str, Any]:
+        """A new key, and every older one revoked (in one policy change)."""
+        with self._lock(deployment_id):
+            older = self.keys.list(deployment_id, include_revoked=False)
+            created = self.keys.create(deployment_id, name=name or "rotated", user=user)
+            for key in older:
+                self.keys.revoke(deployment_id, key["id"])
+            self._write_policy(self.records.get(deployment_id))
+        return {**created, "revoked": [key["id"] for key in older]}
 
     def start(self) -> None:
         """Server start-up: recovery. Following and liveness run as scheduler jobs."""

@@ -13,15 +13,17 @@ import itertools
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from .batching import BatchStats, MicroBatcher
 from .metrics import ServingMetrics
 from .model import ServedModel
 from .prediction_log import PredictionLog
+from .validation import DEFAULT_MAX_STRING_LENGTH
 
 
-def load_model(bundle: str, extra_columns: str, trust: bool) -> ServedModel:
-    return ServedModel.from_bundle(bundle, extra_columns=extra_columns, trust=trust)
+def load_model(bundle: str, trust: bool, **validation: Any) -> ServedModel:
+    return ServedModel.from_bundle(bundle, trust=trust, **validation)
 
 
 class _Stats(BatchStats):
@@ -92,6 +94,8 @@ class ServingState:
         extra_columns: str,
         trust: bool,
         admin_token: str,
+        unknown_categories: str | dict[str, str] = "accept",
+        max_string_length: int = DEFAULT_MAX_STRING_LENGTH,
         workers: int,
         state_dir: str | None,
     ):
@@ -102,6 +106,8 @@ class ServingState:
         self.max_batch_rows = max_batch_rows
         self.batching = batching
         self.extra_columns = extra_columns
+        self.unknown_categories = unknown_categories
+        self.max_string_length = max_string_length
         self.trust = trust
         self.admin_token = admin_token
         self.workers = workers
@@ -118,7 +124,15 @@ class ServingState:
 
     def load(self, bundle: str) -> ServedModel:
         """A bundle loaded with this app's policies (blocking: call it off the loop)."""
-        return load_model(bundle, self.extra_columns, self.trust)
+        return load_model(bundle, self.trust, **self.validation())
+
+    def validation(self) -> dict[str, Any]:
+        """The input policies every loaded model gets."""
+        return {
+            "extra_columns": self.extra_columns,
+            "unknown_categories": self.unknown_categories,
+            "max_string_length": self.max_string_length,
+        }
 
     # -- model wiring -------------------------------------------------------------------------
 

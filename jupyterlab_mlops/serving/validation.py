@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
 import numpy as np
 
 EXTRA_POLICIES = ("ignore", "reject")
+CATEGORY_POLICIES = ("accept", "reject")
+DEFAULT_MAX_STRING_LENGTH = 65_536  # characters of one string value
 _MISSING = object()
 _MAX_ROWS_LISTED = 5
 
@@ -79,6 +82,18 @@ class Prepared:
     matrix: np.ndarray | None = None
     columns: dict[str, np.ndarray] | None = None
     records: list[dict] = field(default_factory=list)  # per-row inputs for the prediction log
+    # column -> rows holding a category the signature does not list (policy "accept")
+    unknown: dict[str, list[int]] | None = None
+
+    def row_flags(self) -> list[list[str]] | None:
+        """Per row, the columns with an unknown category (for the prediction log)."""
+        if not self.unknown:
+            return None
+        flags: list[list[str]] = [[] for _ in range(self.n_rows)]
+        for column, rows in self.unknown.items():
+            for row in rows:
+                flags[row].append(column)
+        return flags
 
 
 def _type_name(value: Any) -> str:
@@ -105,13 +120,20 @@ class InputValidator:
     """Validates payloads for one signature (see the cross-team contract in COMMON.md)."""
 
     def __init__(
-        self, signature: dict | None, *, extra_columns: str = "ignore", max_rows: int = 100_000
+        self,
+        signature: dict | None,
+        *,
+        extra_columns: str = "ignore",
+        max_rows: int = 100_000,
+        unknown_categories: str | dict[str, str] = "accept",
+        max_string_length: int = DEFAULT_MAX_STRING_LENGTH,
     ):
         if extra_columns not in EXTRA_POLICIES:
             raise ValueError(f"extra_columns must be one of {EXTRA_POLICIES}")
         self.signature = signature or {}
         self.extra_columns = extra_columns
         self.max_rows = max_rows
+        self.max_string_length = int(max_string_length)
         self.inputs: list[dict] = list(self.signature.get("inputs") or [])
         self.names: list[str] = [str(spec["name"]) for spec in self.inputs]
         self.name_set = frozenset(self.names)
@@ -122,6 +144,15 @@ class InputValidator:
         self.all_numeric = bool(self.names) and all(k == "numeric" for k in self.kinds)
         self.untyped = not self.names  # no signature recorded: pass rows through
         self._getter = itemgetter(*self.names) if self.names else None
+        policies = (
+            unknown_categories
+            if isinstance(unknown_categories, dict)
+            else dict.fromkeys(self.names, unknown_categories)
+        )
+        self.columns: list[ColumnRule] = [
+            ColumnRule.of(spec, policies.get(str(spec["name"]), "accept"), self.max_string_length)
+            for spec in self.inputs
+        ]
 
     # -- entry point --------------------------------------------------------------------------
 
@@ -214,6 +245,8 @@ class InputValidator:
         has_extra = any(len(r) != self.n_cols for r in records)
         if has_extra and self.extra_columns == "reject":
             return None
+        if bool in set(map(type, chain.from_iterable(rows))):
+            return None  # true/false in a numeric column: the slow path names it
         matrix = self._numeric_matrix(rows)
         if matrix is None:
             return None
@@ -227,6 +260,8 @@ class InputValidator:
         if not self.name_set.issubset(columns):
             return None
         if len(columns) != self.n_cols and self.extra_columns == "reject":
+            return None
+        if bool in set(map(type, chain.from_iterable(columns[n] for n in self.names))):
             return None
         try:
             matrix = np.array([columns[n] for n in self.names])
@@ -289,8 +324,9 @@ class InputValidator:
                     }
                 )
         out: dict[str, np.ndarray] = {}
-        for spec, name, kind, nullable in zip(
-            self.inputs, self.names, self.kinds, self.nullable, strict=True
+        unknown: dict[str, list[int]] = {}
+        for rule, name, kind, nullable in zip(
+            self.columns, self.names, self.kinds, self.nullable, strict=True
         ):
             missing = missing_rows[name]
             if missing:
@@ -303,11 +339,17 @@ class InputValidator:
                 values = [r[name] for r in records]
             else:
                 values = columns[name]
-            array, error = _convert(values, kind, bool(nullable), spec)
+            array, error = _convert(values, kind, bool(nullable), rule)
             if error:
                 errors.append({"field": name, **error})
-            else:
-                out[name] = array
+                continue
+            out[name] = array
+            if rule.categories is not None:
+                rows, error = rule.unknown_rows(values)
+                if error:
+                    errors.append({"field": name, **error})
+                elif rows:
+                    unknown[name] = rows
         if errors:
             raise PayloadError(errors)
         if records is not None:
@@ -320,7 +362,7 @@ class InputValidator:
         if self.all_numeric:
             matrix = np.column_stack([out[n] for n in self.names]).astype(np.float64)
             return Prepared(n_rows, matrix=matrix, records=log_rows)
-        return Prepared(n_rows, columns=out, records=log_rows)
+        return Prepared(n_rows, columns=out, records=log_rows, unknown=unknown or None)
 
     # -- model input for a batch --------------------------------------------------------------
 
@@ -356,7 +398,51 @@ def _untyped_columns(records: list[dict]) -> dict[str, np.ndarray]:
     return {name: np.array([r.get(name) for r in records], dtype=object) for name in names}
 
 
-def _convert(values: list, kind: str, nullable: bool, spec: dict) -> tuple[Any, dict | None]:
+@dataclass(frozen=True)
+class ColumnRule:
+    """What one input column accepts: its categories and policy, the longest string."""
+
+    categories: frozenset | None
+    numeric_categories: bool
+    policy: str
+    max_string_length: int
+
+    @classmethod
+    def of(cls, spec: dict, policy: str, max_string_length: int) -> ColumnRule:
+        if policy not in CATEGORY_POLICIES:
+            raise ValueError(f"unknown_categories must be one of {CATEGORY_POLICIES}")
+        listed = spec.get("categories")
+        categories = frozenset(listed) if isinstance(listed, list) else None
+        if categories is None:  # too many to list: only a text dtype says "strings only"
+            numeric = str(spec.get("dtype", "object")) not in ("object", "string", "str")
+        else:
+            numeric = any(isinstance(c, (int, float)) and not isinstance(c, bool) for c in listed)
+        return cls(categories, numeric, policy, max_string_length)
+
+    def unknown_rows(self, values: list) -> tuple[list[int], dict | None]:
+        """Rows whose (non-null) category is not in the signature; an error under "reject"."""
+        known = self.categories or frozenset()
+        rows = [
+            i
+            for i, v in enumerate(values)
+            if v is not None and not (isinstance(v, float) and math.isnan(v)) and v not in known
+        ]
+        if not rows or self.policy == "accept":
+            return rows, None
+        seen = sorted({str(values[i]) for i in rows})[:_MAX_ROWS_LISTED]
+        return rows, {
+            "message": f"unknown categor{'y' if len(seen) == 1 else 'ies'} "
+            f"{', '.join(repr(v) for v in seen)} (not in the model's signature; "
+            "unknown_categories is reject)",
+            "rows": rows,
+        }
+
+
+def _long_strings(values: list, limit: int) -> list[int]:
+    return [i for i, v in enumerate(values) if isinstance(v, str) and len(v) > limit]
+
+
+def _convert(values: list, kind: str, nullable: bool, rule: ColumnRule) -> tuple[Any, dict | None]:
     """One column → array, or an error dict naming the bad rows and the types seen."""
     if kind == "numeric":
         bad, nulls, got = [], [], []
@@ -366,7 +452,7 @@ def _convert(values: list, kind: str, nullable: bool, spec: dict) -> tuple[Any, 
             elif isinstance(v, float) and math.isinf(v):
                 bad.append(i)
                 got.append("infinity")
-            elif not isinstance(v, (int, float)):  # bool is an int: accepted as 0/1
+            elif isinstance(v, bool) or not isinstance(v, (int, float)):
                 bad.append(i)
                 got.append(_type_name(v))
         if bad:
@@ -394,13 +480,28 @@ def _convert(values: list, kind: str, nullable: bool, spec: dict) -> tuple[Any, 
         if nulls:
             return np.array(values, dtype=object), None
         return np.array(values, dtype=bool), None
-    # categorical: any JSON scalar; objects and arrays are refused
-    bad = [i for i, v in enumerate(values) if isinstance(v, (list, dict))]
+    # categorical: strings (numbers too when the signature's categories are numbers)
+    numbers_ok = rule.numeric_categories
+    bad = [
+        i
+        for i, v in enumerate(values)
+        if v is not None
+        and not isinstance(v, str)
+        and not (isinstance(v, float) and math.isnan(v))
+        and (isinstance(v, bool) or not numbers_ok or not isinstance(v, (int, float)))
+    ]
     if bad:
         got = [_type_name(values[i]) for i in bad]
+        expected = "a category (a string or a number)" if numbers_ok else "a category (a string)"
         return None, {
-            "message": f"expected a category (string or number), got {', '.join(sorted(set(got)))}",
+            "message": f"expected {expected}, got {', '.join(sorted(set(got)))}",
             **_rows_dict(bad, got),
+        }
+    long = _long_strings(values, rule.max_string_length)
+    if long:
+        return None, {
+            "message": f"strings longer than {rule.max_string_length} characters are refused",
+            "rows": long,
         }
     nulls = [
         i for i, v in enumerate(values) if v is None or (isinstance(v, float) and math.isnan(v))

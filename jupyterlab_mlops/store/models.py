@@ -352,9 +352,28 @@ class Deployment(Base):
     prediction_log: Mapped[str | None] = mapped_column(String(1024))
     # Batching, workers, canary/shadow split, extra-column policy, ...
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Restarts made by the restart policy since the deployment was (re)started by a user.
+    restarts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_by: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeploymentKey(Base):
+    """An API key of a deployment: only its sha256 is kept (the key is shown once)."""
+
+    __tablename__ = "deployment_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    deployment_id: Mapped[str] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(255), default="")
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()
 
 
 # --------------------------------------------------------------------------------------------

@@ -194,6 +194,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mlops/api/deployments/{deployment_id}/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The API keys of a deployment (prefixes only) */
+        get: operations["getDeploymentsDeploymentIdKeys"];
+        put?: never;
+        /** Create an API key (answered once; the store keeps its sha256) */
+        post: operations["postDeploymentsDeploymentIdKeys"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/deployments/{deployment_id}/keys/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rotate: a new API key, every older one revoked */
+        post: operations["postDeploymentsDeploymentIdKeysRotate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mlops/api/deployments/{deployment_id}/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke an API key (refused within a second) */
+        delete: operations["deleteDeploymentsDeploymentIdKeysKeyId"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/mlops/api/deployments/{deployment_id}/logs": {
         parameters: {
             query?: never;
@@ -1472,6 +1524,51 @@ export interface components {
             /** @default null */
             config?: components["schemas"]["DeploymentConfig"] | null;
         };
+        /**
+         * CreateKey
+         * @description ``POST /deployments/{id}/keys``.
+         */
+        CreateKey: {
+            /**
+             * Name
+             * @description What the key is for
+             * @default
+             */
+            name?: string;
+        };
+        /** CreatedKey */
+        CreatedKey: {
+            /** Id */
+            id: string;
+            /** Deployment Id */
+            deployment_id: string;
+            /** Name */
+            name: string;
+            /**
+             * Prefix
+             * @description The key's first characters, to tell keys apart
+             */
+            prefix: string;
+            /** Created By */
+            created_by: string;
+            /** Created At */
+            created_at: string | null;
+            /** Revoked At */
+            revoked_at: string | null;
+            /** Active */
+            active: boolean;
+            /**
+             * Key
+             * @description The API key: shown this once, only its sha256 is stored
+             */
+            key: string;
+            /**
+             * Revoked
+             * @description Keys revoked by a rotation
+             * @default null
+             */
+            revoked?: string[] | null;
+        };
         /** DeleteAliasQuery */
         DeleteAliasQuery: {
             /**
@@ -1645,12 +1742,24 @@ export interface components {
             /** Challenger Bundle Dir */
             challenger_bundle_dir: string | null;
             config: components["schemas"]["DeploymentConfig"];
+            /**
+             * Restarts
+             * @description Restarts made by the restart policy
+             * @default 0
+             */
+            restarts?: number;
             /** Created By */
             created_by: string | null;
             /** Created At */
             created_at: string | null;
             /** Updated At */
             updated_at: string | null;
+            /**
+             * Api Key
+             * @description The first API key, in the create answer only (kept as sha256)
+             * @default null
+             */
+            api_key?: string | null;
         };
         /**
          * DeploymentConfig
@@ -1698,6 +1807,70 @@ export interface components {
             resources?: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * @description "never" (default), "on-failure", or {"policy", "max_restarts", "backoff_seconds"}
+             * @default null
+             */
+            restart_policy?: components["schemas"]["RestartPolicy"] | null;
+            /**
+             * Api Keys
+             * @description Require Authorization: Bearer <key> on /predict, /feedback, /metadata (default: on for docker/kubernetes, off for local)
+             * @default null
+             */
+            api_keys?: boolean | null;
+            /**
+             * Allowed Hosts
+             * @description Host names the endpoint answers besides loopback/IPs
+             * @default null
+             */
+            allowed_hosts?: string[] | null;
+            /**
+             * Allowed Origins
+             * @description Browser origins allowed to call it (CORS), or '*'
+             * @default null
+             */
+            allowed_origins?: string[] | null;
+            /**
+             * Unknown Categories
+             * @description A category the signature does not list: accept (counted, flagged in the log; default) or reject (422) — for every column or per column {"city": "reject"}
+             * @default null
+             */
+            unknown_categories?: ("accept" | "reject") | {
+                [key: string]: "accept" | "reject";
+            } | null;
+            /**
+             * Max String Length
+             * @description Longest string value in a request (default 65536)
+             * @default null
+             */
+            max_string_length?: number | null;
+        };
+        /** DeploymentKey */
+        DeploymentKey: {
+            /** Id */
+            id: string;
+            /** Deployment Id */
+            deployment_id: string;
+            /** Name */
+            name: string;
+            /**
+             * Prefix
+             * @description The key's first characters, to tell keys apart
+             */
+            prefix: string;
+            /** Created By */
+            created_by: string;
+            /** Created At */
+            created_at: string | null;
+            /** Revoked At */
+            revoked_at: string | null;
+            /** Active */
+            active: boolean;
+        };
+        /** DeploymentKeyList */
+        DeploymentKeyList: {
+            /** Items */
+            items: components["schemas"]["DeploymentKey"][];
         };
         /** DeploymentLogs */
         DeploymentLogs: {
@@ -1786,12 +1959,24 @@ export interface components {
             /** Challenger Bundle Dir */
             challenger_bundle_dir: string | null;
             config: components["schemas"]["DeploymentConfig"];
+            /**
+             * Restarts
+             * @description Restarts made by the restart policy
+             * @default 0
+             */
+            restarts?: number;
             /** Created By */
             created_by: string | null;
             /** Created At */
             created_at: string | null;
             /** Updated At */
             updated_at: string | null;
+            /**
+             * Api Key
+             * @description The first API key, in the create answer only (kept as sha256)
+             * @default null
+             */
+            api_key?: string | null;
             stats: components["schemas"]["DeploymentStats"];
         };
         /** DeploymentsQuery */
@@ -3180,6 +3365,12 @@ export interface components {
             /** @default null */
             window?: components["schemas"]["ReportWindow"] | null;
             /**
+             * Min Rows
+             * @description Fewer current rows: verdict insufficient_data (default: the monitor's)
+             * @default null
+             */
+            min_rows?: number | null;
+            /**
              * Methods
              * @default null
              */
@@ -3198,10 +3389,24 @@ export interface components {
             n_columns: number;
             /** N Drifted */
             n_drifted: number;
-            /** Drift Share */
-            drift_share: number;
+            /**
+             * Drift Share
+             * @description null when the verdict is insufficient_data
+             */
+            drift_share: number | null;
             /** Dataset Drift */
             dataset_drift: boolean;
+            /**
+             * Verdict
+             * @description insufficient_data: fewer current rows than min_rows (nothing computed)
+             * @enum {string}
+             */
+            verdict: "ok" | "drift" | "insufficient_data";
+            /**
+             * Min Rows
+             * @default null
+             */
+            min_rows?: number | null;
             /** Drifted Columns */
             drifted_columns: string[];
             /** N Reference Rows */
@@ -3258,6 +3463,30 @@ export interface components {
              * @default null
              */
             seconds?: number | null;
+        };
+        /**
+         * RestartPolicy
+         * @description What liveness does when the serving process dies: ``never`` (the deployment is
+         *     ``failed``) or ``on-failure`` (restart it, at most ``max_restarts`` times, waiting
+         *     ``backoff_seconds`` × 2^n before restart n+1).
+         */
+        RestartPolicy: {
+            /**
+             * Policy
+             * @default never
+             * @enum {string}
+             */
+            policy?: "never" | "on-failure";
+            /**
+             * Max Restarts
+             * @default 3
+             */
+            max_restarts?: number;
+            /**
+             * Backoff Seconds
+             * @default 1
+             */
+            backoff_seconds?: number;
         };
         /** ResultsQuery */
         ResultsQuery: {
@@ -5418,6 +5647,247 @@ export interface operations {
             };
             /** @description A backing engine or the store is unavailable; retry later */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getDeploymentsDeploymentIdKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deployment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentKeyList"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postDeploymentsDeploymentIdKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deployment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateKey"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedKey"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postDeploymentsDeploymentIdKeysRotate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deployment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateKey"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedKey"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    deleteDeploymentsDeploymentIdKeysKeyId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deployment_id: string;
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentKey"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

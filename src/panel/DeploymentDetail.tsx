@@ -196,6 +196,17 @@ function DeploymentFacts({
           </dd>
         </>
       ) : null}
+      {deployment.restarts || deployment.config.restart_policy ? (
+        <>
+          <dt>Restarts</dt>
+          <dd className="jp-mlops-deployment-restarts">
+            {deployment.restarts ?? 0}
+            {deployment.config.restart_policy
+              ? ` (restart policy ${deployment.config.restart_policy.policy}, at most ${deployment.config.restart_policy.max_restarts})`
+              : ''}
+          </dd>
+        </>
+      ) : null}
       {deployment.manifest_path ? (
         <>
           <dt>Manifest</dt>

@@ -125,6 +125,14 @@ class Deployer(ABC):
     def is_alive(self, deployment: dict[str, Any]) -> bool:
         """Whether the process/container behind the record still exists."""
 
+    def kill(self, deployment: dict[str, Any]) -> None:
+        """End a hung process at once (default: a normal stop)."""
+        self.stop(deployment)
+
+    def failure(self, deployment: dict[str, Any]) -> str | None:
+        """Why the deployment no longer serves (``None``: its process/container is alive)."""
+        return None if self.is_alive(deployment) else "the serving process is gone"
+
     @abstractmethod
     def logs(self, deployment: dict[str, Any], tail: int = 200) -> str:
         """The last ``tail`` lines of the serving log."""

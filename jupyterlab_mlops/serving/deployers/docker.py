@@ -41,7 +41,9 @@ from packaging.utils import canonicalize_name
 
 from ...errors import InvalidInput, MLOpsError, Unavailable
 from ...version import __version__
+from ..keys import POLICY_FILE
 from .base import Deployer, DeployerContext, Progress, free_port, no_progress, wait_healthy
+from .local import input_arguments
 
 PACKAGE = "jupyterlab_mlops"
 CONTAINER_PORT = 8080
@@ -266,19 +268,7 @@ def render_dockerfile(
         f"sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:{CONTAINER_PORT}/health', "
         "timeout=3).status == 200 else 1)"
     )
-    cmd = [
-        "python",
-        "-m",
-        "jupyterlab_mlops.serving",
-        "--bundle",
-        "/opt/mlops/bundle",
-        "--host",
-        "0.0.0.0",
-        "--port",
-        str(CONTAINER_PORT),
-        "--prediction-log",
-        "/var/lib/mlops/predictions.sqlite",
-    ]
+    cmd = container_command()
     # Stable, heavy layers first (the environment), per-model layers last: a new model version
     # rebuilds only its bundle and labels.
     lines += [
@@ -299,6 +289,23 @@ def render_dockerfile(
         "",
     ]
     return "\n".join(lines)
+
+
+def container_command() -> list[str]:
+    """The image's CMD: serve the bundle on every interface of the container."""
+    return [
+        "python",
+        "-m",
+        "jupyterlab_mlops.serving",
+        "--bundle",
+        "/opt/mlops/bundle",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        str(CONTAINER_PORT),
+        "--prediction-log",
+        "/var/lib/mlops/predictions.sqlite",
+    ]
 
 
 def _copy_app(modules: dict[str, Path], dest: Path) -> list[str]:
@@ -509,8 +516,12 @@ class DockerDeployer(Deployer):
         data_dir.mkdir(parents=True, exist_ok=True)
         data_dir.chmod(0o777)
         progress(f"starting container {name} on 127.0.0.1:{port}")
+        command = [*container_command(), *input_arguments(deployment.get("config") or {})]
+        if (data_dir / POLICY_FILE).is_file():
+            command += ["--security-file", f"/var/lib/mlops/{POLICY_FILE}"]
         container = client.containers.run(
             summary["image"],
+            command=command,
             name=name,
             detach=True,
             ports={f"{CONTAINER_PORT}/tcp": ("127.0.0.1", port)},
@@ -569,6 +580,25 @@ class DockerDeployer(Deployer):
         container = self._container(deployment)
         return container is not None and container.status == "running"
 
+    def failure(self, deployment: dict[str, Any]) -> str | None:
+        """From ``docker inspect``: exited (with its code), dead, OOM-killed, or removed."""
+        if not deployment.get("container_id"):
+            return "the deployment has no container"
+        docker_client(timeout=5)  # an unreachable engine raises: nothing is concluded
+        container = self._container(deployment)
+        if container is None:
+            return f"the container {deployment['container_id'][:12]} is gone"
+        state = container.attrs.get("State") or {}
+        status = state.get("Status") or container.status
+        if status in ("running", "created", "restarting"):
+            return None
+        detail = f"exit code {state.get('ExitCode')}"
+        if state.get("OOMKilled"):
+            detail = "OOMKilled: the container ran out of memory; " + detail
+        if state.get("Error"):
+            detail += f"; {state['Error']}"
+        return f"the container {container.name} is {status} ({detail})"
+
     def restart(
         self, deployment: dict[str, Any], progress: Progress = no_progress
     ) -> dict[str, Any]:
@@ -578,7 +608,7 @@ class DockerDeployer(Deployer):
         progress(f"restarting container {container.name}")
         container.restart(timeout=10)
         wait_healthy(deployment["url"], timeout=START_TIMEOUT)
-        return {}
+        return {"status": "running"}
 
     def logs(self, deployment: dict[str, Any], tail: int = 200) -> str:
         container = self._container(deployment)

@@ -8,6 +8,7 @@ that exists (push it to the cluster's registry first).
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -15,15 +16,18 @@ from typing import Any
 import yaml
 
 from ...errors import Unavailable
+from ..keys import POLICY_FILE, policy_path
 from .base import Deployer, Progress, no_progress
 from .docker import (
     CONTAINER_PORT,
     CONTAINER_UID,
     LABEL_PREFIX,
     build_image,
+    container_command,
     docker_client,
     write_context,
 )
+from .local import input_arguments
 
 DEFAULT_RESOURCES = {
     "requests": {"cpu": "250m", "memory": "512Mi"},
@@ -45,8 +49,11 @@ def render_manifests(
     namespace: str = "default",
     replicas: int = 1,
     resources: dict[str, Any] | None = None,
+    policy: dict[str, Any] | None = None,
+    command: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """A Deployment (probes on /health, resources, non-root) and a ClusterIP Service."""
+    """A Deployment (probes on /health, resources, non-root) and a ClusterIP Service; with a
+    ``policy`` (API-key hashes, allowed hosts/origins) a Secret mounted for the process."""
     selector = {"app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "jupyterlab-mlops"}
     # Label values must be <= 63 chars of [A-Za-z0-9-_.]; lineage goes into annotations.
     annotations = {k: v for k, v in labels.items() if v}
@@ -107,7 +114,43 @@ def render_manifests(
             "ports": [{"name": "http", "port": 80, "targetPort": "http"}],
         },
     }
-    return [deployment, service]
+    if command is not None:
+        deployment["spec"]["template"]["spec"]["containers"][0]["command"] = command
+    if policy is None:
+        return [deployment, service]
+    secret_name = f"{name}-serving-policy"[:253]
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": secret_name, "namespace": namespace, "labels": selector},
+        "type": "Opaque",
+        "stringData": {POLICY_FILE: json.dumps(policy)},
+    }
+    pod = deployment["spec"]["template"]["spec"]
+    pod["volumes"] = [{"name": "policy", "secret": {"secretName": secret_name}}]
+    container = pod["containers"][0]
+    container["volumeMounts"] = [{"name": "policy", "mountPath": "/etc/mlops", "readOnly": True}]
+    container["command"] = [
+        *(command or container_command()),
+        "--security-file",
+        f"/etc/mlops/{POLICY_FILE}",
+    ]
+    # the Service's names answer as Host (in-cluster callers), besides IPs and loopback
+    hosts = policy.setdefault("allowed_hosts", [])
+    for host in (
+        name,
+        f"{name}.{namespace}",
+        f"{name}.{namespace}.svc",
+        f"{name}.{namespace}.svc.cluster.local",
+    ):
+        if host not in hosts:
+            hosts.append(host)
+    secret["stringData"][POLICY_FILE] = json.dumps(policy)
+    return [deployment, service, secret]
+
+
+def _read_policy(path: Path) -> dict[str, Any] | None:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
 class KubernetesDeployer(Deployer):
@@ -127,6 +170,8 @@ class KubernetesDeployer(Deployer):
             namespace=namespace,
             replicas=int(config.get("replicas") or 1),
             resources=config.get("resources"),
+            policy=_read_policy(policy_path(deployment)),
+            command=[*container_command(), *input_arguments(config)],
         )
         path = Path(deployment["manifest_path"])
         path.write_text(yaml.safe_dump_all(manifests, sort_keys=False))

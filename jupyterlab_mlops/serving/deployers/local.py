@@ -8,6 +8,7 @@ marks records whose process is gone as stopped. Output goes to
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -21,6 +22,7 @@ import httpx
 import psutil
 
 from ...errors import Unavailable
+from ..keys import policy_path
 from .base import Deployer, Progress, free_port, no_progress, tail_file, wait_healthy
 
 ADMIN_TOKEN_ENV = "MLOPS_SERVING_ADMIN_TOKEN"
@@ -65,6 +67,20 @@ def serving_arguments(deployment: dict[str, Any]) -> list[str]:
         args += ["--workers", str(int(config["workers"]))]
     if config.get("extra_columns"):
         args += ["--extra-columns", str(config["extra_columns"])]
+    return args + input_arguments(config)
+
+
+def input_arguments(config: dict[str, Any]) -> list[str]:
+    """The input policies of the config as serving options (every target passes them)."""
+    args: list[str] = []
+    unknown = config.get("unknown_categories")
+    if unknown is not None:
+        args += [
+            "--unknown-categories",
+            unknown if isinstance(unknown, str) else json.dumps(unknown),
+        ]
+    if config.get("max_string_length"):
+        args += ["--max-string-length", str(int(config["max_string_length"]))]
     return args
 
 
@@ -75,6 +91,7 @@ class LocalDeployer(Deployer):
         super().__init__(context)
         # Popen objects of processes this interpreter started, so exited ones are reaped.
         self._children: dict[int, subprocess.Popen] = {}
+        self._exit_codes: dict[int, int] = {}  # of reaped children, for the failure reason
 
     def start(self, deployment: dict[str, Any], progress: Progress = no_progress) -> dict[str, Any]:
         bundle_dir = deployment["bundle_dir"]
@@ -96,6 +113,9 @@ class LocalDeployer(Deployer):
             str(deployment["prediction_log"]),
             *serving_arguments(deployment),
         ]
+        security = policy_path(deployment)
+        if security.is_file():
+            command += ["--security-file", str(security)]
         progress(f"starting the serving process on {host}:{port}")
         with log_path.open("ab") as log:
             log.write(
@@ -135,7 +155,7 @@ class LocalDeployer(Deployer):
         """The PID is alive and still one of ours (PIDs get reused)."""
         child = self._children.get(pid)
         if child is not None and child.poll() is not None:
-            self._children.pop(pid, None)
+            self._exit_codes[pid] = self._children.pop(pid).returncode
             return False
         try:
             proc = psutil.Process(pid)
@@ -151,6 +171,16 @@ class LocalDeployer(Deployer):
     def is_alive(self, deployment: dict[str, Any]) -> bool:
         pid = deployment.get("pid")
         return bool(pid) and self._matches(int(pid), deployment)
+
+    def failure(self, deployment: dict[str, Any]) -> str | None:
+        pid = deployment.get("pid")
+        if self.is_alive(deployment):
+            return None
+        code = self._exit_codes.get(int(pid)) if pid else None
+        how = ""
+        if code is not None:
+            how = f" (killed by signal {-code})" if code < 0 else f" (exit status {code})"
+        return f"the serving process (pid {pid}) exited unexpectedly{how}"
 
     def _terminate(self, pid: int) -> None:
         """SIGTERM the process group (uvicorn workers too), SIGKILL after a bounded wait."""
@@ -183,6 +213,16 @@ class LocalDeployer(Deployer):
         pid = deployment.get("pid")
         if pid and self._matches(int(pid), deployment):
             self._terminate(int(pid))
+
+    def kill(self, deployment: dict[str, Any]) -> None:
+        """SIGKILL the process group: a hung process does not handle SIGTERM."""
+        pid = deployment.get("pid")
+        if pid and self._matches(int(pid), deployment):
+            try:
+                os.killpg(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self._terminate(int(pid))  # reaps it (already dead: returns at once)
 
     def logs(self, deployment: dict[str, Any], tail: int = 200) -> str:
         return tail_file(deployment.get("log_path"), tail)

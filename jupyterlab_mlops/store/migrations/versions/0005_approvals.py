@@ -1,7 +1,7 @@
 """Approvals: promotions to protected aliases waiting for an approver.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0007"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

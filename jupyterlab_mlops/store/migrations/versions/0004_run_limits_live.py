@@ -1,7 +1,7 @@
 """Run limits, usage and live output: a run's memory limit and CPUs, its peak memory and CPU
 seconds, and the cells of a running notebook as executed so far.
 
-Revision ID: 0007
+Revision ID: 0004
 Revises: 0003
 
 """
@@ -9,7 +9,7 @@ Revises: 0003
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
+revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None

@@ -2,15 +2,15 @@
 leaves its run failed rather than running for ever. And ``monitors.status`` wide enough for
 ``insufficient_data`` (PostgreSQL refused it; SQLite does not enforce lengths).
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
