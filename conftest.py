@@ -38,9 +38,6 @@ def _isolated_mlops_environment():
 
 def _started(start):
     """An engine from tests/engines.py, or a skip saying why it cannot run here."""
-    tests = str(Path(__file__).parent / "tests")
-    if tests not in sys.path:
-        sys.path.insert(0, tests)
     import engines
 
     engine = getattr(engines, start)()
