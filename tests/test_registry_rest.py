@@ -174,7 +174,7 @@ async def test_a_version_downloads_as_a_zipped_mlflow_model(jp_fetch, mlops):
     import yaml
 
     mlops.registry.register(simple_model(), "churn")
-    response = await jp_fetch("mlops", "api", "models", "churn", "versions", "1", "mlflow.zip")
+    response = await jp_fetch("mlops", "api", "models", "churn", "versions", "1", "mlflow")
     assert response.headers["Content-Type"] == "application/zip"
     assert 'filename="churn-v1-mlflow.zip"' in response.headers["Content-Disposition"]
     archive = zipfile.ZipFile(io.BytesIO(response.body))
@@ -184,7 +184,7 @@ async def test_a_version_downloads_as_a_zipped_mlflow_model(jp_fetch, mlops):
     mlmodel = yaml.safe_load(archive.read("MLmodel"))
     assert mlmodel["flavors"]["sklearn"]["pickled_model"] == "model.pkl"
     assert pickle.loads(archive.read("model.pkl")).__class__.__name__ == "LogisticRegression"
-    code, problem = await error(jp_fetch, "churn", "versions", "9", "mlflow.zip")
+    code, problem = await error(jp_fetch, "churn", "versions", "9", "mlflow")
     assert code == 404 and "9" in problem["message"]
 
 

@@ -335,6 +335,7 @@ async def test_the_openapi_document_describes_every_registry_route(jp_fetch):
         ("/mlops/api/models/{name}/versions/{version}", "get"),
         ("/mlops/api/models/{name}/versions/{version}/lineage", "get"),
         ("/mlops/api/models/{name}/versions/{version}/artifact", "get"),
+        ("/mlops/api/models/{name}/versions/{version}/mlflow", "get"),
         ("/mlops/api/models/{name}/versions/{version}/archive", "post"),
         ("/mlops/api/models/{name}/versions/{version}/unarchive", "post"),
         ("/mlops/api/models/{name}/aliases", "get"),

@@ -403,7 +403,7 @@ routes = [
     (rf"{PREFIX}/{SEGMENT}/versions/?", VersionListHandler),
     (rf"{PREFIX}/{SEGMENT}/versions/{SEGMENT}/lineage", LineageHandler),
     (rf"{PREFIX}/{SEGMENT}/versions/{SEGMENT}/artifact", ArtifactHandler),
-    (rf"{PREFIX}/{SEGMENT}/versions/{SEGMENT}/mlflow\.zip", MlflowExportHandler),
+    (rf"{PREFIX}/{SEGMENT}/versions/{SEGMENT}/mlflow", MlflowExportHandler),
     (rf"{PREFIX}/{SEGMENT}/versions/{SEGMENT}/(archive|unarchive)", ArchiveHandler),
     (rf"{PREFIX}/{SEGMENT}/versions/{SEGMENT}", VersionHandler),
     (rf"{PREFIX}/{SEGMENT}/aliases/?", AliasListHandler),

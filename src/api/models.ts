@@ -222,7 +222,7 @@ export function isGateRefusal(err: unknown): err is MLOpsAPIError {
 }
 
 /**
- * `GET models/{name}/versions/{v}/mlflow.zip` — the version as a zipped MLflow
+ * `GET models/{name}/versions/{v}/mlflow` — the version as a zipped MLflow
  * Model directory, saved by the browser as `<name>-v<version>-mlflow.zip`.
  *
  * @throws {MLOpsAPIError} On a non-2xx answer.
@@ -233,7 +233,7 @@ export async function downloadMlflowModel(
   settings: Settings = ServerConnection.makeSettings()
 ): Promise<void> {
   const url = apiUrl(
-    `${modelPath(name)}/versions/${segment(version)}/mlflow.zip`,
+    `${modelPath(name)}/versions/${segment(version)}/mlflow`,
     settings.baseUrl
   );
   const response = await ServerConnection.makeRequest(url, {}, settings);

@@ -679,7 +679,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/mlops/api/models/{name}/versions/{version}/mlflow\\.zip": {
+    "/mlops/api/models/{name}/versions/{version}/mlflow": {
         parameters: {
             query?: never;
             header?: never;
@@ -687,7 +687,7 @@ export interface paths {
             cookie?: never;
         };
         /** The version as a zipped MLflow Model directory (MLmodel, model.pkl, requirements) */
-        get: operations["getModelsNameVersionsVersionMlflowZip"];
+        get: operations["getModelsNameVersionsVersionMlflow"];
         put?: never;
         post?: never;
         delete?: never;
@@ -7848,7 +7848,7 @@ export interface operations {
             };
         };
     };
-    getModelsNameVersionsVersionMlflowZip: {
+    getModelsNameVersionsVersionMlflow: {
         parameters: {
             query?: never;
             header?: never;
