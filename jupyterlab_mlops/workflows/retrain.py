@@ -224,18 +224,19 @@ class RetrainWorkflow:
         self.records.start_step(workflow_id, "run", detail=f"submitting {target}")
         try:
             if config.get("pipeline"):
-                return self._start_pipeline(
-                    workflow_id, anchor, config, parameters, deployment, trigger_details, user
+                started = self._start_pipeline(config["pipeline"], parameters, user)
+                key, what, verb = "pipeline_run_id", f"pipeline run {started['id']}", "started"
+            else:
+                started = self.runs.submit(
+                    config["notebook"],
+                    parameters,
+                    timeout=config.get("timeout"),
+                    tags=["drift-retrain"],
+                    user=user,
+                    trigger="drift",
+                    trigger_details=trigger_details,
                 )
-            run = self.runs.submit(
-                config["notebook"],
-                parameters,
-                timeout=config.get("timeout"),
-                tags=["drift-retrain"],
-                user=user,
-                trigger="drift",
-                trigger_details=trigger_details,
-            )
+                key, what, verb = "run_id", f"run {started['id']}", "submitted"
         except Exception as err:  # noqa: BLE001 - any failure to submit ends the workflow
             message = _describe(err)
             self._audit(
@@ -249,57 +250,33 @@ class RetrainWorkflow:
             )
             self.records.finish(workflow_id, "failed", error=message, outputs={"state": "failed"})
             return record
-        self.records.update_step(workflow_id, "run", run_id=run["id"])
-        self.records.set_outputs(workflow_id, run_id=run["id"], state="submitted")
+        started_id = {key: started["id"]}
+        self.records.update_step(workflow_id, "run", **started_id)
+        self.records.set_outputs(workflow_id, **started_id, state="submitted")
         self._audit(
             deployment["model"],
             "drift_retrain_submitted",
-            reason=f"drift alert(s) {trigger_details['alert_ids']} started run {run['id']} of "
-            f"{config['notebook']}",
-            details={**trigger_details, "run_id": run["id"], "parameters": parameters},
+            reason=f"drift alert(s) {trigger_details['alert_ids']} started {what} of {target}",
+            details={**trigger_details, **started_id, "parameters": parameters},
             user=user,
             from_version=deployment["version"],
         )
         return self._note(
             anchor,
             "submitted",
-            f"run {run['id']} of {config['notebook']} submitted (trigger=drift)",
+            f"{what} of {target} {verb} (trigger=drift)",
             state="submitted",
-            run_id=run["id"],
-            notebook=config["notebook"],
+            **started_id,
+            **{"pipeline" if config.get("pipeline") else "notebook": target},
             alias=config.get("alias"),
             champion_version=deployment["version"],
             workflow_id=workflow_id,
         )
 
-    def _start_pipeline(
-        self, workflow_id, anchor, config, parameters, deployment, trigger_details, user
-    ) -> dict[str, Any]:
+    def _start_pipeline(self, pipeline: str, parameters: dict, user: str) -> dict[str, Any]:
         if self.pipelines is None:
             raise MLOpsError("retraining with a pipeline needs the pipelines service")
-        flow = self.pipelines.start(config["pipeline"], parameters, user=user, trigger="drift")
-        self.records.update_step(workflow_id, "run", pipeline_run_id=flow["id"])
-        self.records.set_outputs(workflow_id, pipeline_run_id=flow["id"], state="submitted")
-        self._audit(
-            deployment["model"],
-            "drift_retrain_submitted",
-            reason=f"drift alert(s) {trigger_details['alert_ids']} started pipeline run "
-            f"{flow['id']} of {config['pipeline']}",
-            details={**trigger_details, "pipeline_run_id": flow["id"], "parameters": parameters},
-            user=user,
-            from_version=deployment["version"],
-        )
-        return self._note(
-            anchor,
-            "submitted",
-            f"pipeline run {flow['id']} of {config['pipeline']} started (trigger=drift)",
-            state="submitted",
-            pipeline_run_id=flow["id"],
-            pipeline=config["pipeline"],
-            alias=config.get("alias"),
-            champion_version=deployment["version"],
-            workflow_id=workflow_id,
-        )
+        return self.pipelines.start(pipeline, parameters, user=user, trigger="drift")
 
     # -- advance --------------------------------------------------------------------------------
 
