@@ -58,6 +58,24 @@ class RunQueue:
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK_KEY})
         # SQLite: the write session began with BEGIN IMMEDIATE, which already serialises us.
 
+    @staticmethod
+    def _next_in_a_free_slot(session, executor: str, limit: int) -> Run | None:
+        """The oldest queued run of ``executor``, locked, if fewer than ``limit`` are running."""
+        running = session.scalar(
+            select(func.count())
+            .select_from(Run)
+            .where(Run.status == "running", Run.executor == executor, Run.kind == "batch")
+        )
+        if running >= max(1, limit):
+            return None
+        return session.scalars(
+            select(Run)
+            .where(Run.status == "queued", Run.executor == executor)
+            .order_by(Run.created_at, Run.id)
+            .limit(1)
+            .with_for_update()
+        ).first()
+
     def claim_next(self, executor: str, limit: int, start: StartWorker) -> str | None:
         """Claim the oldest queued run of ``executor`` if fewer than ``limit`` are running.
 
@@ -68,20 +86,7 @@ class RunQueue:
             return None
         with self.db.write_session() as session:
             self._serialise_claims(session)
-            running = session.scalar(
-                select(func.count())
-                .select_from(Run)
-                .where(Run.status == "running", Run.executor == executor, Run.kind == "batch")
-            )
-            if running >= max(1, limit):
-                return None
-            run = session.scalars(
-                select(Run)
-                .where(Run.status == "queued", Run.executor == executor)
-                .order_by(Run.created_at, Run.id)
-                .limit(1)
-                .with_for_update()
-            ).first()
+            run = self._next_in_a_free_slot(session, executor, limit)
             if run is None:
                 return None
             try:
@@ -103,20 +108,7 @@ class RunQueue:
         oldest queued run of its executor."""
         with self.db.write_session() as session:
             self._serialise_claims(session)
-            running = session.scalar(
-                select(func.count())
-                .select_from(Run)
-                .where(Run.status == "running", Run.executor == executor, Run.kind == "batch")
-            )
-            if running >= max(1, limit):
-                return False
-            oldest = session.scalars(
-                select(Run)
-                .where(Run.status == "queued", Run.executor == executor)
-                .order_by(Run.created_at, Run.id)
-                .limit(1)
-                .with_for_update()
-            ).first()
+            oldest = self._next_in_a_free_slot(session, executor, limit)
             if oldest is None or oldest.id != run_id:
                 return False
             oldest.status = "running"
