@@ -46,6 +46,10 @@ CHROMIUM_ARGS = [
 ]
 SERVER_START_TIMEOUT = 120  # seconds; a cold start on a busy 2-core machine takes ~10 s
 UI_TIMEOUT_MS = 60_000  # default Playwright wait for locators and navigation
+# Default wait of ``expect(...)`` assertions (Playwright's own is 5 s). A promotion or a list
+# refresh answers in well under a second, but a 2-core CI machine under load has been seen
+# taking longer than 5 s.
+EXPECT_TIMEOUT_MS = 30_000
 
 
 def _in_ci() -> bool:
@@ -221,6 +225,32 @@ def lab_without_server_extension(tmp_path_factory: pytest.TempPathFactory) -> It
     _stop(lab.process)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call):
+    """On a failure, keep what explains it: a screenshot of the page, the browser console and
+    the tail of the lab's log, printed in the report (CI shows nothing else)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    funcargs = getattr(item, "funcargs", {})
+    page = funcargs.get("page")
+    if page is not None:
+        SCREENSHOTS.mkdir(exist_ok=True)
+        target = SCREENSHOTS / f"failed-{item.name}.png"
+        try:
+            page.screenshot(path=str(target))
+            report.sections.append(("screenshot", str(target)))
+        except Exception as err:  # the page may be what broke
+            report.sections.append(("screenshot", f"none: {err}"))
+        console = getattr(page, "mlops_console", None)
+        if console:
+            report.sections.append(("browser console", "\n".join(console[-40:])))
+    lab = funcargs.get("lab")
+    if hasattr(lab, "log_tail"):  # Lab (also the copy mlops_ui loads by path)
+        report.sections.append(("jupyter-lab log (tail)", lab.log_tail(80)))
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
@@ -231,6 +261,9 @@ def browser():
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
     from playwright.sync_api import sync_playwright
 
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
@@ -253,6 +286,13 @@ def open_lab(browser):
         context.set_default_timeout(UI_TIMEOUT_MS)
         context.set_default_navigation_timeout(UI_TIMEOUT_MS)
         page = context.new_page()
+        # Warnings and errors the page logs, shown in the report when the test fails.
+        page.mlops_console = []
+        page.on(
+            "console",
+            lambda message: message.type in ("error", "warning")
+            and page.mlops_console.append(f"{message.type}: {message.text}"),
+        )
         page.goto(lab.lab_url(workspace))
         page.locator("#jupyterlab-splash").wait_for(state="detached")
         return page

@@ -21,13 +21,14 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..paths import resolve_in_root
 from ..store.models import new_id
 from .processes import kill_children
-from .service import RunService
-from .worker import Worker
+
+if TYPE_CHECKING:
+    from .service import RunService
 
 #: seconds between two progress reads while the run executes here
 PROGRESS_SECONDS = 0.25
@@ -75,6 +76,9 @@ def execute_here(
     """Execute the queued run ``run_id`` in this process if it may start now (with ``kernel``,
     started for it, if given); its final record, or None (then it is handed to the executor).
     Ctrl-C cancels it (its kernel runs under this process)."""
+    # papermill is imported here, not with this module: the early kernel starts meanwhile.
+    from .worker import Worker
+
     if not service.claim_here(run_id):
         if kernel is not None:
             kernel.shutdown()
