@@ -259,9 +259,7 @@ def browser():
             pytest.fail(message)
         pytest.skip(message)
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-    from playwright.sync_api import sync_playwright
-
-    from playwright.sync_api import expect
+    from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as playwright:
@@ -290,8 +288,10 @@ def open_lab(browser):
         page.mlops_console = []
         page.on(
             "console",
-            lambda message: message.type in ("error", "warning")
-            and page.mlops_console.append(f"{message.type}: {message.text}"),
+            lambda message: (
+                message.type in ("error", "warning")
+                and page.mlops_console.append(f"{message.type}: {message.text}")
+            ),
         )
         page.goto(lab.lab_url(workspace))
         page.locator("#jupyterlab-splash").wait_for(state="detached")
