@@ -3,12 +3,14 @@
 The data: y ~ Bernoulli(sigmoid(w·x)), so P(y | x) is known and stays fixed while the inputs
 shift (covariate shift). Shrinking x toward 0 moves the mass toward the decision boundary, where
 the model is least sure: accuracy falls from ≈ 0.80 to ≈ 0.62 without any change in the model.
+
 Tolerance: the estimate is within ±0.03 of the metric realised from the true labels (accuracy,
-F1 and ROC AUC), on windows of 5 000 predictions with a reference of 5 000 labelled rows;
-over 20 seeds the error had mean < 0.003 and standard deviation ≈ 0.01, so 0.03 is ≈ 3 σ. The model is Gaussian naive Bayes — its
-probabilities are off, so the isotonic calibration fitted at registration is what makes the
-estimate right. The end-to-end test goes through registration, a real local deployment, its
-prediction log, a monitor check (no labels, then with labels from /feedback).
+F1 and ROC AUC), on windows of 5 000 predictions with a reference of 5 000 labelled rows; over
+20 seeds the error had mean < 0.003 and standard deviation ≈ 0.01, so 0.03 is ≈ 3 σ. The model
+is Gaussian naive Bayes: its probabilities are off, so the isotonic calibration fitted at
+registration is what makes the estimate right. The end-to-end test goes through registration,
+a real local deployment, its prediction log and monitor checks (no labels, then with labels
+from /feedback).
 """
 
 from __future__ import annotations
@@ -117,7 +119,8 @@ def test_estimate_tracks_realised_performance_under_covariate_shift(multiclass):
         alerts = drift_rules.evaluate(
             {"drift_share": 0.0}, [], {}, {"metrics": {}, "estimated": unlabelled}
         )
-        fired = {a["details"]["metric"] for a in alerts if a["rule"] == "estimated_performance_drop"}
+        rule = "estimated_performance_drop"
+        fired = {a["details"]["metric"] for a in alerts if a["rule"] == rule}
         expected = {n for n, e in unlabelled["metrics"].items() if e["drop"] > 0.1}
         assert fired == expected
         if scale == 1.0:
@@ -169,7 +172,9 @@ def test_a_deployment_window_is_estimated_without_labels_then_compared(mlops):
     X_train, y_train = draw(rng, 5000)
     X_reference, y_reference = draw(rng, 5000)
     model = GaussianNB().fit(X_train, y_train)
-    version = mlops.registry.register(model, "synthetic", X_sample=X_reference, y_sample=y_reference)
+    version = mlops.registry.register(
+        model, "synthetic", X_sample=X_reference, y_sample=y_reference
+    )
     stored = mlops.registry.resolve(("synthetic", version["version"]))["profile"]
     assert stored["performance_estimation"]["classes"] == ["0", "1"]
     mlops.registry.set_alias("synthetic", "production", version["version"], user="test")

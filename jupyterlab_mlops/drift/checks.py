@@ -5,9 +5,10 @@ or the last S seconds; shadow traffic excluded), compares its feature columns wi
 profile of the version the deployment serves, scores the predictions whose labels arrived
 through ``/feedback`` against the version's registered metrics, estimates the same without
 labels from the logged probabilities (CBPE, ``estimation.py``; realised values beside it where
-labels arrived), and evaluates the monitor's rules on all of it. A monitor's check stores the outcome and opens alerts; ``%mlops drift`` and
-``POST /drift/report`` show it. :meth:`Checks.rolling` gives the drift-share series of the last
-windows for a deployment whose monitor has not stored enough results yet.
+labels arrived), and evaluates the monitor's rules on all of it. A monitor's check stores the
+outcome and opens alerts; ``%mlops drift`` and ``POST /drift/report`` show it.
+:meth:`Checks.rolling` gives the drift-share series of the last windows for a deployment whose
+monitor has not stored enough results yet.
 """
 
 from __future__ import annotations
@@ -159,9 +160,7 @@ class Checks:
         labelled = self.predictions.read_log(
             deployment["prediction_log"], labelled=True, **window_args(window)
         )
-        evaluation.performance = self.performance(
-            version, labelled, config.get("min_labelled", 20)
-        )
+        evaluation.performance = self.performance(version, labelled, config.get("min_labelled", 20))
         evaluation.performance["estimated"] = self.estimated(version, estimator, frame, labelled)
         evaluation.alerts = drift_rules.evaluate(
             report.summary, report.columns, config["rules"], evaluation.performance

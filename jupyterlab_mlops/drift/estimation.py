@@ -64,7 +64,6 @@ def _apply(calibrator: Mapping[str, Sequence[float]] | None, scores: np.ndarray)
 def _ece(probabilities: np.ndarray, hits: np.ndarray) -> float:
     """Expected calibration error on equal-width bins."""
     bins = np.minimum((probabilities * _ECE_BINS).astype(np.int64), _ECE_BINS - 1)
-    counts = np.bincount(bins, minlength=_ECE_BINS)
     mean_p = np.bincount(bins, probabilities, minlength=_ECE_BINS)
     mean_hit = np.bincount(bins, hits, minlength=_ECE_BINS)
     return float(np.abs(mean_p - mean_hit).sum() / max(1, probabilities.size))

@@ -6,8 +6,8 @@ when |shift| is at least 20 %) and "more than 5 % of requests miss a key feature
 columns drifted; ``performance_drop`` when a quality metric is worse than the registered one by
 more than that fraction (relative); ``estimated_performance_drop`` the same on the
 performance estimated without labels (CBPE, ``estimation.py``) against the metric realised on
-the reference sample, so a drop shows before the labels arrive. ``features`` restricts the per-feature rules to key features
-(default: every column). A rule set to ``None`` is off.
+the reference sample, so a drop shows before the labels arrive. ``features`` restricts the
+per-feature rules to key features (default: every column). A rule set to ``None`` is off.
 """
 
 from __future__ import annotations
