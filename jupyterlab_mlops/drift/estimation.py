@@ -37,6 +37,7 @@ METRICS = ("accuracy", "f1", "roc_auc")
 MAX_CLASSES = 50
 _ECE_BINS = 10
 _CALIBRATION_SPLITS = 5
+_CALIBRATION_CHECK_ROWS = 20_000
 
 
 def unavailable(reason: str) -> dict[str, Any]:
@@ -74,6 +75,9 @@ def _needs_calibration(scores: np.ndarray, hits: np.ndarray, seed: int = 0) -> b
     if np.unique(hits).size < 2 or scores.size < 20:
         return False
     rng = np.random.default_rng(seed)
+    if scores.size > _CALIBRATION_CHECK_ROWS:  # the decision needs no more rows than this
+        keep = rng.choice(scores.size, _CALIBRATION_CHECK_ROWS, replace=False)
+        scores, hits = scores[keep], hits[keep]
     raw, calibrated = [], []
     for _ in range(_CALIBRATION_SPLITS):
         order = rng.permutation(scores.size)
