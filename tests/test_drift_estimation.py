@@ -211,6 +211,8 @@ def test_a_deployment_window_is_estimated_without_labels_then_compared(mlops):
     assert check["performance"]["metrics"]["accuracy"]["current"] == pytest.approx(
         truth["accuracy"]
     )
-    report = mlops.monitors.deployment_report("synthetic@production", last_n=5000)
+    report = mlops.monitors.deployment_report(
+        "synthetic@production", last_n=5000, with_history=False
+    )
     assert report.to_dict()["performance"]["estimated"]["available"] is True
     assert "estimated without labels" in report._repr_html_()
