@@ -28,6 +28,7 @@ from sklearn.naive_bayes import GaussianNB
 from jupyterlab_mlops.app import MLOps
 from jupyterlab_mlops.drift import estimation
 from jupyterlab_mlops.drift import rules as drift_rules
+from jupyterlab_mlops.drift.checks import Checks, estimator_of
 from jupyterlab_mlops.drift.schemas import CheckOutcome
 from jupyterlab_mlops.errors import InvalidInput
 
@@ -216,3 +217,35 @@ def test_a_deployment_window_is_estimated_without_labels_then_compared(mlops):
     )
     assert report.to_dict()["performance"]["estimated"]["available"] is True
     assert "estimated without labels" in report._repr_html_()
+
+    # Bad input never fails the check: a regressor or a version without labels says why.
+    regressor = mlops.registry.register(
+        LinearRegression().fit(X_reference, y_reference),
+        "synthetic-regression",
+        X_sample=X_reference,
+        y_sample=y_reference,
+    )
+    assert "no predict_proba" in estimator_of(regressor)["reason"]
+    unlabelled = mlops.registry.register(model, "synthetic-unlabelled", X_sample=X_reference)
+    assert "y_sample" in estimator_of(unlabelled)["reason"]
+
+
+def test_a_window_keeps_the_served_versions_rows_and_survives_bad_probabilities():
+    rng = np.random.default_rng(5)
+    X, y = draw(rng, 2000)
+    model = GaussianNB().fit(X, y)
+    estimator = estimation.fit_estimator(model, X, y)
+    proba, pred = model.predict_proba(X).tolist(), model.predict(X).tolist()
+    frame = pd.DataFrame(
+        {
+            "id": [f"p{i}" for i in range(2001)],
+            "model_version": pd.array([2] * 2000 + [1], dtype="Int64"),
+            "prediction": [*pred, 0],
+            "probabilities": [*proba, [0.1, 0.2, 0.7]],  # v1 had three classes
+        }
+    )
+    labelled = pd.DataFrame({"id": frame["id"][:10], "label": y[:10].tolist()})
+    block = Checks.estimated({"version": 2}, estimator, frame, labelled)
+    assert block["available"] is True and block["n"] == 2000 and block["n_labelled"] == 10
+    block = Checks.estimated({"version": 1}, estimator, frame, labelled)
+    assert block["available"] is False and "(rows × 2)" in block["reason"]
