@@ -450,7 +450,7 @@ class MLOps(LoggingConfigurable):
     @cached_property
     def registry(self):
         """Model registry: versions, aliases, quality gates, audit log, lineage."""
-        from .drift.profile import build_profile
+        from .drift.estimation import build_reference_profile
         from .registry.service import RegistryService
 
         def deployments_holding(model: str, version: int) -> list[str]:
@@ -462,7 +462,7 @@ class MLOps(LoggingConfigurable):
             self.artifacts,
             runs=self.runs,
             deployments_holding=deployments_holding,
-            profile_builder=build_profile,
+            profile_builder=build_reference_profile,
             events=self.events,
             access=lambda: self.access,
         )

@@ -178,6 +178,9 @@ async def test_drift_routes_json_shapes_and_errors(jp_fetch, served):
     assert report["summary"]["n_current_rows"] == 100
     assert {c["method"] for c in report["columns"]} == {"psi"}
     assert set(report) == {"title", "summary", "columns", "alerts", "history", "performance"}
+    estimated = report["performance"]["estimated"]  # CBPE: the champion was registered with y
+    assert estimated["available"] is True and estimated["n"] == 100
+    assert 0 <= estimated["metrics"]["accuracy"]["estimated"] <= 1
 
     code, updated = await _json(
         jp_fetch, "monitors", monitor["id"], method="PUT", body={"enabled": True}

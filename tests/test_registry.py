@@ -155,6 +155,10 @@ def test_profile_matches_the_training_frame(registry):
     X, y = training_frame()
     profile = registry.register(pipeline_model(X, y), "prof", X_sample=X, y_sample=y)["profile"]
     assert profile["n_rows"] == len(X)
+    # A labelled sample also calibrates the estimate of performance without labels (CBPE).
+    estimator = profile["performance_estimation"]
+    assert estimator["available"] is True and estimator["classes"] == ["0", "1"]
+    assert estimator["n_reference"] == len(X) and 0.5 < estimator["reference"]["accuracy"] <= 1
     column = X.columns[0]
     numeric = profile["columns"][column]
     values = X[column].to_numpy()

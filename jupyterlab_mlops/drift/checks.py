@@ -3,10 +3,12 @@
 :meth:`Checks.evaluate` reads a window of a deployment's prediction log (the last N predictions
 or the last S seconds; shadow traffic excluded), compares its feature columns with the reference
 profile of the version the deployment serves, scores the predictions whose labels arrived
-through ``/feedback`` against the version's registered metrics, and evaluates the monitor's
-rules on both. A monitor's check stores the outcome and opens alerts; ``%mlops drift`` and
-``POST /drift/report`` show it. :meth:`Checks.rolling` gives the drift-share series of the last
-windows for a deployment whose monitor has not stored enough results yet.
+through ``/feedback`` against the version's registered metrics, estimates the same without
+labels from the logged probabilities (CBPE, ``estimation.py``; realised values beside it where
+labels arrived), and evaluates the monitor's rules on all of it. A monitor's check stores the
+outcome and opens alerts; ``%mlops drift`` and ``POST /drift/report`` show it.
+:meth:`Checks.rolling` gives the drift-share series of the last windows for a deployment whose
+monitor has not stored enough results yet.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import Conflict
+from ..errors import Conflict, InvalidInput
+from . import estimation
 from . import performance as perf
 from . import rules as drift_rules
 from .ports import PredictionReader, VersionLookup
@@ -78,6 +81,17 @@ class Evaluation:
         return window_bounds(self.frame)
 
 
+def estimator_of(version: Mapping[str, Any]) -> dict[str, Any]:
+    """The version's CBPE estimator (made at registration), or why there is none."""
+    estimator = (version.get("profile") or {}).get("performance_estimation")
+    if estimator is None:
+        return estimation.unavailable(
+            "the version has no performance estimator: register it with X_sample and y_sample "
+            "(a held-out labelled sample) to estimate performance without labels"
+        )
+    return estimator
+
+
 class Checks:
     """The pipeline, with each version's reference prepared once and reused."""
 
@@ -125,7 +139,11 @@ class Checks:
         window = dict(window if window is not None else config["window"])
         if methods is None:
             methods = config.get("methods") or version_methods(version)
-        frame = self.predictions.read_log(deployment["prediction_log"], **window_args(window))
+        estimator = estimator_of(version)
+        with_probabilities = {"probabilities": True} if estimator.get("available") else {}
+        frame = self.predictions.read_log(
+            deployment["prediction_log"], **window_args(window), **with_probabilities
+        )
         evaluation = Evaluation(window, frame, version, reference, methods)
         if len(frame) < min_rows:
             return evaluation
@@ -139,9 +157,11 @@ class Checks:
             workers=workers,
             title=title,
         )
-        evaluation.performance = self.performance(
-            deployment, version, window, config.get("min_labelled", 20)
+        labelled = self.predictions.read_log(
+            deployment["prediction_log"], labelled=True, **window_args(window)
         )
+        evaluation.performance = self.performance(version, labelled, config.get("min_labelled", 20))
+        evaluation.performance["estimated"] = self.estimated(version, estimator, frame, labelled)
         evaluation.alerts = drift_rules.evaluate(
             report.summary, report.columns, config["rules"], evaluation.performance
         )
@@ -150,17 +170,36 @@ class Checks:
         evaluation.report = report
         return evaluation
 
-    def performance(
-        self,
-        deployment: Mapping[str, Any],
+    @staticmethod
+    def estimated(
         version: Mapping[str, Any],
-        window: Mapping[str, Any],
-        min_labelled: int,
+        estimator: Mapping[str, Any],
+        frame: pd.DataFrame,
+        labelled: pd.DataFrame,
+    ) -> dict[str, Any]:
+        """CBPE on the window's logged probabilities, with the labels arrived so far beside."""
+        if not estimator.get("available") or "probabilities" not in frame.columns:
+            return estimation.estimate(estimator, [], [])
+        if "model_version" in frame.columns and version.get("version") is not None:
+            # Rows an earlier version served carry that model's probabilities, not this one's.
+            served = frame["model_version"]
+            frame = frame[served.isna() | (served == int(version["version"]))]
+        labels = dict(zip(labelled["id"], labelled["label"], strict=True)) if len(labelled) else {}
+        try:
+            return estimation.estimate(
+                estimator,
+                frame["probabilities"].tolist(),
+                frame["prediction"].tolist(),
+                [labels.get(i) for i in frame["id"]],
+            )
+        except InvalidInput as err:  # logged probabilities that do not fit the model's classes
+            return estimation.unavailable(err.message)
+
+    @staticmethod
+    def performance(
+        version: Mapping[str, Any], labelled: pd.DataFrame, min_labelled: int
     ) -> dict[str, Any]:
         """Quality on the window's labelled predictions vs the version's registered metrics."""
-        labelled = self.predictions.read_log(
-            deployment["prediction_log"], labelled=True, **window_args(window)
-        )
         if len(labelled) < min_labelled:
             return {"n_labelled": int(len(labelled)), "metrics": {}}
         task = perf.task_of(version, labelled["label"].tolist())

@@ -194,6 +194,11 @@ class Rules(Schema):
     performance_drop: FiniteFloat | None = Field(
         drift_rules.DEFAULT_RULES["performance_drop"], ge=0
     )
+    estimated_performance_drop: FiniteFloat | None = Field(
+        drift_rules.DEFAULT_RULES["estimated_performance_drop"],
+        ge=0,
+        description="relative drop of a CBPE-estimated metric (no labels) vs the reference",
+    )
     features: list[str] | None = None
 
     @model_validator(mode="before")

@@ -46,8 +46,10 @@ class PredictionReader(Protocol):
         since: float | None = None,
         until: float | None = None,
         labelled: bool = False,
+        probabilities: bool = False,
     ) -> pd.DataFrame:
-        """A window of a deployment's prediction log (shadow traffic excluded)."""
+        """A window of a deployment's prediction log (shadow traffic excluded);
+        ``probabilities`` adds the logged ``predict_proba`` row (a list, or None) per row."""
         ...
 
     def feature_frame(self, frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:

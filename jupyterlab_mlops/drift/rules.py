@@ -4,8 +4,10 @@ Defaults come from the seeds: "a key feature's mean shifts by 20 %" (``mean_shif
 when |shift| is at least 20 %) and "more than 5 % of requests miss a key feature"
 (``missing_rate``: fires above 5 %). ``drift_share`` fires when more than that share of the
 columns drifted; ``performance_drop`` when a quality metric is worse than the registered one by
-more than that fraction (relative). ``features`` restricts the per-feature rules to key features
-(default: every column). A rule set to ``None`` is off.
+more than that fraction (relative); ``estimated_performance_drop`` the same on the
+performance estimated without labels (CBPE, ``estimation.py``) against the metric realised on
+the reference sample, so a drop shows before the labels arrive. ``features`` restricts the
+per-feature rules to key features (default: every column). A rule set to ``None`` is off.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ DEFAULT_RULES: dict[str, Any] = {
     "mean_shift_pct": 20.0,
     "missing_rate": 0.05,
     "performance_drop": 0.1,
+    "estimated_performance_drop": 0.1,
     "features": None,
 }
 TOLERANCE = 1e-9
@@ -128,6 +131,23 @@ def evaluate(
                         "message": f"{metric} is {entry['current']:.4g} on "
                         f"{performance.get('n_labelled', 0)} labelled predictions vs "
                         f"{entry['registered']:.4g} registered ({drop:.1%} worse, "
+                        f"threshold {limit:.0%})",
+                        "details": {"metric": metric, **entry, "threshold": limit},
+                    }
+                )
+    limit = rules["estimated_performance_drop"]
+    estimated = (performance or {}).get("estimated") or {}
+    if limit is not None and estimated.get("available"):
+        for metric, entry in (estimated.get("metrics") or {}).items():
+            drop = entry.get("drop")
+            if _finite(drop) and drop > limit + TOLERANCE:
+                alerts.append(
+                    {
+                        "rule": "estimated_performance_drop",
+                        "severity": "warning",
+                        "message": f"estimated {metric} is {entry['estimated']:.4g} on "
+                        f"{estimated.get('n', 0)} predictions (no labels needed) vs "
+                        f"{entry['reference']:.4g} on the reference sample ({drop:.1%} worse, "
                         f"threshold {limit:.0%})",
                         "details": {"metric": metric, **entry, "threshold": limit},
                     }

@@ -149,12 +149,33 @@ class MetricComparison(Schema):
     drop: float | None = None
 
 
+class EstimatedMetric(Schema):
+    estimated: float | None = Field(None, description="CBPE estimate, from probabilities only")
+    reference: float | None = Field(None, description="realised on the reference sample")
+    drop: float | None = Field(None, description="(reference - estimated) / reference")
+    realised: float | None = Field(None, description="from the labels arrived so far, if any")
+
+
+class EstimatedPerformance(Schema):
+    """Performance estimated without labels (CBPE), or why it is not available."""
+
+    method: Literal["cbpe"] = "cbpe"
+    available: bool
+    reason: str | None = None
+    n: int = Field(0, description="predictions with probabilities in the window")
+    n_labelled: int = 0
+    calibrated: bool | None = None
+    metrics: dict[str, EstimatedMetric] = Field(default_factory=dict)
+
+
 class Performance(Schema):
-    """Quality on labelled predictions vs the registered metrics (empty below min_labelled)."""
+    """Quality on labelled predictions vs the registered metrics (empty below min_labelled),
+    and, for classifiers, the same estimated without labels (``estimated``)."""
 
     task: str | None = None
     n_labelled: int = 0
     metrics: dict[str, MetricComparison] = Field(default_factory=dict)
+    estimated: EstimatedPerformance | None = None
 
 
 class Histogram(Schema):

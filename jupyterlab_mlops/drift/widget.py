@@ -110,6 +110,19 @@ def summary_html(data: dict) -> str:
                 f"{_fmt(entry.get('current'))} / {_fmt(entry.get('registered'))}",
             )
         )
+    estimated = perf.get("estimated") or {}
+    for metric, entry in (estimated.get("metrics") or {}).items():
+        if entry.get("estimated") is None:
+            continue
+        realised = entry.get("realised")
+        cards.append(
+            (
+                f"{metric} estimated without labels / reference"
+                + (" / realised" if realised is not None else ""),
+                f"{_fmt(entry.get('estimated'))} / {_fmt(entry.get('reference'))}"
+                + (f" / {_fmt(realised)}" if realised is not None else ""),
+            )
+        )
     card_html = "".join(
         f"<div style='padding:4px 12px;border-left:3px solid {colour};'>"
         f"<div style='{_MUTED}'>{_esc(label)}</div>"

@@ -6,8 +6,9 @@ The registry never imports ``runs/``, ``serving/`` or ``drift/``: ``app.py`` pas
   and provenance, to link a version to its run, register a run's model file and build lineage;
 - ``deployments_holding(model, version)``: the names of the active deployments serving that
   version (an archive is refused while there are any);
-- ``profile_builder(frame)``: the drift engine's reference profile of a training sample,
-  stored on the version at registration.
+- ``profile_builder(frame, model=…, y=…)``: the drift engine's reference profile of a
+  training sample, stored on the version at registration; given the model and the sample's
+  labels it also holds the calibration that estimates performance without labels (CBPE).
 """
 
 from __future__ import annotations
@@ -28,4 +29,4 @@ class RunLookup(Protocol):
 
 
 DeploymentsHolding = Callable[[str, int], list[str]]
-ProfileBuilder = Callable[[Any], dict[str, Any]]
+ProfileBuilder = Callable[..., dict[str, Any]]

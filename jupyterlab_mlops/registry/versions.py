@@ -75,9 +75,10 @@ class Versions:
         except NotFound:
             raise NotFound(f"run {run_id!r} not found") from None
 
-    def _profile(self, frame: Any) -> dict[str, Any]:
-        """The reference profile of the training sample (the drift engine's baseline)."""
-        return to_jsonable(self.profile_builder(frame))
+    def _profile(self, frame: Any, model: Any = None, y: Any = None) -> dict[str, Any]:
+        """The reference profile of the sample (the drift engine's baseline); with the model and
+        the sample's labels, also the calibration that estimates performance without labels."""
+        return to_jsonable(self.profile_builder(frame, model=model, y=y))
 
     # -- registration ---------------------------------------------------------------------------
 
@@ -103,7 +104,7 @@ class Versions:
         data, kind, trusted = serialization.dump(model, trust_pickle=trust_pickle)
         if X_sample is not None:
             signature = infer_signature(X_sample, y_sample, model)
-            profile = self._profile(as_frame(X_sample))
+            profile = self._profile(as_frame(X_sample), model, y_sample)
         else:
             signature, profile = signature_from_model(model), {}
         flavour, model_class = describe_model(model)
@@ -162,7 +163,7 @@ class Versions:
                 if target not in frame.columns:
                     raise InvalidInput(f"target column {target!r} is not in {sample['name']}")
                 frame, y = frame.drop(columns=[target]), frame[target]
-            signature, profile = infer_signature(frame, y, model), self._profile(frame)
+            signature, profile = infer_signature(frame, y, model), self._profile(frame, model, y)
         else:
             signature, profile = signature_from_model(model), {}
         return self._create(

@@ -547,8 +547,10 @@ def read_log(
     since: float | None = None,
     until: float | None = None,
     labelled: bool = False,
+    probabilities: bool = False,
 ) -> pd.DataFrame:
-    """A window of a prediction log without shadow traffic (empty if the log does not exist)."""
+    """A window of a prediction log without shadow traffic (empty if the log does not exist);
+    ``probabilities=True`` adds the ``probabilities`` column (what performance estimation reads)."""
     import pandas as pd
 
     if not path or not Path(path).is_file():
@@ -556,7 +558,12 @@ def read_log(
     log = PredictionLog(path)
     try:
         reader = log.labelled if labelled else log.read
-        frame = reader(last_n=None if last_n is None else last_n, since=since, until=until)
+        frame = reader(
+            last_n=None if last_n is None else last_n,
+            since=since,
+            until=until,
+            probabilities=probabilities,
+        )
     finally:
         log.close()
     if "variant" in frame.columns and len(frame):

@@ -2161,6 +2161,72 @@ export interface components {
         ErrorResponse: {
             error: components["schemas"]["ErrorBody"];
         };
+        /** EstimatedMetric */
+        EstimatedMetric: {
+            /**
+             * Estimated
+             * @description CBPE estimate, from probabilities only
+             * @default null
+             */
+            estimated?: number | null;
+            /**
+             * Reference
+             * @description realised on the reference sample
+             * @default null
+             */
+            reference?: number | null;
+            /**
+             * Drop
+             * @description (reference - estimated) / reference
+             * @default null
+             */
+            drop?: number | null;
+            /**
+             * Realised
+             * @description from the labels arrived so far, if any
+             * @default null
+             */
+            realised?: number | null;
+        };
+        /**
+         * EstimatedPerformance
+         * @description Performance estimated without labels (CBPE), or why it is not available.
+         */
+        EstimatedPerformance: {
+            /**
+             * Method
+             * @default cbpe
+             * @constant
+             */
+            method?: "cbpe";
+            /** Available */
+            available: boolean;
+            /**
+             * Reason
+             * @default null
+             */
+            reason?: string | null;
+            /**
+             * N
+             * @description predictions with probabilities in the window
+             * @default 0
+             */
+            n?: number;
+            /**
+             * N Labelled
+             * @default 0
+             */
+            n_labelled?: number;
+            /**
+             * Calibrated
+             * @default null
+             */
+            calibrated?: boolean | null;
+            /** Metrics */
+            metrics?: {
+                [key: string]: components["schemas"]["EstimatedMetric"];
+            };
+        };
         /** Gate */
         Gate: {
             gate: components["schemas"]["GateConfig"];
@@ -3106,7 +3172,8 @@ export interface components {
         };
         /**
          * Performance
-         * @description Quality on labelled predictions vs the registered metrics (empty below min_labelled).
+         * @description Quality on labelled predictions vs the registered metrics (empty below min_labelled),
+         *     and, for classifiers, the same estimated without labels (``estimated``).
          */
         Performance: {
             /**
@@ -3123,6 +3190,8 @@ export interface components {
             metrics?: {
                 [key: string]: components["schemas"]["jupyterlab_mlops__drift__schemas__MetricComparison"];
             };
+            /** @default null */
+            estimated?: components["schemas"]["EstimatedPerformance"] | null;
         };
         /** PipelineRun */
         PipelineRun: {
@@ -3683,6 +3752,12 @@ export interface components {
              * @default 0.1
              */
             performance_drop?: number | null;
+            /**
+             * Estimated Performance Drop
+             * @description relative drop of a CBPE-estimated metric (no labels) vs the reference
+             * @default 0.1
+             */
+            estimated_performance_drop?: number | null;
             /**
              * Features
              * @default null
