@@ -30,6 +30,7 @@ ERROR_DESCRIPTIONS = {
     503: "A backing engine or the store is unavailable; retry later",
 }
 DEFAULT_ERRORS = (400, 401, 403, 404)
+MAX_PATH_VALUE = 255  # handlers/base.py refuses longer path parameters with a 400
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,12 @@ def build_openapi(routes: list[tuple] | None = None) -> dict[str, Any]:
             "operationId": _operation_id(method, path),
             "tags": [path.split("/")[3]] if path.count("/") >= 3 else [],
             "parameters": [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                {
+                    "name": name,
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_PATH_VALUE},
+                }
                 for name in params
             ],
             "responses": {},
@@ -201,7 +207,8 @@ def build_openapi(routes: list[tuple] | None = None) -> dict[str, Any]:
                 "description": "Accepted" if status == 202 else "OK",
                 "content": {"application/json": {"schema": ref(model)}},
             }
-        for status in spec.errors:
+        # A path parameter over MAX_PATH_VALUE bytes is a 400 on every route (handlers/base.py).
+        for status in sorted(set(spec.errors) | ({400} if params else set())):
             entry["responses"][str(status)] = {
                 "description": ERROR_DESCRIPTIONS.get(status, "Error"),
                 "content": {"application/json": {"schema": ref(ErrorResponse)}},
