@@ -19,6 +19,7 @@ from ..schemas import ErrorResponse
 from ..version import __version__
 
 METHODS = ("get", "post", "put", "patch", "delete")
+BODY_METHODS = ("post", "put", "patch")
 ERROR_DESCRIPTIONS = {
     400: "Invalid input: the message and `details.field` name the offending field",
     401: "Not authenticated",
@@ -183,9 +184,14 @@ def build_openapi(routes: list[tuple] | None = None) -> dict[str, Any]:
                     "name": name,
                     "in": "path",
                     "required": True,
-                    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_PATH_VALUE},
+                    "schema": {
+                        "type": "string",
+                        "pattern": f"^(?:{pattern})$",
+                        "minLength": 1,
+                        "maxLength": MAX_PATH_VALUE,
+                    },
                 }
-                for name in params
+                for name, pattern in params.items()
             ],
             "responses": {},
         }
@@ -207,8 +213,10 @@ def build_openapi(routes: list[tuple] | None = None) -> dict[str, Any]:
                 "description": "Accepted" if status == 202 else "OK",
                 "content": {"application/json": {"schema": ref(model)}},
             }
-        # A path parameter over MAX_PATH_VALUE bytes is a 400 on every route (handlers/base.py).
-        for status in sorted(set(spec.errors) | ({400} if params else set())):
+        # Answered by the base handler on every route (handlers/base.py): a path parameter over
+        # MAX_PATH_VALUE bytes is a 400, a body over c.MLOps.max_request_bytes a 413.
+        implied = ({400} if params else set()) | ({413} if method in BODY_METHODS else set())
+        for status in sorted(set(spec.errors) | implied):
             entry["responses"][str(status)] = {
                 "description": ERROR_DESCRIPTIONS.get(status, "Error"),
                 "content": {"application/json": {"schema": ref(ErrorResponse)}},

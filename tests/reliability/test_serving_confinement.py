@@ -34,9 +34,10 @@ def outside(tmp_path_factory):
 
 
 def untouched(directory) -> bool:
-    return sorted(p.name for p in directory.iterdir()) == ["precious"] and (
-        directory / "precious"
-    ).read_text() == "precious"
+    return (
+        sorted(p.name for p in directory.iterdir()) == ["precious"]
+        and (directory / "precious").read_text() == "precious"
+    )
 
 
 def test_a_bundle_directory_linked_out_of_the_root_is_refused(mlops, outside):
@@ -61,8 +62,9 @@ def test_links_at_a_bundle_files_names_are_replaced_never_written_through(mlops,
     assert untouched(outside)
     for name in ("model.skops", METADATA_FILE):
         assert (bundle / name).is_file() and not (bundle / name).is_symlink(), name
-    assert json.loads((bundle / METADATA_FILE).read_text())["artifact_sha256"] == (
-        metadata["artifact_sha256"]
+    assert (
+        json.loads((bundle / METADATA_FILE).read_text())["artifact_sha256"]
+        == (metadata["artifact_sha256"])
     )
 
 
