@@ -112,8 +112,10 @@ class DeploymentService:
             (deployment["version"], deployment["bundle_dir"]),
             (deployment["challenger_version"], deployment["challenger_bundle_dir"]),
         ):
+            if version is None:
+                continue
             metadata = Path(directory) / "mlops-model.json"
-            if version is None or (metadata.is_file() and not metadata.is_symlink()):
+            if metadata.is_file() and not metadata.is_symlink():
                 continue
             self.bundles.write(f"{deployment['model']}/{version}", directory, root=self.base_dir)
 
