@@ -14,6 +14,7 @@ import errno
 import os
 import secrets
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import Forbidden, InvalidInput, NotFound, no_room
@@ -102,6 +103,7 @@ def _open_dirs(root_path: Path, parts: tuple[str, ...], *, create: bool, shown: 
                 except FileExistsError:
                     pass
                 next_fd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+                os.fchmod(next_fd, 0o755)
             except OSError as err:
                 if err.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
                     raise Forbidden(
@@ -155,9 +157,17 @@ def write_in_root(
 
 
 def write_at(
-    root_path: Path, parts: tuple[str, ...], data: bytes, *, mode: int = 0o644, shown: str = ""
+    root_path: Path,
+    parts: tuple[str, ...],
+    data: bytes | Iterable[bytes],
+    *,
+    mode: int = 0o644,
+    shown: str = "",
 ) -> Path:
-    """Write to ``root_path/parts…`` (from :func:`locate_in_root`) without following symlinks."""
+    """Write to ``root_path/parts…`` (from :func:`locate_in_root`) without following symlinks.
+
+    ``data`` is bytes or an iterable of chunks (a large artifact streamed); if the iterable
+    raises, nothing is left behind. The file gets exactly ``mode`` (the umask aside)."""
     shown = shown or "/".join(parts)
     if not parts:
         raise InvalidInput("cannot write to the server root itself", details={"field": "path"})
@@ -171,7 +181,7 @@ def write_at(
 
 
 def _write_at(
-    root_path: Path, parts: tuple[str, ...], data: bytes, *, mode: int, shown: str
+    root_path: Path, parts: tuple[str, ...], data: bytes | Iterable[bytes], *, mode: int, shown: str
 ) -> Path:
     directory = _open_dirs(root_path, parts[:-1], create=True, shown=shown)
     name = parts[-1]
@@ -181,7 +191,9 @@ def _write_at(
         fd = os.open(temporary, flags, mode, dir_fd=directory)
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+                os.fchmod(handle.fileno(), mode)
+                for chunk in [data] if isinstance(data, bytes | bytearray) else data:
+                    handle.write(chunk)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.rename(temporary, name, src_dir_fd=directory, dst_dir_fd=directory)
@@ -194,3 +206,26 @@ def _write_at(
         return root_path.joinpath(*parts)
     finally:
         os.close(directory)
+
+
+class ConfinedDir:
+    """Writes below ``root/sub…`` that no symlink sends elsewhere: a tree written file by file
+    (a serving bundle, a docker build context) where a link planted in it — or swapped in for
+    one of its directories while it is written — is a 403 before any byte lands outside."""
+
+    def __init__(self, root: str | os.PathLike, path: str | os.PathLike):
+        self.root, self.parts = locate_in_root(root, path)
+        self.shown = os.fspath(path)
+        self.path = self.root.joinpath(*self.parts)
+
+    def write(self, relative: str | os.PathLike, data: bytes | Iterable[bytes]) -> Path:
+        """Write ``data`` to ``relative`` (POSIX, below this directory) atomically."""
+        parts = Path(relative).parts
+        if not parts or any(part in ("..", "/") for part in parts):
+            raise InvalidInput(f"{relative!r} is not below {self.shown}")
+        return write_at(self.root, (*self.parts, *parts), data, shown=f"{self.shown}/{relative}")
+
+    def make_dirs(self, relative: str | os.PathLike = "") -> Path:
+        parts = (*self.parts, *Path(relative).parts)
+        os.close(_open_dirs(self.root, parts, create=True, shown=self.shown))
+        return self.root.joinpath(*parts)

@@ -25,6 +25,11 @@ Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
 NonNegativeInt = Annotated[int, Field(ge=0, le=INT64_MAX)]
 PositiveInt = Annotated[int, Field(ge=1, le=INT64_MAX)]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+# A query-string value (a name, a path, a filter) is at most this long: longer is a 400 naming
+# the parameter, and a URL of every documented parameter stays far below the 64 KiB of request
+# line and headers tornado reads before it drops the connection.
+MAX_QUERY_VALUE = 1024
+QueryText = Annotated[str, Field(max_length=MAX_QUERY_VALUE)]
 
 M = TypeVar("M", bound=BaseModel)
 

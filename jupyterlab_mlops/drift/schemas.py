@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
-from ..schemas import FiniteFloat, NonNegativeInt, Page, PositiveInt, Schema
+from ..schemas import FiniteFloat, NonNegativeInt, Page, PositiveInt, QueryText, Schema
 from .config import (
     MAX_INTERVAL_SECONDS,
     MonitorConfig,
@@ -96,7 +96,7 @@ class _Query(Schema):
 
 class MonitorsQuery(_Query):
     limit: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
-    deployment_id: str | None = None
+    deployment_id: QueryText | None = None
 
 
 class ResultsQuery(_Query):
@@ -105,7 +105,7 @@ class ResultsQuery(_Query):
 
 class AlertsQuery(_Query):
     limit: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
-    monitor_id: str | None = None
+    monitor_id: QueryText | None = None
     acknowledged: bool | None = None
 
 

@@ -24,6 +24,9 @@ from ..identity import Identity, server_user_identity
 from ..schemas import INT64_MAX, loads, parse, parse_json
 
 MAX_PAGE_SIZE = 500
+# A path parameter (a model name, an id, an alias) is one file-name-sized component at most.
+MAX_PATH_VALUE = 255
+ALLOWABLE_METHODS = ("get", "head", "post", "put", "patch", "delete", "options")
 # Query arguments jupyter-server itself reads (token auth in the URL): not ours to refuse.
 SERVER_ARGUMENTS = frozenset({"token"})
 M = TypeVar("M", bound=BaseModel)
@@ -79,6 +82,7 @@ class MLOpsHandler(APIHandler):
 
     async def prepare(self) -> None:  # type: ignore[override]
         await super().prepare()  # authentication first: strangers get 403, not 413
+        self._check_path_values()
         # Refuse an oversized body before anything parses or stores it: a 413 naming the
         # limit, which c.MLOps.max_request_bytes sets.
         limit = self.mlops.max_request_bytes
@@ -89,6 +93,25 @@ class MLOpsHandler(APIHandler):
                 "(c.MLOps.max_request_bytes)",
                 details={"limit": limit, "size": size},
             )
+
+    def _check_path_values(self) -> None:
+        """A path parameter longer than :data:`MAX_PATH_VALUE` is a 400 naming it, before any
+        service looks it up (the OpenAPI document says ``maxLength`` too)."""
+        if self.max_path_value is None:
+            return
+        spec = getattr(getattr(self, self.request.method.lower(), None), "__openapi__", None)
+        names = list(spec.path_params) if spec is not None else []
+        values = [*zip(names, self.path_args, strict=False), *self.path_kwargs.items()]
+        values += [(None, value) for value in self.path_args[len(names) :]]
+        for index, (name, value) in enumerate(values):
+            if value is not None and len(value.encode()) > self.max_path_value:
+                field = name or f"path segment {index + 1}"
+                raise InvalidInput(
+                    f"path parameter {field!r} is longer than {self.max_path_value} bytes",
+                    details={"field": field},
+                )
+
+    max_path_value: int | None = MAX_PATH_VALUE
 
     @property
     def username(self) -> Identity:
@@ -160,6 +183,16 @@ class MLOpsHandler(APIHandler):
             retry_after = getattr(error, "retry_after", None)
             if retry_after is not None:
                 self.set_header("Retry-After", str(int(retry_after)))
+        elif status_code == 405:
+            # RFC 9110: a 405 says which methods the resource has.
+            allowed = self.allowed_methods()
+            self.set_header("Allow", ", ".join(allowed))
+            message = (
+                f"method {self.request.method} is not allowed on {self.request.path} "
+                f"(allowed: {', '.join(allowed)})"
+            )
+            details = {"method": self.request.method, "allowed": allowed}
+            body = {"error": {"code": _http_code(405), "message": message, "details": details}}
         elif isinstance(error, web.HTTPError):
             message = error.log_message or self._reason
             if error.args and len(error.args) > 2:
@@ -174,6 +207,14 @@ class MLOpsHandler(APIHandler):
             }
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
+
+    def allowed_methods(self) -> list[str]:
+        """The methods this route's handler defines (OPTIONS is jupyter-server's CORS answer)."""
+        return [
+            method.upper()
+            for method in ALLOWABLE_METHODS
+            if getattr(type(self), method) is not getattr(web.RequestHandler, method)
+        ]
 
     def log_exception(self, typ, value, tb) -> None:  # type: ignore[override]
         # Expected domain errors are not server faults: log them briefly, without a traceback.
@@ -203,6 +244,8 @@ def _http_code(status: int) -> str:
 
 class NotFoundHandler(MLOpsHandler):
     """Any unknown route under ``/mlops/api/``: a JSON 404 instead of an HTML page."""
+
+    max_path_value = None  # the rest of an unknown URL is no parameter
 
     def _not_found(self, path: str) -> None:
         raise NotFound(f"no such API route: /mlops/api/{path}")

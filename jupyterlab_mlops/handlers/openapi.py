@@ -19,6 +19,7 @@ from ..schemas import ErrorResponse
 from ..version import __version__
 
 METHODS = ("get", "post", "put", "patch", "delete")
+BODY_METHODS = ("post", "put", "patch")
 ERROR_DESCRIPTIONS = {
     400: "Invalid input: the message and `details.field` name the offending field",
     401: "Not authenticated",
@@ -30,6 +31,7 @@ ERROR_DESCRIPTIONS = {
     503: "A backing engine or the store is unavailable; retry later",
 }
 DEFAULT_ERRORS = (400, 401, 403, 404)
+MAX_PATH_VALUE = 255  # handlers/base.py refuses longer path parameters with a 400
 
 
 @dataclass(frozen=True)
@@ -178,8 +180,18 @@ def build_openapi(routes: list[tuple] | None = None) -> dict[str, Any]:
             "operationId": _operation_id(method, path),
             "tags": [path.split("/")[3]] if path.count("/") >= 3 else [],
             "parameters": [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                for name in params
+                {
+                    "name": name,
+                    "in": "path",
+                    "required": True,
+                    "schema": {
+                        "type": "string",
+                        "pattern": f"^(?:{pattern})$",
+                        "minLength": 1,
+                        "maxLength": MAX_PATH_VALUE,
+                    },
+                }
+                for name, pattern in params.items()
             ],
             "responses": {},
         }
@@ -201,7 +213,10 @@ def build_openapi(routes: list[tuple] | None = None) -> dict[str, Any]:
                 "description": "Accepted" if status == 202 else "OK",
                 "content": {"application/json": {"schema": ref(model)}},
             }
-        for status in spec.errors:
+        # Answered by the base handler on every route (handlers/base.py): a path parameter over
+        # MAX_PATH_VALUE bytes is a 400, a body over c.MLOps.max_request_bytes a 413.
+        implied = ({400} if params else set()) | ({413} if method in BODY_METHODS else set())
+        for status in sorted(set(spec.errors) | implied):
             entry["responses"][str(status)] = {
                 "description": ERROR_DESCRIPTIONS.get(status, "Error"),
                 "content": {"application/json": {"schema": ref(ErrorResponse)}},

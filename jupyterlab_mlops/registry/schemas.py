@@ -21,7 +21,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, ValidationInfo, model_v
 
 from ..errors import InvalidInput
 from ..refs import check_alias
-from ..schemas import INT64_MAX, FiniteFloat, NonNegativeInt, Page, Schema
+from ..schemas import INT64_MAX, FiniteFloat, NonNegativeInt, Page, QueryText, Schema
 from .values import check_metrics, check_params, check_tags
 
 # Same bound as the REST layer's page size (handlers/base.py MAX_PAGE_SIZE).
@@ -262,9 +262,9 @@ class PageQuery(Query):
 
 
 class ModelListQuery(PageQuery):
-    q: str | None = Field(None, description="Substring of the name or description")
-    tag: str | None = Field(None, description="key or key=value, on the model or any version")
-    alias: str | None = Field(None, description="Only models that have this alias set")
+    q: QueryText | None = Field(None, description="Substring of the name or description")
+    tag: QueryText | None = Field(None, description="key or key=value, on the model or any version")
+    alias: QueryText | None = Field(None, description="Only models that have this alias set")
 
 
 class VersionListQuery(PageQuery):
@@ -273,24 +273,24 @@ class VersionListQuery(PageQuery):
 
 
 class AuditQuery(PageQuery):
-    alias: str | None = None
-    action: str | None = None
+    alias: QueryText | None = None
+    action: QueryText | None = None
 
 
 class ApprovalListQuery(PageQuery):
     status: Literal["pending", "approved", "rejected", "stale"] | None = None
-    model: str | None = Field(None, description="Only this model's requests")
+    model: QueryText | None = Field(None, description="Only this model's requests")
 
 
 class AuditLogQuery(PageQuery):
     since: datetime | None = Field(
         None, description="ISO date or time (UTC unless it says): entries from then on"
     )
-    model: str | None = Field(None, description="Only this model's entries")
+    model: QueryText | None = Field(None, description="Only this model's entries")
 
 
 class DeleteAliasQuery(Query):
-    reason: str = ""
+    reason: QueryText = ""
 
 
 # -- responses --------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BeforeValidator, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from ..schemas import NonNegativeInt, Page, PositiveInt, Schema
+from ..schemas import NonNegativeInt, Page, PositiveInt, QueryText, Schema
 from . import ALL_STATES
 
 RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "timed_out"]
@@ -105,11 +105,11 @@ class PageQuery(QueryModel):
 class RunListQuery(PageQuery):
     """``GET /runs`` filters."""
 
-    notebook: str | None = Field(None, description="Substring of the notebook path")
-    status: str | None = Field(None, description="One state, or several separated by commas")
-    group_id: str | None = Field(None, description="Runs of this sweep")
+    notebook: QueryText | None = Field(None, description="Substring of the notebook path")
+    status: QueryText | None = Field(None, description="One state, or several separated by commas")
+    group_id: QueryText | None = Field(None, description="Runs of this sweep")
     kind: RunKind | None = None
-    tag: str | None = None
+    tag: QueryText | None = None
     schedule_id: str | None = Field(None, max_length=32, description="A schedule's history")
 
     @field_validator("status")
@@ -130,7 +130,7 @@ class LiveQuery(QueryModel):
 
 
 class NotebookQuery(QueryModel):
-    path: str = Field(description="Notebook path relative to the server root")
+    path: QueryText = Field(description="Notebook path relative to the server root")
 
 
 class OutputQuery(QueryModel):

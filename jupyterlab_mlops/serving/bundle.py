@@ -16,10 +16,12 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import IntegrityError, InvalidInput, NotFound
+from ..paths import ConfinedDir
 
 if TYPE_CHECKING:
     from ..store.artifacts import ArtifactStore
@@ -110,18 +112,25 @@ class BundleWriter:
             packages.update((run.get("provenance") or {}).get("packages") or {})
         return packages
 
-    def write(self, ref: Any, dest_dir: str | os.PathLike) -> dict:
+    def write(
+        self, ref: Any, dest_dir: str | os.PathLike, *, root: str | os.PathLike | None = None
+    ) -> dict:
         """Resolve ``ref`` and write its bundle to ``dest_dir``; returns the metadata.
 
-        The metadata file is written last and atomically, so a directory with
-        ``mlops-model.json`` is always a complete bundle.
+        Every file goes through :class:`~jupyterlab_mlops.paths.ConfinedDir` below ``root``
+        (the deployments directory; ``dest_dir``'s parent by default), so a symlink planted in
+        the bundle directory is replaced or refused (403), never written through. The
+        metadata file is written last and atomically, so a directory with ``mlops-model.json``
+        is always a complete bundle.
         """
         version = self.versions.resolve(ref)
         dest = Path(dest_dir)
-        dest.mkdir(parents=True, exist_ok=True)
+        base = dest.parent if root is None else Path(root)
+        confined = ConfinedDir(base, os.path.relpath(dest, base))
+        confined.make_dirs()
         serialization = version["serialization"]
         filename = model_filename(serialization)
-        self.artifacts.get_file(version["artifact_sha256"], dest / filename)
+        confined.write(filename, self._verified_chunks(version["artifact_sha256"]))
         lineage, environment = self.lineage(version)
         metadata: dict[str, Any] = {key: version.get(key) for key in _VERSION_KEYS}
         metadata.update(
@@ -133,8 +142,20 @@ class BundleWriter:
                 "bundled_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             }
         )
-        write_metadata(dest, metadata)
+        confined.write(METADATA_FILE, _metadata_bytes(metadata))
         return metadata
+
+    def _verified_chunks(self, sha256: str) -> Iterator[bytes]:
+        """The artifact's bytes, streamed; an :class:`IntegrityError` after the last chunk if
+        they do not hash to ``sha256`` (the writer then leaves nothing behind)."""
+        digest = hashlib.sha256()
+        for chunk in self.artifacts.iter_chunks(sha256):
+            digest.update(chunk)
+            yield chunk
+        if digest.hexdigest() != sha256.lower():
+            raise IntegrityError(
+                f"artifact {sha256} is corrupt: its content hashes to {digest.hexdigest()}"
+            )
 
 
 def write_bundle(source: Any, ref: Any, dest_dir: str | os.PathLike) -> dict:
@@ -142,6 +163,10 @@ def write_bundle(source: Any, ref: Any, dest_dir: str | os.PathLike) -> dict:
     anything whose ``deployments.bundles`` is one (an ``MLOps``, for scripts and benchmarks)."""
     writer = source if isinstance(source, BundleWriter) else source.deployments.bundles
     return writer.write(ref, dest_dir)
+
+
+def _metadata_bytes(metadata: dict) -> bytes:
+    return json.dumps(metadata, indent=2, sort_keys=True, default=str).encode()
 
 
 def write_metadata(dest: str | os.PathLike, metadata: dict) -> Path:

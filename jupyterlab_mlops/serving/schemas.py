@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, SkipValidation, WithJsonSchema
 
-from ..schemas import NonNegativeInt, Page, Schema
+from ..schemas import NonNegativeInt, Page, QueryText, Schema
 from .config import TARGETS, DeploymentConfig
 
 
@@ -67,9 +67,9 @@ class DeployNotebook(Schema):
 
 
 class DeploymentsQuery(Query):
-    status: str | None = None
-    model: str | None = None
-    target: str | None = None
+    status: QueryText | None = None
+    model: QueryText | None = None
+    target: QueryText | None = None
     offset: NonNegativeInt = 0
     limit: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
     stats: bool = Field(True, description="Ask running deployments for their /metrics")
@@ -85,7 +85,7 @@ class PageQuery(Query):
 
 
 class PlanQuery(Query):
-    path: str = Field(description="Notebook path relative to the server root")
+    path: QueryText = Field(description="Notebook path relative to the server root")
 
 
 # -- REST responses -----------------------------------------------------------------------------

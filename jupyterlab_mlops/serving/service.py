@@ -71,6 +71,7 @@ class DeploymentService:
             docker_base_image=docker_base_image,
             docker_extra_ca_bundle=docker_extra_ca_bundle,
             docker_prefetch_wheels=docker_prefetch_wheels,
+            deployments_dir=self.records.base_dir,
         )
         self._deployers = Deployers(self.deployer_context)
         self._locks: dict[str, threading.RLock] = {}
@@ -111,9 +112,12 @@ class DeploymentService:
             (deployment["version"], deployment["bundle_dir"]),
             (deployment["challenger_version"], deployment["challenger_bundle_dir"]),
         ):
-            if version is None or (Path(directory) / "mlops-model.json").is_file():
+            if version is None:
                 continue
-            self.bundles.write(f"{deployment['model']}/{version}", directory)
+            metadata = Path(directory) / "mlops-model.json"
+            if metadata.is_file() and not metadata.is_symlink():
+                continue
+            self.bundles.write(f"{deployment['model']}/{version}", directory, root=self.base_dir)
 
     def _failed(self, deployment_id: str, reason: str, **fields: Any) -> dict[str, Any]:
         record = self.records.update(deployment_id, status="failed", status_reason=reason, **fields)

@@ -103,6 +103,8 @@ class DeployerContext:
     docker_base_image: str = DEFAULT_BASE_IMAGE
     docker_extra_ca_bundle: str = ""
     docker_prefetch_wheels: bool = False
+    # Build contexts under it are written with no symlink leading out (paths.ConfinedDir).
+    deployments_dir: Path | None = None
 
 
 class Deployer(ABC):

@@ -26,10 +26,12 @@ import hashlib
 import importlib.metadata as metadata
 import importlib.util
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -40,6 +42,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from ...errors import InvalidInput, MLOpsError, Unavailable
+from ...paths import ConfinedDir
 from ...version import __version__
 from ..keys import POLICY_FILE
 from .base import Deployer, DeployerContext, Progress, free_port, no_progress, wait_healthy
@@ -308,19 +311,17 @@ def container_command() -> list[str]:
     ]
 
 
-def _copy_app(modules: dict[str, Path], dest: Path) -> list[str]:
+def _copy_app(modules: dict[str, Path], dest: ConfinedDir) -> list[str]:
+    """The serving modules under ``app/`` of the context (``dest``), through its writer."""
     package_root = Path(importlib.util.find_spec(PACKAGE).origin).parent  # type: ignore[union-attr]
     copied = []
     for _module, path in sorted(modules.items()):
         relative = path.relative_to(package_root.parent)
-        target = dest / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
+        dest.write(f"app/{relative.as_posix()}", path.read_bytes())
         copied.append(relative.as_posix())
     # _version.py is generated at build time; make sure the package imports without package.json.
-    version_file = dest / PACKAGE / "_version.py"
-    if not version_file.exists():
-        version_file.write_text(f'__version__ = "{__version__}"\n')
+    if f"{PACKAGE}/_version.py" not in copied:
+        dest.write(f"app/{PACKAGE}/_version.py", f'__version__ = "{__version__}"\n'.encode())
         copied.append(f"{PACKAGE}/_version.py")
     return copied
 
@@ -360,31 +361,39 @@ def write_context(
     extra_ca_bundle: str | None = None,
     prefetch_wheels: bool | None = None,
     progress: Progress = no_progress,
+    root: str | Path | None = None,
 ) -> dict[str, Any]:
     """Write a complete docker build context for model ``ref`` into ``dest``; return its summary.
 
     ``source`` is the deployers' context (or anything whose ``deployments.deployer_context`` is
-    one: an ``MLOps``, for the CLI); the keyword arguments override its settings.
+    one: an ``MLOps``, for the CLI); the keyword arguments override its settings. Every file is
+    written through :class:`~jupyterlab_mlops.paths.ConfinedDir` below ``root`` (``dest``'s
+    parent by default): a symlink planted in the context is replaced or refused with a 403,
+    never written through.
     """
     context = source if isinstance(source, DeployerContext) else source.deployments.deployer_context
     bundles = context.bundles
     dest = Path(dest)
-    if dest.exists():
+    if dest.is_symlink():
+        dest.unlink()  # the link goes, never what it points at
+    elif dest.exists():
         shutil.rmtree(dest)
-    dest.mkdir(parents=True)
+    base = dest.parent if root is None else Path(root)
+    confined = ConfinedDir(base, os.path.relpath(dest, base))
+    confined.make_dirs()
     base_image = base_image or context.docker_base_image
     extra_ca = extra_ca_bundle if extra_ca_bundle is not None else context.docker_extra_ca_bundle
     wheels = context.docker_prefetch_wheels if prefetch_wheels is None else prefetch_wheels
 
     progress(f"writing the model bundle for {ref}")
     version = bundles.versions.resolve(ref)
-    manifest = bundles.write(f"{version['name']}/{version['version']}", dest / "bundle")
+    manifest = bundles.write(f"{version['name']}/{version['version']}", dest / "bundle", root=base)
     key = (manifest.get("serialization"), manifest.get("flavour"), manifest.get("model_class"))
     if key not in _CLOSURES:
         progress("tracing what the serving process imports")
         _CLOSURES[key] = serving_closure(dest / "bundle")
     modules, external = _CLOSURES[key]
-    app_files = _copy_app(modules, dest / "app")
+    app_files = _copy_app(modules, confined)
     progress(f"copied {len(app_files)} modules of the serving app")
 
     captured = bundles.training_packages(version)
@@ -398,9 +407,9 @@ def write_context(
         f"# Versions from the training run's environment: {from_run}"
         f"; from the build host: {len(sources) - from_run}.",
     ]
-    requirements = dest / "requirements.txt"
-    requirements.write_text(
-        "\n".join(header + [f"{name}=={pin}" for name, pin in pins.items()]) + "\n"
+    requirements = confined.write(
+        "requirements.txt",
+        ("\n".join(header + [f"{name}=={pin}" for name, pin in pins.items()]) + "\n").encode(),
     )
     progress(f"requirements.txt: {len(pins)} pinned distributions")
 
@@ -408,21 +417,28 @@ def write_context(
         ca_path = Path(extra_ca)
         if not ca_path.is_file():
             raise InvalidInput(f"docker_extra_ca_bundle {extra_ca!r} is not a file")
-        shutil.copyfile(ca_path, dest / "extra-ca.pem")
+        confined.write("extra-ca.pem", ca_path.read_bytes())
     if wheels:
-        download_wheels(requirements, dest / "wheels", progress)
+        # pip follows links where it writes: it downloads to a private directory, and each
+        # wheel is written into the context through the confined writer.
+        with tempfile.TemporaryDirectory(prefix="mlops-wheels-") as private:
+            download_wheels(requirements, Path(private), progress)
+            for wheel in sorted(Path(private).iterdir()):
+                with wheel.open("rb") as handle:
+                    confined.write(
+                        f"wheels/{wheel.name}", iter(lambda h=handle: h.read(1 << 20), b"")
+                    )
 
     labels = lineage_labels(manifest)
-    (dest / "Dockerfile").write_text(
-        render_dockerfile(base_image, labels, wheels=bool(wheels), extra_ca=bool(extra_ca))
-    )
-    (dest / ".dockerignore").write_text("mlops-context.json\n")
-    # COPY keeps modes: make everything world-readable so the non-root user can read it
-    # (bundles are written with 0600 temp files) and identical contexts hash identically.
-    for path in dest.rglob("*"):
-        path.chmod(0o755 if path.is_dir() else 0o644)
+    dockerfile = render_dockerfile(base_image, labels, wheels=bool(wheels), extra_ca=bool(extra_ca))
+    confined.write("Dockerfile", dockerfile.encode())
+    confined.write(".dockerignore", b"mlops-context.json\n")
+    # COPY keeps modes: the writer gives files 0644 and directories 0755, so the non-root user
+    # can read everything and identical contexts hash identically. Links are not followed.
     files = {
-        p.relative_to(dest).as_posix(): _sha256(p) for p in sorted(dest.rglob("*")) if p.is_file()
+        p.relative_to(dest).as_posix(): _sha256(p)
+        for p in sorted(dest.rglob("*"))
+        if p.is_file() and not p.is_symlink()
     }
     summary = {
         "context_dir": str(dest),
@@ -438,7 +454,7 @@ def write_context(
         "extra_ca_bundle": bool(extra_ca),
         "files": files,
     }
-    (dest / "mlops-context.json").write_text(json.dumps(summary, indent=2))
+    confined.write("mlops-context.json", json.dumps(summary, indent=2).encode())
     return summary
 
 
@@ -453,8 +469,6 @@ def docker_client(timeout: int = 600):
         client = docker.from_env(timeout=timeout)
         client.ping()
     except Exception as err:  # docker raises DockerException, requests errors, FileNotFoundError
-        import os
-
         where = os.environ.get("DOCKER_HOST") or "the default socket"
         raise Unavailable(f"no Docker engine reachable at {where} ({err})") from None
     return client
@@ -494,7 +508,9 @@ class DockerDeployer(Deployer):
     def start(self, deployment: dict[str, Any], progress: Progress = no_progress) -> dict[str, Any]:
         context_dir = Path(deployment["context_dir"])
         ref = f"{deployment['model']}/{deployment['version']}"
-        summary = write_context(self.context, ref, context_dir, progress=progress)
+        summary = write_context(
+            self.context, ref, context_dir, progress=progress, root=self.context.deployments_dir
+        )
         try:
             client = docker_client()
         except Unavailable as err:

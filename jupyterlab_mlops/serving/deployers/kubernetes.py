@@ -159,7 +159,9 @@ class KubernetesDeployer(Deployer):
     def start(self, deployment: dict[str, Any], progress: Progress = no_progress) -> dict[str, Any]:
         context_dir = Path(deployment["context_dir"])
         ref = f"{deployment['model']}/{deployment['version']}"
-        summary = write_context(self.context, ref, context_dir, progress=progress)
+        summary = write_context(
+            self.context, ref, context_dir, progress=progress, root=self.context.deployments_dir
+        )
         config = deployment.get("config") or {}
         name = k8s_name(deployment["name"])
         namespace = k8s_name(config.get("namespace") or "default")
