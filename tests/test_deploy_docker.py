@@ -15,12 +15,20 @@ import dockerfile
 import httpx
 import numpy as np
 import pytest
-from deploy_support import BASE_IMAGE, predict, register_models, stopping_all
+from deploy_support import (
+    BASE_IMAGE,
+    RequestLoop,
+    predict,
+    register_models,
+    stopping_all,
+    wait_for,
+)
 from packaging.utils import canonicalize_name
 
 from jupyterlab_mlops.app import MLOps
 from jupyterlab_mlops.errors import Unavailable
-from jupyterlab_mlops.serving.deployers.docker import docker_client, write_context
+from jupyterlab_mlops.serving.deployers.docker import DockerDeployer, docker_client, write_context
+from jupyterlab_mlops.serving.deployers.local import ADMIN_TOKEN_ENV
 from jupyterlab_mlops.store import models as m
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -189,3 +197,94 @@ def test_real_image_builds_runs_and_answers_like_the_model(engine, mlops, capsys
     mlops.deployments.delete(deployment["id"])
     with pytest.raises(Exception, match="No such container|404"):
         engine.containers.get(deployment["container_id"])
+
+
+def test_only_an_image_with_the_same_packages_serves_a_followed_version_in_place(mlops, tmp_path):
+    """The decision alias following makes before swapping inside a running container."""
+    trained = register_models(mlops)
+    context = tmp_path / "context"
+    write_context(mlops, "churn/1", context, prefetch_wheels=False)
+    deployment = {"context_dir": str(context)}
+    deployer = mlops.deployments.deployer("docker")
+    assert isinstance(deployer, DockerDeployer)
+    with_admin = [f"{ADMIN_TOKEN_ENV}=secret", "PATH=/opt/venv/bin"]
+
+    def blocker(ref: str, environment: list[str]) -> str | None:
+        bundle = tmp_path / ref.replace("/", "-")
+        manifest = mlops.deployments.bundles.write(ref, bundle)
+        return deployer.in_place_blocker(deployment, environment, manifest, bundle)
+
+    assert blocker("churn/2", with_admin) is None  # another estimator, the same environment
+    assert blocker("churn/2", ["PATH=/opt/venv/bin"]) == (
+        "the container was started without the admin API"
+    )
+    # A version trained with other library versions needs an image built for them.
+    with mlops.db.session() as session:
+        run = m.Run(
+            notebook_path="train.ipynb",
+            status="succeeded",
+            provenance={"packages": {"numpy": "1.26.4"}},
+        )
+        session.add(run)
+        session.flush()
+        run_id = run.id
+    X = trained["X"]
+    v3 = mlops.registry.register(trained["models"][2], "churn", X_sample=X.head(50), run_id=run_id)
+    reason = blocker(f"churn/{v3['version']}", with_admin)
+    assert reason == (
+        f"v{v3['version']} needs numpy==1.26.4 (the image has {metadata.version('numpy')})"
+    )
+
+
+def test_alias_switch_inside_a_running_container_loses_no_request(engine, mlops):
+    trained = register_models(mlops)
+    X, models = trained["X"], trained["models"]
+    frame = X.head(10)
+    expected = {version: model.predict(frame).tolist() for version, model in models.items()}
+    assert expected[1] != expected[2]  # the switch shows in the answers
+    deployment = mlops.deployments.create("churn@production", "docker")
+    headers = {"Authorization": f"Bearer {deployment['api_key']}"}
+    loop = RequestLoop(deployment["url"], frame, headers=headers)
+    loop.start()
+    try:
+        wait_for(lambda: len(loop.results) >= 20)
+        mlops.registry.set_alias("churn", "production", 2, user="test")
+        switched = mlops.deployments.sync_aliases()
+        assert [d["version"] for d in switched] == [2]
+        seen = len(loop.results)
+        wait_for(lambda: len(loop.results) >= seen + 20)
+    finally:
+        loop.halt.set()
+        loop.join(timeout=30)
+    assert loop.failures == []
+    versions = loop.versions()
+    assert versions[0] == 1 and versions[-1] == 2
+    assert versions == sorted(versions)  # never back to v1 after the switch
+    assert all(predictions == expected[version] for version, predictions in loop.answers)
+
+    # The same container and port, now serving v2; the record says so and how.
+    record = mlops.deployments.get(deployment["id"], stats=False)
+    assert record["version"] == 2
+    assert (record["container_id"], record["url"]) == (
+        deployment["container_id"],
+        deployment["url"],
+    )
+    assert record["status_reason"] == (
+        f"followed churn@production from v1 to v2 "
+        f"(swapped in place in container mlops-{deployment['id']})"
+    )
+    container = engine.containers.get(deployment["container_id"])
+    # The copied bundle is root's: the serving user reads it and cannot change it.
+    code, out = container.exec_run(["stat", "-c", "%U %a", "/opt/mlops/bundles/v2/model.skops"])
+    assert (code, out.decode().strip()) == (0, "root 644")
+    version = mlops.registry.resolve("churn/2")
+    code, out = container.exec_run(["sha256sum", "/opt/mlops/bundles/v2/model.skops"])
+    assert out.decode().split()[0] == version["artifact_sha256"]
+
+    # A restart of the container (the image's CMD serves v1) serves the followed version again.
+    restarted = mlops.deployments.restart(deployment["id"])
+    assert restarted["version"] == 2 and restarted["container_id"] == deployment["container_id"]
+    health = httpx.get(f"{deployment['url']}/health", trust_env=False).json()
+    assert health["version"] == 2
+    with httpx.Client(headers=headers, timeout=30, trust_env=False) as client:
+        assert predict(deployment["url"], frame, client)["predictions"] == expected[2]
