@@ -80,16 +80,24 @@ def stopping_all(mlops: MLOps) -> Iterator[MLOps]:
 class RequestLoop(threading.Thread):
     """Sends /predict requests back to back until told to stop (at most ``max_requests``)."""
 
-    def __init__(self, url: str, frame: pd.DataFrame, max_requests: int = 5000):
+    def __init__(
+        self,
+        url: str,
+        frame: pd.DataFrame,
+        max_requests: int = 5000,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(daemon=True)
         self.url, self.frame, self.max_requests = url, frame, max_requests
+        self.headers = headers or {}
         self.results: list[tuple[int, int | None]] = []  # (status or -1, version)
+        self.answers: list[tuple[int, list]] = []  # (version, predictions) of each 200
         self.failures: list[str] = []
         self.halt = threading.Event()
 
     def run(self) -> None:
         payload = {"records": self.frame.to_dict(orient="records")}
-        with httpx.Client(timeout=30, trust_env=False) as client:
+        with httpx.Client(timeout=30, trust_env=False, headers=self.headers) as client:
             while not self.halt.is_set() and len(self.results) < self.max_requests:
                 try:
                     response = client.post(f"{self.url}/predict", json=payload)
@@ -97,8 +105,11 @@ class RequestLoop(threading.Thread):
                     self.results.append((-1, None))
                     self.failures.append(repr(err))
                     continue
-                version = response.json().get("version") if response.status_code == 200 else None
+                body = response.json() if response.status_code == 200 else {}
+                version = body.get("version")
                 self.results.append((response.status_code, version))
+                if response.status_code == 200:
+                    self.answers.append((version, body.get("predictions")))
                 if response.status_code != 200:
                     self.failures.append(f"{response.status_code}: {response.text[:200]}")
 

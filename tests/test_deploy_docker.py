@@ -9,18 +9,27 @@ import importlib.metadata as metadata
 import json
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import dockerfile
 import httpx
 import numpy as np
 import pytest
-from deploy_support import BASE_IMAGE, predict, register_models, stopping_all
+from deploy_support import (
+    BASE_IMAGE,
+    RequestLoop,
+    predict,
+    register_models,
+    stopping_all,
+    wait_for,
+)
 from packaging.utils import canonicalize_name
 
 from jupyterlab_mlops.app import MLOps
 from jupyterlab_mlops.errors import Unavailable
 from jupyterlab_mlops.serving.deployers.docker import docker_client, write_context
+from jupyterlab_mlops.serving.deployers.local import ADMIN_TOKEN_ENV
 from jupyterlab_mlops.store import models as m
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,6 +143,21 @@ def test_requirements_pin_the_versions_of_the_training_run(mlops, tmp_path):
     assert summary["labels"]["io.jupyterlab-mlops.run-id"] == run_id
     assert summary["labels"]["io.jupyterlab-mlops.notebook-path"] == "train.ipynb"
 
+    # Alias following serves a new version in a running container only with the packages its
+    # image has: v1 (this environment's numpy) needs an image of its own.
+    deployer = mlops.deployments.deployer("docker")
+    bundle = tmp_path / "bundle-v1"
+    manifest = mlops.deployments.bundles.write("pinned/1", bundle)
+    image = {"context_dir": str(tmp_path / "ctx")}
+    with_admin = [f"{ADMIN_TOKEN_ENV}=secret", "PATH=/opt/venv/bin"]
+    assert deployer.in_place_blocker(image, with_admin, manifest, bundle) == (
+        f"v1 needs numpy=={metadata.version('numpy')} (the image has 1.26.4), "
+        f"scikit-learn=={metadata.version('scikit-learn')} (the image has 1.4.2)"
+    )
+    assert deployer.in_place_blocker(image, ["PATH=/opt/venv/bin"], manifest, bundle) == (
+        "the container was started without the admin API"
+    )
+
 
 @pytest.fixture(scope="module")
 def engine():
@@ -149,11 +173,11 @@ def engine():
     return client
 
 
-def test_real_image_builds_runs_and_answers_like_the_model(engine, mlops, capsys):
+def test_real_image_builds_runs_answers_like_the_model_and_follows_its_alias(engine, mlops, capsys):
     trained = register_models(mlops)
     X, model = trained["X"], trained["models"][1]
     lines: list[str] = []
-    deployment = mlops.deployments.create("churn/1", "docker", progress=lines.append)
+    deployment = mlops.deployments.create("churn@production", "docker", progress=lines.append)
     assert deployment["status"] == "running"
     assert any(line.startswith("Step ") for line in lines)  # the build streamed its progress
     image = engine.images.get(deployment["image"])
@@ -186,6 +210,67 @@ def test_real_image_builds_runs_and_answers_like_the_model(engine, mlops, capsys
     assert "Uvicorn running" in mlops.deployments.logs(deployment["id"])["text"]
     assert size_mb < 1000
 
+    started = time.monotonic()
+    requests = follows_its_alias_in_place(engine, mlops, deployment, trained)
+    with capsys.disabled():
+        print(
+            f"[docker] alias followed in place under {requests} requests (none failed) and "
+            f"the container restarted on v2: {time.monotonic() - started:.1f}s"
+        )
+
     mlops.deployments.delete(deployment["id"])
     with pytest.raises(Exception, match="No such container|404"):
         engine.containers.get(deployment["container_id"])
+
+
+def follows_its_alias_in_place(engine, mlops, deployment: dict, trained: dict) -> int:
+    """The alias moves while a client sends requests: none fails, answers go from v1's to v2's,
+    in the same container behind the same port; a restart keeps serving v2."""
+    X, models = trained["X"], trained["models"]
+    frame = X.head(10)
+    expected = {version: model.predict(frame).tolist() for version, model in models.items()}
+    assert expected[1] != expected[2]  # the switch shows in the answers
+    headers = {"Authorization": f"Bearer {deployment['api_key']}"}
+    loop = RequestLoop(deployment["url"], frame, headers=headers)
+    loop.start()
+    try:
+        wait_for(lambda: len(loop.results) >= 20)
+        mlops.registry.set_alias("churn", "production", 2, user="test")
+        switched = mlops.deployments.sync_aliases()
+        assert [d["version"] for d in switched] == [2]
+        seen = len(loop.results)
+        wait_for(lambda: len(loop.results) >= seen + 20)
+    finally:
+        loop.halt.set()
+        loop.join(timeout=30)
+    assert loop.failures == []
+    versions = loop.versions()
+    assert versions[0] == 1 and versions[-1] == 2
+    assert versions == sorted(versions)  # never back to v1 after the switch
+    assert all(predictions == expected[version] for version, predictions in loop.answers)
+
+    record = mlops.deployments.get(deployment["id"], stats=False)
+    assert record["version"] == 2
+    assert (record["container_id"], record["url"]) == (
+        deployment["container_id"],
+        deployment["url"],
+    )
+    assert record["status_reason"] == (
+        f"followed churn@production from v1 to v2 "
+        f"(swapped in place in container mlops-{deployment['id']})"
+    )
+    container = engine.containers.get(deployment["container_id"])
+    # The copied bundle is root's (the serving user reads it, cannot change it), and it is the
+    # registered artifact.
+    code, out = container.exec_run(["stat", "-c", "%U %a", "/opt/mlops/bundles/v2/model.skops"])
+    assert (code, out.decode().strip()) == (0, "root 644")
+    code, out = container.exec_run(["sha256sum", "/opt/mlops/bundles/v2/model.skops"])
+    assert out.decode().split()[0] == mlops.registry.resolve("churn/2")["artifact_sha256"]
+
+    # The image's CMD serves v1: a restarted container is swapped to the followed v2 again.
+    restarted = mlops.deployments.restart(deployment["id"])
+    assert restarted["version"] == 2 and restarted["container_id"] == deployment["container_id"]
+    assert httpx.get(f"{deployment['url']}/health", trust_env=False).json()["version"] == 2
+    with httpx.Client(headers=headers, timeout=30, trust_env=False) as client:
+        assert predict(deployment["url"], frame, client)["predictions"] == expected[2]
+    return len(loop.results)

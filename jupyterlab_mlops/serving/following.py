@@ -1,11 +1,12 @@
 """Alias following: a deployment of ``churn@production`` serves whatever the alias points at.
 
 When the alias moves, the new version's bundle is written and the running process is asked to
-hot-swap it (``POST /admin/reload``), so no request fails during the switch. Two things call
-:meth:`AliasFollowing.sync`: the composition root, on every ``ALIAS_CHANGED`` event of the
-server's bus, and the scheduler job ``serving.follow_aliases``, which catches aliases moved by
-other processes (a notebook kernel, the CLI) — ``jupyter mlops deployments sync`` does the same
-from the command line.
+hot-swap it (``POST /admin/reload``), so no request fails during the switch (a docker
+container gets the bundle copied in and is asked from inside: ``deployers/docker.py``). Two
+things call :meth:`AliasFollowing.sync`: the composition root, on every ``ALIAS_CHANGED`` event
+of the server's bus, and the scheduler job ``serving.follow_aliases``, which catches aliases
+moved by other processes (a notebook kernel, the CLI) — ``jupyter mlops deployments sync`` does
+the same from the command line.
 """
 
 from __future__ import annotations
@@ -80,8 +81,9 @@ class AliasFollowing:
                 self.bundles.write(f"{deployment['model']}/{version}", bundle_dir)
             view = {**deployment, "version": version, "bundle_dir": bundle_dir}
             fields = self.deployers(deployment["target"]).reload(view, bundle_dir)
-            for key in ("image_size", "status", "status_reason"):
+            for key in ("image_size", "status"):
                 fields.pop(key, None)
+            how = fields.pop("status_reason", None)  # the target's word on how it switched
             self.log.info(
                 "deployment %s follows %s: v%s -> v%s",
                 deployment_id,
@@ -92,6 +94,7 @@ class AliasFollowing:
             return self.records.update(
                 deployment_id,
                 version=version,
-                status_reason=f"followed {deployment['model_ref']} from v{old} to v{version}",
+                status_reason=f"followed {deployment['model_ref']} from v{old} to v{version}"
+                + (f" ({how})" if how else ""),
                 **fields,
             )

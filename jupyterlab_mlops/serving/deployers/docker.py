@@ -25,12 +25,14 @@ import ast
 import hashlib
 import importlib.metadata as metadata
 import importlib.util
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Iterable
@@ -46,7 +48,7 @@ from ...paths import ConfinedDir
 from ...version import __version__
 from ..keys import POLICY_FILE
 from .base import Deployer, DeployerContext, Progress, free_port, no_progress, wait_healthy
-from .local import input_arguments
+from .local import ADMIN_TOKEN_ENV, admin_token, input_arguments
 
 PACKAGE = "jupyterlab_mlops"
 CONTAINER_PORT = 8080
@@ -326,6 +328,38 @@ def _copy_app(modules: dict[str, Path], dest: ConfinedDir) -> list[str]:
     return copied
 
 
+def image_needs(
+    bundles: Any,
+    version: dict[str, Any],
+    manifest: dict[str, Any],
+    bundle_dir: Path,
+    progress: Progress = no_progress,
+) -> tuple[dict[str, Path], dict[str, str], dict[str, str]]:
+    """Our modules, the pinned distributions and where each pin came from, for one bundle.
+
+    What an image for ``version`` must hold; alias following compares it with a running image
+    to decide whether the new version can be served by that image's environment."""
+    key = (manifest.get("serialization"), manifest.get("flavour"), manifest.get("model_class"))
+    if key not in _CLOSURES:
+        progress("tracing what the serving process imports")
+        _CLOSURES[key] = serving_closure(bundle_dir)
+    modules, external = _CLOSURES[key]
+    model_module = (version.get("model_class") or "").split(".")[0]
+    pins, sources = pinned_requirements(
+        external,
+        version.get("flavour") or "sklearn",
+        [model_module],
+        bundles.training_packages(version),
+    )
+    return modules, pins, sources
+
+
+def app_file_names(modules: dict[str, Path]) -> list[str]:
+    """The paths (relative to the app directory) ``_copy_app`` gives ``modules``."""
+    package_root = Path(importlib.util.find_spec(PACKAGE).origin).parent  # type: ignore[union-attr]
+    return sorted(path.relative_to(package_root.parent).as_posix() for path in modules.values())
+
+
 def download_wheels(requirements: Path, dest: Path, progress: Progress = no_progress) -> None:
     """``pip download`` the pinned wheels on the host (uses the host's pip config and CA)."""
     dest.mkdir(parents=True, exist_ok=True)
@@ -388,19 +422,9 @@ def write_context(
     progress(f"writing the model bundle for {ref}")
     version = bundles.versions.resolve(ref)
     manifest = bundles.write(f"{version['name']}/{version['version']}", dest / "bundle", root=base)
-    key = (manifest.get("serialization"), manifest.get("flavour"), manifest.get("model_class"))
-    if key not in _CLOSURES:
-        progress("tracing what the serving process imports")
-        _CLOSURES[key] = serving_closure(dest / "bundle")
-    modules, external = _CLOSURES[key]
+    modules, pins, sources = image_needs(bundles, version, manifest, dest / "bundle", progress)
     app_files = _copy_app(modules, confined)
     progress(f"copied {len(app_files)} modules of the serving app")
-
-    captured = bundles.training_packages(version)
-    model_module = (version.get("model_class") or "").split(".")[0]
-    pins, sources = pinned_requirements(
-        external, version.get("flavour") or "sklearn", [model_module], captured
-    )
     from_run = sum(s == "run" for s in sources.values())
     header = [
         f"# Pinned for {version['name']} v{version['version']} by jupyterlab-mlops {__version__}.",
@@ -458,6 +482,65 @@ def write_context(
     return summary
 
 
+# -- alias following inside a running container ---------------------------------------------
+
+# Where followed versions' bundles are copied in a container: root-owned, read-only to the
+# serving user, kept across container restarts (the container's own layer).
+DELIVERED_BUNDLES = "/opt/mlops/bundles"
+
+# Run in the container (`docker exec`, as its serving user): the copied bundle must hash to the
+# registry's sha256 — the manifest and the model file both — before the serving process is
+# asked over its loopback to swap it in. Loading checks the hash again and never unpickles.
+_SWITCH = r"""
+import hashlib, json, os, sys, urllib.error, urllib.request
+bundle, expected, port = sys.argv[1], sys.argv[2].lower(), sys.argv[3]
+with open(os.path.join(bundle, "mlops-model.json")) as handle:
+    manifest = json.load(handle)
+model_file = manifest.get("model_file") or "model." + manifest["serialization"]
+digest = hashlib.sha256()
+with open(os.path.join(bundle, model_file), "rb") as handle:
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
+if str(manifest.get("artifact_sha256")).lower() != expected or digest.hexdigest() != expected:
+    print(json.dumps({"error": f"{bundle} hashes to {digest.hexdigest()}, not {expected}"}))
+    sys.exit(3)
+request = urllib.request.Request(
+    f"http://127.0.0.1:{port}/admin/reload",
+    data=json.dumps({"bundle": bundle}).encode(),
+    headers={
+        "Content-Type": "application/json",
+        "Authorization": "Bearer " + os.environ["MLOPS_SERVING_ADMIN_TOKEN"],
+    },
+    method="POST",
+)
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+try:
+    with opener.open(request, timeout=120) as response:
+        print(response.read().decode())
+except urllib.error.HTTPError as err:
+    print(json.dumps({"error": f"HTTP {err.code}: {err.read().decode()[:500]}"}))
+    sys.exit(4)
+"""
+
+
+def bundle_archive(bundle_dir: Path, target: Path) -> bytes:
+    """A tar of the bundle's files under ``target`` (relative), root-owned, world-readable."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for depth in range(1, len(target.parts) + 1):
+            directory = tarfile.TarInfo(Path(*target.parts[:depth]).as_posix())
+            directory.type, directory.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(directory)
+        for path in sorted(bundle_dir.iterdir()):
+            if not path.is_file() or path.name.startswith("."):
+                continue
+            info = tarfile.TarInfo((target / path.name).as_posix())
+            info.size, info.mode, info.mtime = path.stat().st_size, 0o644, int(time.time())
+            with path.open("rb") as handle:
+                tar.addfile(info, handle)
+    return buffer.getvalue()
+
+
 # -- the engine ----------------------------------------------------------------------------------
 
 
@@ -506,7 +589,13 @@ class DockerDeployer(Deployer):
     target = "docker"
 
     def start(self, deployment: dict[str, Any], progress: Progress = no_progress) -> dict[str, Any]:
-        context_dir = Path(deployment["context_dir"])
+        summary, build = self._build(deployment, Path(deployment["context_dir"]), progress)
+        return self._run(deployment, summary, build, free_port(), progress)
+
+    def _build(
+        self, deployment: dict[str, Any], context_dir: Path, progress: Progress
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Write the context of the record's version into ``context_dir`` and build its image."""
         ref = f"{deployment['model']}/{deployment['version']}"
         summary = write_context(
             self.context, ref, context_dir, progress=progress, root=self.context.deployments_dir
@@ -519,8 +608,18 @@ class DockerDeployer(Deployer):
                 f"`docker build -t {summary['image']} {context_dir}`.",
                 details={"context_dir": str(context_dir), "image": summary["image"]},
             ) from None
-        build = build_image(client, context_dir, summary["image"], progress)
-        port = free_port()
+        return summary, build_image(client, context_dir, summary["image"], progress)
+
+    def _run(
+        self,
+        deployment: dict[str, Any],
+        summary: dict[str, Any],
+        build: dict[str, Any],
+        port: int,
+        progress: Progress,
+    ) -> dict[str, Any]:
+        """Run the built image as the deployment's container on ``127.0.0.1:port``."""
+        client = docker_client()
         name = f"mlops-{deployment['id']}"
         try:
             client.containers.get(name).remove(force=True)
@@ -543,6 +642,9 @@ class DockerDeployer(Deployer):
             ports={f"{CONTAINER_PORT}/tcp": ("127.0.0.1", port)},
             volumes={str(data_dir): {"bind": "/var/lib/mlops", "mode": "rw"}},
             labels={**summary["labels"], f"{LABEL_PREFIX}.deployment": deployment["id"]},
+            # The admin API (hot swap) answers the container's own loopback only: alias
+            # following reaches it with `docker exec`, never through the published port.
+            environment={ADMIN_TOKEN_ENV: admin_token(Path(deployment["log_path"]).parent)},
         )
         url = f"http://127.0.0.1:{port}"
 
@@ -572,6 +674,103 @@ class DockerDeployer(Deployer):
             "container_id": container.id,
             "image_size": build["size"],
         }
+
+    # -- alias following ----------------------------------------------------------------------
+
+    def reload(self, deployment: dict[str, Any], bundle_dir: str) -> dict[str, Any]:
+        """Serve ``deployment["version"]`` from the running container, no request dropped.
+
+        The new bundle is copied into the container and swapped in by its serving process
+        (the hot swap of local deployments). A version the running image cannot serve — other
+        pinned packages or serialization, or a container started before the admin API was
+        passed to it — gets a new image and a new container on the same host port instead."""
+        container = self._container(deployment)
+        if container is None or container.status != "running":
+            raise Unavailable(f"the container of deployment {deployment['id']} is not running")
+        ref = f"{deployment['model']}/{deployment['version']}"
+        manifest = self.context.bundles.write(ref, bundle_dir)
+        environment = (container.attrs.get("Config") or {}).get("Env") or []
+        blocker = self.in_place_blocker(deployment, environment, manifest, Path(bundle_dir))
+        if blocker is not None:
+            return self._replace(deployment, blocker)
+        self._switch_in_place(container, Path(bundle_dir), manifest)
+        return {"status_reason": f"swapped in place in container {container.name}"}
+
+    def in_place_blocker(
+        self,
+        deployment: dict[str, Any],
+        environment: list[str],
+        manifest: dict[str, Any],
+        bundle_dir: Path,
+    ) -> str | None:
+        """Why the running image cannot serve this bundle (``None``: it can, in place).
+
+        ``environment``: the container's ``KEY=value`` list (``docker inspect``)."""
+        if not any(item.startswith(f"{ADMIN_TOKEN_ENV}=") for item in environment):
+            return "the container was started without the admin API"
+        summary_path = Path(deployment["context_dir"]) / "mlops-context.json"
+        try:
+            image = json.loads(summary_path.read_text())
+        except (OSError, ValueError):
+            return f"the running image's build summary {summary_path} is unreadable"
+        served = (image.get("labels") or {}).get(f"{LABEL_PREFIX}.serialization")
+        if served != manifest.get("serialization"):
+            return f"the image serves {served} models, v{manifest['version']} is " + str(
+                manifest.get("serialization")
+            )
+        version = self.context.bundles.versions.resolve(f"{manifest['name']}/{manifest['version']}")
+        modules, pins, _ = image_needs(self.context.bundles, version, manifest, bundle_dir)
+        missing = sorted(set(app_file_names(modules)) - set(image.get("app_files") or []))
+        if missing:
+            return f"the image lacks serving modules {', '.join(missing[:3])}"
+        has = {canonicalize_name(k): v for k, v in (image.get("requirements") or {}).items()}
+        changed = [
+            f"{name}=={pin} (the image has {has.get(name) or 'none'})"
+            for name, pin in pins.items()
+            if has.get(name) != pin
+        ]
+        if changed:
+            return f"v{manifest['version']} needs " + ", ".join(changed[:3])
+        return None
+
+    def _switch_in_place(self, container: Any, bundle_dir: Path, manifest: dict[str, Any]) -> None:
+        """Copy the bundle into the container, check its sha256 there, hot-swap it."""
+        delivered = Path(DELIVERED_BUNDLES)
+        target = delivered / f"v{int(manifest['version'])}"
+        archive = bundle_archive(bundle_dir, target.relative_to(delivered.parent))
+        if not container.put_archive(str(delivered.parent), archive):
+            raise Unavailable(f"could not copy the bundle into container {container.name}")
+        code, output = container.exec_run(
+            ["python", "-c", _SWITCH, str(target), manifest["artifact_sha256"], str(CONTAINER_PORT)]
+        )
+        text = output.decode("utf-8", "replace").strip()
+        try:
+            answer = json.loads(text.splitlines()[-1]) if text else {}
+        except ValueError:
+            answer = {"error": text[-500:]}
+        if code != 0 or answer.get("version") != manifest["version"]:
+            raise Unavailable(
+                f"container {container.name} did not swap to v{manifest['version']}: "
+                + str(answer.get("error") or text[-500:])
+            )
+
+    def _replace(self, deployment: dict[str, Any], why: str) -> dict[str, Any]:
+        """A new image and container for the record's version, on the old container's port.
+
+        Built while the old container serves; requests sent between its stop and the new
+        container's first answer fail, so this is the fallback, not the rule."""
+        context_dir = Path(deployment["context_dir"])
+        next_dir = context_dir.with_name(context_dir.name + ".next")
+        summary, build = self._build(deployment, next_dir, no_progress)
+        summary["context_dir"] = str(context_dir)
+        (next_dir / "mlops-context.json").write_text(json.dumps(summary, indent=2))
+        shutil.rmtree(context_dir, ignore_errors=True)
+        next_dir.rename(context_dir)
+        old = self._container(deployment)
+        if old is not None:
+            old.remove(force=True)
+        fields = self._run(deployment, summary, build, int(deployment["port"]), no_progress)
+        return {**fields, "status_reason": f"restarted in a new image: {why}"}
 
     def _container(self, deployment: dict[str, Any]):
         if not deployment.get("container_id"):
@@ -623,7 +822,15 @@ class DockerDeployer(Deployer):
             return self.start(deployment, progress)
         progress(f"restarting container {container.name}")
         container.restart(timeout=10)
-        wait_healthy(deployment["url"], timeout=START_TIMEOUT)
+        health = wait_healthy(deployment["url"], timeout=START_TIMEOUT)
+        if health.get("version") != deployment["version"]:
+            # The image's CMD serves the version it was built for; a version that alias
+            # following swapped in since is swapped in again.
+            bundle_dir = Path(deployment["bundle_dir"])
+            ref = f"{deployment['model']}/{deployment['version']}"
+            manifest = self.context.bundles.write(ref, bundle_dir)
+            progress(f"serving v{deployment['version']} again (followed since the image)")
+            self._switch_in_place(container, bundle_dir, manifest)
         return {"status": "running"}
 
     def logs(self, deployment: dict[str, Any], tail: int = 200) -> str:
