@@ -78,7 +78,9 @@ class AliasFollowing:
             old = deployment["version"]
             bundle_dir = self.records.bundle_dir(deployment_id, version)
             if deployment["target"] == "local":
-                self.bundles.write(f"{deployment['model']}/{version}", bundle_dir)
+                self.bundles.write(
+                    f"{deployment['model']}/{version}", bundle_dir, root=self.records.base_dir
+                )
             view = {**deployment, "version": version, "bundle_dir": bundle_dir}
             fields = self.deployers(deployment["target"]).reload(view, bundle_dir)
             for key in ("image_size", "status"):

@@ -688,7 +688,7 @@ class DockerDeployer(Deployer):
         if container is None or container.status != "running":
             raise Unavailable(f"the container of deployment {deployment['id']} is not running")
         ref = f"{deployment['model']}/{deployment['version']}"
-        manifest = self.context.bundles.write(ref, bundle_dir)
+        manifest = self.context.bundles.write(ref, bundle_dir, root=self.context.deployments_dir)
         environment = (container.attrs.get("Config") or {}).get("Env") or []
         blocker = self.in_place_blocker(deployment, environment, manifest, Path(bundle_dir))
         if blocker is not None:
@@ -828,7 +828,9 @@ class DockerDeployer(Deployer):
             # following swapped in since is swapped in again.
             bundle_dir = Path(deployment["bundle_dir"])
             ref = f"{deployment['model']}/{deployment['version']}"
-            manifest = self.context.bundles.write(ref, bundle_dir)
+            manifest = self.context.bundles.write(
+                ref, bundle_dir, root=self.context.deployments_dir
+            )
             progress(f"serving v{deployment['version']} again (followed since the image)")
             self._switch_in_place(container, bundle_dir, manifest)
         return {"status": "running"}
