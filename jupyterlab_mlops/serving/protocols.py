@@ -104,11 +104,13 @@ def add_protocol_routes(app: FastAPI, state: ServingState) -> None:
         chosen = (served, variant) if version is not None else None
         header_length = request.headers.get(oip.HEADER_LENGTH)
         names: list[str] = []
+        decoded: list[oip.InferRequest] = []
 
-        def decode(model: ServedModel) -> oip.InferRequest:
-            decoded = oip.decode_request(body, header_length, model.validator.names)
-            names.extend(oip.check_outputs(model, decoded))
-            return decoded
+        def decode(model: ServedModel) -> dict:
+            request = oip.decode_request(body, header_length, model.validator.names)
+            names.extend(oip.check_outputs(model, request))
+            decoded.append(request)
+            return request.payload
 
         try:
             scored = await score(state, decode, chosen)
@@ -117,7 +119,7 @@ def add_protocol_routes(app: FastAPI, state: ServingState) -> None:
         output = scored.output
         content, json_length = oip.encode_response(
             scored.served,
-            scored.decoded,
+            decoded[0],
             names,
             output.predictions,
             output.probabilities,

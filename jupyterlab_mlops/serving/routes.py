@@ -42,7 +42,6 @@ class Scored:
     variant: str
     ids: list[str]
     output: Output
-    decoded: Any
 
 
 class Unavailable(Exception):
@@ -80,8 +79,7 @@ async def score(
     served, variant = chosen or pick(state)
     instruments = served.instruments[variant]
     try:
-        decoded = decode(served)
-        payload = decoded if isinstance(decoded, dict) else decoded.payload
+        payload = decode(served)
         prepared = served.validator.prepare(payload)
         output = await served.batcher.submit(prepared, prepared.n_rows)
     except PayloadError:
@@ -118,7 +116,7 @@ async def score(
         )
     if routing.shadow and variant == "champion":
         state.spawn(_shadow(state, routing.challenger, payload))
-    return Scored(served, variant, ids, output, decoded)
+    return Scored(served, variant, ids, output)
 
 
 def add_routes(app: FastAPI, state: ServingState) -> None:
