@@ -41,6 +41,8 @@ from .schemas import (
     FeedbackRequest,
     FeedbackResponse,
     HealthResponse,
+    MlflowError,
+    OipError,
     PredictRequest,
     PredictResponse,
     ReloadRequest,
@@ -60,18 +62,30 @@ DOCUMENTED = {
     ("/health", "get"): (None, HealthResponse),
     ("/metadata", "get"): (None, None),
     ("/metrics", "get"): (None, None),
+    ("/invocations", "post"): (None, None),
+    ("/ping", "get"): (None, None),
+    ("/v2/health/live", "get"): (None, None),
+    ("/v2/health/ready", "get"): (None, None),
+    ("/v2", "get"): (None, None),
+    ("/v2/models/{name}", "get"): (None, None),
+    ("/v2/models/{name}/versions/{version}", "get"): (None, None),
+    ("/v2/models/{name}/ready", "get"): (None, None),
+    ("/v2/models/{name}/versions/{version}/ready", "get"): (None, None),
+    ("/v2/models/{name}/infer", "post"): (None, None),
+    ("/v2/models/{name}/versions/{version}/infer", "post"): (None, None),
 }
 # Every status each route can answer besides 200 (the security checks come first: 421, 403,
 # 415, 401), as the OpenAPI document lists them.
 STATUSES = {
-    "400": "A non-finite label",
+    "400": "A non-finite label / protocol routes: invalid input, or not ready yet",
     "401": "Missing or unknown API key (or admin token)",
     "403": "Cross-origin request from an origin not in allowed_origins (or admin not on loopback)",
     "404": "Unknown prediction id / the admin API is disabled / a bundle that does not exist",
     "409": "This server keeps no prediction log / a bundle that cannot be loaded",
-    "415": "The body is not Content-Type: application/json",
+    "415": "The body is not of a Content-Type the route takes (application/json)",
     "421": "The Host header names neither this server nor one of allowed_hosts",
     "422": "Invalid input; the message names each bad field",
+    "503": "The model is still loading",
 }
 ROUTE_STATUSES = {
     ("/predict", "post"): ("401", "403", "415", "421", "422"),
@@ -80,7 +94,39 @@ ROUTE_STATUSES = {
     ("/health", "get"): ("403", "421"),
     ("/metadata", "get"): ("401", "403", "421"),
     ("/metrics", "get"): ("403", "421"),
+    ("/invocations", "post"): ("400", "401", "403", "415", "421"),
+    ("/ping", "get"): ("403", "421", "503"),
+    ("/v2/health/live", "get"): ("403", "421"),
+    ("/v2/health/ready", "get"): ("400", "403", "421"),
+    ("/v2", "get"): ("403", "421"),
+    ("/v2/models/{name}", "get"): ("401", "403", "404", "421"),
+    ("/v2/models/{name}/versions/{version}", "get"): ("401", "403", "404", "421"),
+    ("/v2/models/{name}/ready", "get"): ("400", "403", "404", "421"),
+    ("/v2/models/{name}/versions/{version}/ready", "get"): ("400", "403", "404", "421"),
+    ("/v2/models/{name}/infer", "post"): ("400", "401", "403", "404", "415", "421"),
+    ("/v2/models/{name}/versions/{version}/infer", "post"): (
+        "400",
+        "401",
+        "403",
+        "404",
+        "415",
+        "421",
+    ),
 }
+# the request bodies the protocol routes read themselves (OpenAPI only)
+PROTOCOL_BODIES = {
+    "/invocations": {
+        JSON: {"schema": {"type": "object"}},
+        "text/csv": {"schema": {"type": "string"}},
+    },
+    "/v2/models/{name}/infer": {
+        JSON: {"schema": {"type": "object", "required": ["inputs"]}},
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
+PROTOCOL_BODIES["/v2/models/{name}/versions/{version}/infer"] = PROTOCOL_BODIES[
+    "/v2/models/{name}/infer"
+]
 
 
 def create_app(
@@ -258,9 +304,19 @@ def _document_bodies(app: FastAPI) -> None:
         document.setdefault("components", {}).setdefault("schemas", {}).update(
             definitions.get("$defs", {})
         )
-        error = keyed[(ErrorResponse, "validation")]
+        errors = {
+            "oip": keyed[(OipError, "validation")],
+            "mlflow": keyed[(MlflowError, "validation")],
+            "ours": keyed[(ErrorResponse, "validation")],
+        }
         for (path, method), (request_model, response_model) in DOCUMENTED.items():
             operation = document["paths"][path][method]
+            family = "oip" if path.startswith("/v2") else "ours"
+            if path in ("/invocations", "/ping"):
+                family = "mlflow"
+            error = errors[family]
+            if path in PROTOCOL_BODIES:
+                operation["requestBody"] = {"required": True, "content": PROTOCOL_BODIES[path]}
             if request_model is not None:
                 operation["requestBody"] = {
                     "required": True,
@@ -270,6 +326,11 @@ def _document_bodies(app: FastAPI) -> None:
                 ok = {JSON: {"schema": keyed[(response_model, "validation")]}}
             elif path == "/metrics":
                 ok = {"text/plain": {"schema": {"type": "string"}}}
+            elif path.endswith("/infer"):  # JSON, or JSON + binary tensors
+                ok = {
+                    JSON: {"schema": {"type": "object"}},
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+                }
             else:
                 ok = {JSON: {"schema": {"type": "object"}}}
             operation["responses"] = {"200": {"description": "OK", "content": ok}}
@@ -278,7 +339,9 @@ def _document_bodies(app: FastAPI) -> None:
                     "description": STATUSES[status],
                     "content": {JSON: {"schema": error}},
                 }
-            if path in ("/predict", "/feedback", "/metadata"):
+            if path in ("/predict", "/feedback", "/metadata", "/invocations") or (
+                path.startswith("/v2/models/") and not path.endswith("/ready")
+            ):
                 operation["security"] = [{"apiKey": []}, {}]
         document["components"]["securitySchemes"] = {
             "apiKey": {
