@@ -161,4 +161,4 @@ def add_protocol_routes(app: FastAPI, state: ServingState) -> None:
     async def ping() -> Response:
         if not state.is_ready():
             return mlflow_error(503, "the model is still loading", "TEMPORARILY_UNAVAILABLE")
-        return Response(b"\n", media_type=JSON)
+        return json_response({"status": "ok"})  # MLflow answers a bare newline; only 200 counts

@@ -11,10 +11,13 @@ passes :class:`SecurityMiddleware` before any route:
   their pre-flight ``OPTIONS`` is answered here;
 - ``Content-Type`` — ``POST /predict``, ``/feedback`` and ``/admin/reload`` take
   ``application/json`` only (**415**): a form or ``text/plain`` body is what a page can send
-  without a pre-flight;
-- API keys — when the policy requires them, ``/predict``, ``/feedback`` and ``/metadata`` need
+  without a pre-flight; ``/invocations`` also ``text/csv``, OIP ``…/infer`` also
+  ``application/octet-stream`` or none (what ``tritonclient`` sends) when there is no ``Origin``;
+- API keys — when the policy requires them, ``/predict``, ``/feedback``, ``/metadata``,
+  ``/invocations`` and ``/v2/models/…`` (not its ``/ready`` probes) need
   ``Authorization: Bearer <key>`` whose sha256 is one of the policy's hashes (**401**).
-  ``/health`` and ``/metrics`` (probes, counters) stay open; ``/admin/reload`` has its own token.
+  ``/health``, ``/v2/health/…`` and ``/metrics`` (probes, counters) stay open; ``/admin/reload``
+  has its own token. Refusals on ``/v2/…`` and ``/invocations`` are in those protocols' shapes.
 
 The policy comes from a JSON file written by the deployer (``--security-file``):
 ``{"allowed_hosts": [...], "allowed_origins": [...], "require_api_key": bool,
