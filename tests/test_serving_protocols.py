@@ -22,6 +22,7 @@ from sklearn.preprocessing import OneHotEncoder
 from sklearn.tree import DecisionTreeClassifier
 from tritonclient.utils import InferenceServerException
 
+from jupyterlab_mlops.serving.deployers.base import free_port
 from jupyterlab_mlops.serving.keys import write_policy
 from jupyterlab_mlops.serving.prediction_log import PredictionLog
 from jupyterlab_mlops.serving.security import key_hash
@@ -334,3 +335,49 @@ def test_bytes_and_bool_tensors_and_strict_categories(mixed):
         assert (
             answer.status_code == 400 and "unknown category 'Atlantis'" in answer.json()["message"]
         )
+
+
+def test_a_bundle_that_will_not_deserialise_ends_the_start_with_status_2(tmp_path):
+    """The sha256 matches, so the server starts while the model deserialises in its thread; the
+    pickle is refused there (no --trust): one line, status 2, no traceback, never ready."""
+    import pickle
+    import subprocess
+    import sys
+
+    from jupyterlab_mlops.serving.bundle import write_metadata
+    from jupyterlab_mlops.store.artifacts import sha256_bytes
+
+    data = pickle.dumps({"not": "a model"})
+    (tmp_path / "model.pkl").write_bytes(data)
+    write_metadata(
+        tmp_path,
+        {
+            "name": "pickled",
+            "version": 1,
+            "artifact_sha256": sha256_bytes(data),
+            "serialization": "pickle",
+            "model_file": "model.pkl",
+            "signature": {"inputs": [{"name": "x", "kind": "numeric", "dtype": "float64"}]},
+        },
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab_mlops.serving",
+            "--bundle",
+            str(tmp_path),
+            "--prediction-log",
+            str(tmp_path / "p.db"),
+            "--port",
+            str(free_port()),
+            "--log-level",
+            "warning",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "error:" in result.stderr and "trust" in result.stderr
+    assert "Traceback" not in result.stderr
