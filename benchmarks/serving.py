@@ -1,14 +1,16 @@
 """Serving throughput: our server vs ``mlflow models serve`` on the same scikit-learn model.
 
-    pip install -e '.[bench]'          # mlflow (optional: without it the peer is a plain FastAPI
-    python benchmarks/serving.py       # app calling predict per request, and the table says so)
+    make mlflow-venv                   # .venv-mlflow with mlflow-skinny: the peer (else a plain
+    python benchmarks/serving.py       # FastAPI app calling predict per request, and it says so)
 
 Trains RandomForestClassifier(n_estimators=100) on load_breast_cancer, registers it, writes its
 serving bundle, serves it with ``python -m jupyterlab_mlops.serving`` and with the peer, and drives
 both with the same load — Debian's ``wrk`` with a Lua POST script when installed, else an asyncio
 httpx client with a bounded request count and time — to 127.0.0.1 only. Prints requests/s, p50,
 p99 and errors side by side for 1-row and 100-row payloads at 8 and 32 connections, the ratio,
-and start-up time (process start to first 200). Measurements of one run on one machine: compare
+and start-up time (process start to the first 200 on the prediction route). Our server is also
+driven through its Open Inference Protocol (``/v2/models/{name}/infer``) and MLflow
+(``/invocations``) routes, beside ``/predict``. Measurements of one run on one machine: compare
 the ratios, not the absolute numbers.
 """
 
@@ -63,6 +65,7 @@ class Process:
         log: Path,
         env: dict | None = None,
         timeout: float = 180.0,
+        first_request: tuple[str, bytes] | None = None,
     ):
         self.name = name
         self.log = open(log, "wb")  # noqa: SIM115
@@ -79,7 +82,18 @@ class Process:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{name} exited {self.proc.returncode}; see {log}")
             try:
-                if httpx.get(health_url, timeout=2, trust_env=False).status_code == 200:
+                if first_request is not None:  # the first 200 on the prediction route itself
+                    url, body = first_request
+                    response = httpx.post(
+                        url,
+                        content=body,
+                        headers={"content-type": "application/json"},
+                        timeout=30,
+                        trust_env=False,
+                    )
+                else:
+                    response = httpx.get(health_url, timeout=2, trust_env=False)
+                if response.status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
@@ -214,7 +228,7 @@ def build_model(workdir: Path):
     return model, X, bundle
 
 
-def start_ours(bundle: Path, workdir: Path, workers: int) -> tuple[Process, str]:
+def start_ours(bundle: Path, workdir: Path, workers: int, first_body: bytes) -> tuple[Process, str]:
     port = free_port()
     proc = Process(
         f"jupyterlab-mlops ({workers} worker{'s' if workers > 1 else ''})",
@@ -237,30 +251,32 @@ def start_ours(bundle: Path, workdir: Path, workers: int) -> tuple[Process, str]
         ],
         f"http://127.0.0.1:{port}/health",
         workdir / f"ours-{port}.log",
+        first_request=(f"http://127.0.0.1:{port}/predict", first_body),
     )
-    return proc, f"http://127.0.0.1:{port}/predict"
+    return proc, f"http://127.0.0.1:{port}"
 
 
-def start_peer(model, X, workdir: Path) -> tuple[Process, str, str]:
+MLFLOW_VENV = Path(
+    os.environ.get("MLFLOW_VENV", Path(__file__).resolve().parent.parent / ".venv-mlflow")
+)  # `make mlflow-venv`
+
+
+def start_peer(model, X, workdir: Path, first_body: bytes) -> tuple[Process, str, str]:
     port = free_port()
-    try:
-        import mlflow  # noqa: F401
-        import mlflow.sklearn
-    except ImportError:
-        mlflow = None
-    if mlflow is not None:
+    mlflow_cli = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or shutil.which(
+        "mlflow", path=str(MLFLOW_VENV / "bin")
+    )
+    if mlflow_cli is not None:
+        from jupyterlab_mlops.registry.mlflow_format import write_mlflow_model
+        from jupyterlab_mlops.registry.signature import infer_signature
+
         path = workdir / "mlflow-model"
-        if not path.exists():
-            try:  # mlflow >= 3 saves with skops and wants the tree type trusted explicitly
-                mlflow.sklearn.save_model(
-                    model,
-                    str(path),
-                    input_example=X.head(2),
-                    skops_trusted_types=["sklearn.tree._tree.Tree"],
-                )
-            except TypeError:
-                mlflow.sklearn.save_model(model, str(path), input_example=X.head(2))
-        mlflow_cli = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or "mlflow"
+        if not path.exists():  # what mlflow.sklearn.save_model writes (registry/mlflow_format)
+            signature = infer_signature(X, None, model)
+            write_mlflow_model(
+                path, model, {"name": "cancer", "version": 1, "signature": signature}
+            )
+        invocations = f"http://127.0.0.1:{port}/invocations"
         proc = Process(
             "mlflow models serve",
             [
@@ -278,9 +294,13 @@ def start_peer(model, X, workdir: Path) -> tuple[Process, str, str]:
             ],
             f"http://127.0.0.1:{port}/ping",
             workdir / f"mlflow-{port}.log",
-            env={"MLFLOW_TRACKING_URI": f"file://{workdir / 'mlruns'}"},
+            env={  # mlflow execs `uvicorn` from PATH: its own venv's
+                "MLFLOW_TRACKING_URI": f"file://{workdir / 'mlruns'}",
+                "PATH": f"{Path(mlflow_cli).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            },
+            first_request=(invocations, first_body),
         )
-        return proc, f"http://127.0.0.1:{port}/invocations", "mlflow"
+        return proc, invocations, "mlflow"
     import pickle
 
     (workdir / "peer.pkl").write_bytes(pickle.dumps(model))
@@ -305,6 +325,7 @@ def start_peer(model, X, workdir: Path) -> tuple[Process, str, str]:
         f"http://127.0.0.1:{port}/health",
         workdir / f"peer-{port}.log",
         env={"PYTHONPATH": str(workdir)},
+        first_request=(f"http://127.0.0.1:{port}/invocations", first_body),
     )
     return proc, f"http://127.0.0.1:{port}/invocations", "plain"
 
@@ -335,9 +356,21 @@ def main() -> int:
             f"load average {os.getloadavg()[0]:.1f} at start",
             flush=True,
         )
-        peer, peer_url, peer_kind = start_peer(model, X, workdir)
-        ours, our_url = start_ours(bundle, workdir, args.workers)
-        servers = [(peer.name, peer, peer_url, peer_kind), (ours.name, ours, our_url, "ours")]
+        one_row = X.head(1).to_dict("records")
+        peer, peer_url, peer_kind = start_peer(
+            model, X, workdir, json.dumps({"dataframe_records": one_row}).encode()
+        )
+        ours, our_base = start_ours(
+            bundle, workdir, args.workers, json.dumps({"records": one_row}).encode()
+        )
+        servers = [
+            (peer.name, peer, peer_url, peer_kind),
+            (ours.name, ours, f"{our_base}/predict", "ours"),
+        ]
+        protocols = [
+            (f"{ours.name} OIP /v2/…/infer", ours, f"{our_base}/v2/models/cancer/infer", "oip"),
+            (f"{ours.name} /invocations", ours, f"{our_base}/invocations", "mlflow"),
+        ]
         if peer_kind == "plain":
             print(
                 "mlflow is not importable: the peer is a plain FastAPI app calling predict "
@@ -353,8 +386,21 @@ def main() -> int:
                 bodies["mlflow"] = bodies["plain"] = json.dumps(
                     {"dataframe_records": records}
                 ).encode()
+                bodies["oip"] = json.dumps(
+                    {
+                        "inputs": [
+                            {
+                                "name": column,
+                                "shape": [rows],
+                                "datatype": "FP64",
+                                "data": [r[column] for r in records],
+                            }
+                            for column in X.columns
+                        ]
+                    }
+                ).encode()
                 for conns in connections:
-                    for name, _, url, kind in servers:
+                    for name, _, url, kind in servers + protocols:
                         # warm up (first requests import lazily, fill caches)
                         for _ in range(3):
                             httpx.post(
@@ -390,7 +436,7 @@ def main() -> int:
         print()
         print("| payload | conns | throughput ratio (ours / peer) | p99 ratio (ours / peer) |")
         print("|---|---|---:|---:|")
-        for i in range(0, len(results), 2):
+        for i in range(0, len(results), 4):
             peer_r, ours_r = results[i], results[i + 1]
             print(
                 f"| {ours_r['rows']} row{'s' if ours_r['rows'] > 1 else ''} | "
@@ -398,9 +444,19 @@ def main() -> int:
                 f"{ours_r['p99'] / peer_r['p99']:.2f}x |"
             )
         print()
+        print("| route of ours | payload | conns | req/s | ratio to /predict |")
+        print("|---|---|---|---:|---:|")
+        for i in range(0, len(results), 4):
+            ours_r = results[i + 1]
+            for other in results[i + 2 : i + 4]:
+                print(
+                    f"| {other['server'].removeprefix(ours.name).strip()} | {other['rows']} | "
+                    f"{other['conns']} | {other['rps']:.1f} | {other['rps'] / ours_r['rps']:.2f}x |"
+                )
+        print()
         print(
-            f"start-up to first 200: {peer.name} {peer.startup:.2f} s, "
-            f"{ours.name} {ours.startup:.2f} s"
+            f"start-up (process start to the first 200 on the prediction route): "
+            f"{peer.name} {peer.startup:.2f} s, {ours.name} {ours.startup:.2f} s"
         )
         print(
             f"load average {os.getloadavg()[0]:.1f} at the end (other processes skew absolute "

@@ -140,8 +140,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _check_args(parser, args)
 
-    import uvicorn
-
     from ..errors import MLOpsError
 
     settings = {
@@ -174,10 +172,25 @@ def main(argv: list[str] | None = None) -> int:
     }
     bundle = os.path.abspath(args.bundle)
     if args.workers == 1:
+        from .model import ServedModel
+
+        try:  # verified now; deserialised in a thread while the web stack imports and starts
+            loading = ServedModel.start_loading(
+                [b for b in (bundle, settings["challenger_bundle"]) if b],
+                trust=args.trust,
+                extra_columns=args.extra_columns,
+                unknown_categories=args.unknown_categories,
+                max_string_length=args.max_string_length,
+            )
+        except MLOpsError as err:
+            print(f"error: {err.message}", file=sys.stderr)
+            return 2
+        import uvicorn
+
         from .app import create_app
 
         try:
-            app = create_app(bundle, **settings)
+            app = create_app(bundle, loading=loading, **settings)
         except MLOpsError as err:
             print(f"error: {err.message}", file=sys.stderr)
             return 2
@@ -188,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     # several workers: each one builds its own app (and prediction-log connection) from the env
+    import uvicorn
+
     from .bundle import read_metadata
 
     try:

@@ -16,7 +16,9 @@ import asyncio
 import contextlib
 import json
 import os
+import sys
 from collections.abc import AsyncIterator
+from concurrent.futures import Future
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -28,8 +30,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..errors import MLOpsError
 from . import control
 from .batching import DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_LATENCY_MS
+from .bundle import read_metadata
 from .jsonio import JSON, error_response, json_response
 from .prediction_log import PredictionLog
+from .protocols import add_protocol_routes
 from .routes import ADMIN_TOKEN_ENV, add_routes
 from .schemas import (
     SERVING_MODELS,
@@ -37,12 +41,14 @@ from .schemas import (
     FeedbackRequest,
     FeedbackResponse,
     HealthResponse,
+    MlflowError,
+    OipError,
     PredictRequest,
     PredictResponse,
     ReloadRequest,
     ReloadResponse,
 )
-from .security import PolicySource, SecurityMiddleware
+from .security import PolicySource, SecurityMiddleware, error_body
 from .state import Routing, ServingState, load_model
 from .validation import DEFAULT_MAX_STRING_LENGTH, PayloadError
 
@@ -56,18 +62,30 @@ DOCUMENTED = {
     ("/health", "get"): (None, HealthResponse),
     ("/metadata", "get"): (None, None),
     ("/metrics", "get"): (None, None),
+    ("/invocations", "post"): (None, None),
+    ("/ping", "get"): (None, None),
+    ("/v2/health/live", "get"): (None, None),
+    ("/v2/health/ready", "get"): (None, None),
+    ("/v2", "get"): (None, None),
+    ("/v2/models/{name}", "get"): (None, None),
+    ("/v2/models/{name}/versions/{version}", "get"): (None, None),
+    ("/v2/models/{name}/ready", "get"): (None, None),
+    ("/v2/models/{name}/versions/{version}/ready", "get"): (None, None),
+    ("/v2/models/{name}/infer", "post"): (None, None),
+    ("/v2/models/{name}/versions/{version}/infer", "post"): (None, None),
 }
 # Every status each route can answer besides 200 (the security checks come first: 421, 403,
 # 415, 401), as the OpenAPI document lists them.
 STATUSES = {
-    "400": "A non-finite label",
+    "400": "A non-finite label / protocol routes: invalid input, or not ready yet",
     "401": "Missing or unknown API key (or admin token)",
     "403": "Cross-origin request from an origin not in allowed_origins (or admin not on loopback)",
     "404": "Unknown prediction id / the admin API is disabled / a bundle that does not exist",
     "409": "This server keeps no prediction log / a bundle that cannot be loaded",
-    "415": "The body is not Content-Type: application/json",
+    "415": "The body is not of a Content-Type the route takes (application/json)",
     "421": "The Host header names neither this server nor one of allowed_hosts",
     "422": "Invalid input; the message names each bad field",
+    "503": "The model is still loading",
 }
 ROUTE_STATUSES = {
     ("/predict", "post"): ("401", "403", "415", "421", "422"),
@@ -76,7 +94,39 @@ ROUTE_STATUSES = {
     ("/health", "get"): ("403", "421"),
     ("/metadata", "get"): ("401", "403", "421"),
     ("/metrics", "get"): ("403", "421"),
+    ("/invocations", "post"): ("400", "401", "403", "415", "421"),
+    ("/ping", "get"): ("403", "421", "503"),
+    ("/v2/health/live", "get"): ("403", "421"),
+    ("/v2/health/ready", "get"): ("400", "403", "421"),
+    ("/v2", "get"): ("403", "421"),
+    ("/v2/models/{name}", "get"): ("401", "403", "404", "421"),
+    ("/v2/models/{name}/versions/{version}", "get"): ("401", "403", "404", "421"),
+    ("/v2/models/{name}/ready", "get"): ("400", "403", "404", "421"),
+    ("/v2/models/{name}/versions/{version}/ready", "get"): ("400", "403", "404", "421"),
+    ("/v2/models/{name}/infer", "post"): ("400", "401", "403", "404", "415", "421"),
+    ("/v2/models/{name}/versions/{version}/infer", "post"): (
+        "400",
+        "401",
+        "403",
+        "404",
+        "415",
+        "421",
+    ),
 }
+# the request bodies the protocol routes read themselves (OpenAPI only)
+PROTOCOL_BODIES = {
+    "/invocations": {
+        JSON: {"schema": {"type": "object"}},
+        "text/csv": {"schema": {"type": "string"}},
+    },
+    "/v2/models/{name}/infer": {
+        JSON: {"schema": {"type": "object", "required": ["inputs"]}},
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
+PROTOCOL_BODIES["/v2/models/{name}/versions/{version}/infer"] = PROTOCOL_BODIES[
+    "/v2/models/{name}/infer"
+]
 
 
 def create_app(
@@ -100,8 +150,11 @@ def create_app(
     max_string_length: int = DEFAULT_MAX_STRING_LENGTH,
     security_file: str | os.PathLike | None = None,
     bind_host: str = "127.0.0.1",
+    loading: Future | None = None,
 ) -> FastAPI:
-    """Build the app; the model(s) are loaded (sha256-verified) here, once.
+    """Build the app; the model(s) are loaded (sha256-verified) here, once, or — ``loading``,
+    from :meth:`ServedModel.start_loading` — in a thread while the server starts (ready when
+    they are loaded).
 
     ``access_log`` is recorded for ``/metadata``; the uvicorn runner applies it.
     ``security_file``/``bind_host``: the Host/Origin/API-key policy (:mod:`.security`).
@@ -118,15 +171,20 @@ def create_app(
         "unknown_categories": unknown_categories,
         "max_string_length": max_string_length,
     }
-    champion = load_model(str(bundle_dir), trust, **validation)
-    challenger = (
-        load_model(str(challenger_bundle), trust, **validation) if challenger_bundle else None
-    )
+    if loading is None:  # loaded here, at once
+        loading = Future()
+        loading.set_result(
+            [
+                load_model(str(bundle), trust, **validation)
+                for bundle in (bundle_dir, challenger_bundle)
+                if bundle
+            ]
+        )
     log = prediction_log
     if log is not None and not isinstance(log, PredictionLog):
         log = PredictionLog(log, flush_interval=log_flush_interval)
     state = ServingState(
-        Routing(champion, challenger, float(canary_percent), shadow),
+        None,
         log,
         max_latency_ms=max_latency_ms,
         max_batch_rows=max_batch_rows,
@@ -139,17 +197,32 @@ def create_app(
         workers=workers,
         state_dir=state_dir or os.environ.get(STATE_DIR_ENV) or None,
     )
-    state.attach(champion, "champion")
-    if challenger is not None:
-        state.attach(challenger, "challenger")
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def become_ready() -> None:
+        try:
+            models = await asyncio.wrap_future(loading)
+        except Exception as err:  # noqa: BLE001 - verified, yet it would not deserialise
+            message = err.message if isinstance(err, MLOpsError) else f"{type(err).__name__}: {err}"
+            print(f"error: {message}", file=sys.stderr, flush=True)
+            os._exit(2)  # nothing was served or logged yet; the deployer sees status 2
+        champion, challenger = models[0], (models[1] if len(models) > 1 else None)
+        state.attach(champion, "champion")
+        if challenger is not None:
+            state.attach(challenger, "challenger")
+        state.routing = Routing(champion, challenger, float(canary_percent), shadow)
         state.start_models(state.routing)
-        for served in state.routing.models():  # in the background: /health answers at once
+        state.ready.set()
+        for served in state.routing.models():  # the first requests do not pay for lazy imports
             state.spawn(asyncio.to_thread(served.warm_up))
         if state.workers > 1 and state.state_dir is not None:
             state.spawn(control.follow_control_file(state))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if loading.done():
+            await become_ready()
+        else:  # the server answers (/health: loading) while the bundle deserialises
+            state.spawn(become_ready())
         try:
             yield
         finally:
@@ -159,12 +232,15 @@ def create_app(
                         await asyncio.wait_for(asyncio.shield(task), 30)
             for task in list(state.background):
                 task.cancel()
-            await state.stop_models(state.routing)
+            if state.is_ready():
+                await state.stop_models(state.routing)
             if state.log is not None:
                 await asyncio.to_thread(state.log.close)
 
+    described = read_metadata(bundle_dir)
     app = FastAPI(
-        title=f"{champion.name} v{champion.version_label} — jupyterlab-mlops serving",
+        title=f"{described.get('name', 'model')} v{described.get('version')} — jupyterlab-mlops "
+        "serving",
         description="Predictions from a registered model version. Bad input → 422 naming each "
         "field. Every prediction is logged with its id; send labels to /feedback.",
         lifespan=lifespan,
@@ -175,6 +251,7 @@ def create_app(
     app.add_middleware(SecurityMiddleware, source=policies)
     _install_error_handlers(app)
     add_routes(app, state)
+    add_protocol_routes(app, state)
     _document_bodies(app)
     return app
 
@@ -183,7 +260,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        response = error_response(exc.status_code, code, str(exc.detail))
+        body = error_body(request.url.path, code, str(exc.detail))
+        response = Response(body, status_code=exc.status_code, media_type=JSON)
         response.headers.update(exc.headers or {})  # Allow on a 405
         return response
 
@@ -202,7 +280,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
-        return error_response(500, "internal_error", f"internal error: {type(exc).__name__}")
+        body = error_body(
+            request.url.path, "internal_error", f"internal error: {type(exc).__name__}"
+        )
+        return Response(body, status_code=500, media_type=JSON)
 
 
 def _document_bodies(app: FastAPI) -> None:
@@ -223,9 +304,19 @@ def _document_bodies(app: FastAPI) -> None:
         document.setdefault("components", {}).setdefault("schemas", {}).update(
             definitions.get("$defs", {})
         )
-        error = keyed[(ErrorResponse, "validation")]
+        errors = {
+            "oip": keyed[(OipError, "validation")],
+            "mlflow": keyed[(MlflowError, "validation")],
+            "ours": keyed[(ErrorResponse, "validation")],
+        }
         for (path, method), (request_model, response_model) in DOCUMENTED.items():
             operation = document["paths"][path][method]
+            family = "oip" if path.startswith("/v2") else "ours"
+            if path in ("/invocations", "/ping"):
+                family = "mlflow"
+            error = errors[family]
+            if path in PROTOCOL_BODIES:
+                operation["requestBody"] = {"required": True, "content": PROTOCOL_BODIES[path]}
             if request_model is not None:
                 operation["requestBody"] = {
                     "required": True,
@@ -235,6 +326,11 @@ def _document_bodies(app: FastAPI) -> None:
                 ok = {JSON: {"schema": keyed[(response_model, "validation")]}}
             elif path == "/metrics":
                 ok = {"text/plain": {"schema": {"type": "string"}}}
+            elif path.endswith("/infer"):  # JSON, or JSON + binary tensors
+                ok = {
+                    JSON: {"schema": {"type": "object"}},
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+                }
             else:
                 ok = {JSON: {"schema": {"type": "object"}}}
             operation["responses"] = {"200": {"description": "OK", "content": ok}}
@@ -243,7 +339,9 @@ def _document_bodies(app: FastAPI) -> None:
                     "description": STATUSES[status],
                     "content": {JSON: {"schema": error}},
                 }
-            if path in ("/predict", "/feedback", "/metadata"):
+            if path in ("/predict", "/feedback", "/metadata", "/invocations") or (
+                path.startswith("/v2/models/") and not path.endswith("/ready")
+            ):
                 operation["security"] = [{"apiKey": []}, {}]
         document["components"]["securitySchemes"] = {
             "apiKey": {

@@ -205,8 +205,13 @@ def load_bundle(bundle_dir: str | os.PathLike, *, trust: bool = False) -> tuple[
     Deserialisation goes through ``registry.serialization.load`` (skops with the recorded trusted
     types); pickled artifacts need ``trust=True``.
     """
-    from ..serialization import load
+    data, metadata = read_verified(bundle_dir)
+    return deserialize(data, metadata, trust=trust), metadata
 
+
+def read_verified(bundle_dir: str | os.PathLike) -> tuple[bytes, dict]:
+    """The model bytes and the metadata, sha256-checked: cheap, so a start-up can refuse a
+    missing or corrupt bundle before it imports the model's libraries."""
     metadata = read_metadata(bundle_dir)
     model_path = Path(bundle_dir) / metadata.get(
         "model_file", model_filename(metadata["serialization"])
@@ -220,5 +225,10 @@ def load_bundle(bundle_dir: str | os.PathLike, *, trust: bool = False) -> tuple[
             f"{model_path} is corrupt or was replaced: it hashes to {actual}, the bundle records "
             f"{metadata['artifact_sha256']}; refusing to serve it"
         )
-    model = load(data, metadata["serialization"], metadata.get("trusted_types") or [], trust=trust)
-    return model, metadata
+    return data, metadata
+
+
+def deserialize(data: bytes, metadata: dict, *, trust: bool = False) -> Any:
+    from ..serialization import load
+
+    return load(data, metadata["serialization"], metadata.get("trusted_types") or [], trust=trust)

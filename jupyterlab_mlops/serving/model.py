@@ -8,6 +8,7 @@ batch (e.g. an unknown category), each request is retried alone so that only the
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,6 +98,27 @@ class ServedModel:
 
         model, metadata = load_bundle(bundle_dir, trust=trust)
         return cls(model, metadata, bundle_dir=str(bundle_dir), **validation)
+
+    @classmethod
+    def start_loading(
+        cls, bundles: list[str], *, trust: bool = False, **validation: Any
+    ) -> Future[list[ServedModel]]:
+        """Verify the bundles now (a missing or corrupt one raises here, before the server
+        starts), deserialise them in a thread while the caller imports and starts the server."""
+        from .bundle import deserialize, read_verified
+
+        verified = [(bundle, *read_verified(bundle)) for bundle in bundles]
+
+        def load() -> list[ServedModel]:
+            return [
+                cls(deserialize(data, meta, trust=trust), meta, bundle_dir=bundle, **validation)
+                for bundle, data, meta in verified
+            ]
+
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="load-bundle")
+        future = executor.submit(load)
+        executor.shutdown(wait=False)
+        return future
 
     # -- prediction (runs in a worker thread) -------------------------------------------------
 

@@ -15,6 +15,8 @@ import hmac
 import os
 import random
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -23,7 +25,7 @@ from fastapi.responses import Response
 from ..errors import InvalidInput
 from . import control
 from .jsonio import error_response, json_response, parse_body, parse_json
-from .model import ModelInputError, ServedModel
+from .model import ModelInputError, Output, ServedModel
 from .schemas import FeedbackRequest, ReloadRequest
 from .state import ServingState
 from .validation import PayloadError
@@ -32,59 +34,107 @@ ADMIN_TOKEN_ENV = "MLOPS_SERVING_ADMIN_TOKEN"
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
+@dataclass
+class Scored:
+    """One request answered: the model that answered it and what it said."""
+
+    served: ServedModel
+    variant: str
+    ids: list[str]
+    output: Output
+
+
+class Unavailable(Exception):
+    """No such model or version here (404 in every protocol)."""
+
+
+Decode = Callable[[ServedModel], Any]
+
+
+def pick(state: ServingState, version: str | None = None) -> tuple[ServedModel, str]:
+    """The model that answers: the canary split, or exactly ``version`` when one is named."""
+    routing = state.routing
+    if version is not None:
+        if version == routing.champion.version_label:
+            return routing.champion, "champion"
+        if routing.challenger is not None and version == routing.challenger.version_label:
+            return routing.challenger, "challenger"
+        raise Unavailable(f"model {routing.champion.name!r} has no version {version!r} here")
+    if routing.canary_percent and random.random() * 100.0 < routing.canary_percent:
+        return routing.challenger, "challenger"
+    return routing.champion, "champion"
+
+
+async def score(
+    state: ServingState, decode: Decode, chosen: tuple[ServedModel, str] | None = None
+) -> Scored:
+    """The one prediction path of every protocol: decode the body into a ``/predict`` payload
+    (``decode``), validate it, predict in the micro-batch, count, log, mirror to a shadow.
+
+    Raises :class:`PayloadError` / :class:`ModelInputError` (counted as invalid) for the caller
+    to answer in its protocol's error shape."""
+    start = time.perf_counter()
+    await state.wait_ready()
+    routing = state.routing
+    served, variant = chosen or pick(state)
+    instruments = served.instruments[variant]
+    try:
+        payload = decode(served)
+        prepared = served.validator.prepare(payload)
+        output = await served.batcher.submit(prepared, prepared.n_rows)
+    except PayloadError:
+        instruments.invalid.inc()
+        instruments.error("invalid_input")
+        raise
+    except ModelInputError:
+        instruments.invalid.inc()
+        instruments.error("model_rejected_input")
+        raise
+    ids = state.new_ids(prepared.n_rows)
+    flags = None
+    if prepared.unknown:
+        counter = state.metrics.unknown_categories
+        for column, rows in prepared.unknown.items():
+            counter.labels(served.name, column).inc(len(rows))
+        flags = prepared.row_flags()
+    elapsed = time.perf_counter() - start
+    instruments.ok.inc()
+    instruments.rows.inc(prepared.n_rows)
+    instruments.latency.observe(elapsed)
+    instruments.model_call.observe(output.predict_seconds)
+    if state.log is not None:
+        state.log.append_batch(
+            ids,
+            ts=time.time(),
+            model_version=served.version,
+            variant=variant,
+            inputs=prepared.records,
+            predictions=output.predictions,
+            probabilities=output.probabilities,
+            latency_ms=elapsed * 1000.0,
+            unknown_categories=flags,
+        )
+    if routing.shadow and variant == "champion":
+        state.spawn(_shadow(state, routing.challenger, payload))
+    return Scored(served, variant, ids, output)
+
+
 def add_routes(app: FastAPI, state: ServingState) -> None:
     @app.post("/predict", summary="Predict rows")
     async def predict(request: Request) -> Response:
         body = await request.body()
-        start = time.perf_counter()
-        routing = state.routing
-        served, variant = routing.champion, "champion"
-        if routing.canary_percent and random.random() * 100.0 < routing.canary_percent:
-            served, variant = routing.challenger, "challenger"
-        instruments = served.instruments[variant]
         try:
-            payload = parse_json(body)
-            prepared = served.validator.prepare(payload)
-            output = await served.batcher.submit(prepared, prepared.n_rows)
+            scored = await score(state, lambda served: parse_json(body))
         except PayloadError as err:
-            instruments.invalid.inc()
-            instruments.error("invalid_input")
             return json_response(err.to_dict(), 422)
         except ModelInputError as err:
-            instruments.invalid.inc()
-            instruments.error("model_rejected_input")
             return error_response(422, "model_rejected_input", str(err))
-        ids = state.new_ids(prepared.n_rows)
-        flags = None
-        if prepared.unknown:
-            counter = state.metrics.unknown_categories
-            for column, rows in prepared.unknown.items():
-                counter.labels(served.name, column).inc(len(rows))
-            flags = prepared.row_flags()
-        elapsed = time.perf_counter() - start
-        instruments.ok.inc()
-        instruments.rows.inc(prepared.n_rows)
-        instruments.latency.observe(elapsed)
-        instruments.model_call.observe(output.predict_seconds)
-        if state.log is not None:
-            state.log.append_batch(
-                ids,
-                ts=time.time(),
-                model_version=served.version,
-                variant=variant,
-                inputs=prepared.records,
-                predictions=output.predictions,
-                probabilities=output.probabilities,
-                latency_ms=elapsed * 1000.0,
-                unknown_categories=flags,
-            )
-        if routing.shadow:
-            state.spawn(_shadow(state, routing.challenger, payload))
+        served, output = scored.served, scored.output
         result: dict[str, Any] = {
             "model": served.name,
             "version": served.version,
-            "variant": variant,
-            "prediction_ids": ids,
+            "variant": scored.variant,
+            "prediction_ids": scored.ids,
             "predictions": output.predictions,
         }
         if output.probabilities is not None:
@@ -118,6 +168,7 @@ def add_routes(app: FastAPI, state: ServingState) -> None:
             raise
         if state.log is None:
             return error_response(409, "no_prediction_log", "this server keeps no prediction log")
+        await state.wait_ready()
         items = [item.model_dump() for item in body.items]
         log = state.log
 
@@ -143,6 +194,15 @@ def add_routes(app: FastAPI, state: ServingState) -> None:
 
     @app.get("/health", summary="Liveness and readiness")
     async def health() -> Response:
+        if not state.is_ready():  # alive, not ready: probes and deployers wait for the 200
+            return json_response(
+                {
+                    "status": "loading",
+                    "pid": os.getpid(),
+                    "uptime_seconds": round(time.time() - state.started, 3),
+                },
+                503,
+            )
         routing = state.routing
         challenger = routing.challenger
         return json_response(
@@ -163,6 +223,7 @@ def add_routes(app: FastAPI, state: ServingState) -> None:
 
     @app.get("/metadata", summary="Model name, version, signature and lineage")
     async def metadata() -> Response:
+        await state.wait_ready()
         routing = state.routing
         body = routing.champion.describe()
         body.update(
@@ -208,6 +269,7 @@ def add_routes(app: FastAPI, state: ServingState) -> None:
         if not hmac.compare_digest(token.encode(), state.admin_token.encode()):
             return error_response(401, "unauthorized", "missing or wrong admin token")
         spec = parse_body(ReloadRequest, await request.body()).spec()
+        await state.wait_ready()
         generation, switched = await control.reload(state, spec)
         routing = state.routing
         return json_response(

@@ -341,8 +341,23 @@ class ErrorResponse(Schema):
     error: ErrorDetail
 
 
+class OipError(Schema):
+    """An Open Inference Protocol error (``/v2/…``)."""
+
+    error: str
+
+
+class MlflowError(Schema):
+    """An error of MLflow's scoring protocol (``/invocations``, ``/ping``)."""
+
+    error_code: str
+    message: str
+
+
 SERVING_MODELS = (
     ErrorResponse,
+    OipError,
+    MlflowError,
     PredictRequest,
     PredictResponse,
     FeedbackRequest,

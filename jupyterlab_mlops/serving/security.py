@@ -11,10 +11,13 @@ passes :class:`SecurityMiddleware` before any route:
   their pre-flight ``OPTIONS`` is answered here;
 - ``Content-Type`` — ``POST /predict``, ``/feedback`` and ``/admin/reload`` take
   ``application/json`` only (**415**): a form or ``text/plain`` body is what a page can send
-  without a pre-flight;
-- API keys — when the policy requires them, ``/predict``, ``/feedback`` and ``/metadata`` need
+  without a pre-flight; ``/invocations`` also ``text/csv``, OIP ``…/infer`` also
+  ``application/octet-stream`` or none (what ``tritonclient`` sends) when there is no ``Origin``;
+- API keys — when the policy requires them, ``/predict``, ``/feedback``, ``/metadata``,
+  ``/invocations`` and ``/v2/models/…`` (not its ``/ready`` probes) need
   ``Authorization: Bearer <key>`` whose sha256 is one of the policy's hashes (**401**).
-  ``/health`` and ``/metrics`` (probes, counters) stay open; ``/admin/reload`` has its own token.
+  ``/health``, ``/v2/health/…`` and ``/metrics`` (probes, counters) stay open; ``/admin/reload``
+  has its own token. Refusals on ``/v2/…`` and ``/invocations`` are in those protocols' shapes.
 
 The policy comes from a JSON file written by the deployer (``--security-file``):
 ``{"allowed_hosts": [...], "allowed_origins": [...], "require_api_key": bool,
@@ -46,7 +49,11 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 WILDCARD_BINDS = frozenset({"0.0.0.0", "::", ""})
 JSON_ONLY = frozenset({"/predict", "/feedback", "/admin/reload"})
-KEY_PROTECTED = frozenset({"/predict", "/feedback", "/metadata"})
+KEY_PROTECTED = frozenset({"/predict", "/feedback", "/metadata", "/invocations"})
+CSV_OR_JSON = frozenset({"application/json", "text/csv"})
+# OIP: JSON, or JSON + binary tensors; a client such as tritonclient sends no Content-Type, which
+# is accepted only without an Origin (no browser page sends a body without one cross-origin)
+TENSOR_TYPES = frozenset({"application/json", "application/octet-stream", ""})
 CORS_METHODS = "GET, POST, OPTIONS"
 CORS_HEADERS = "authorization, content-type"
 RELOAD_EVERY = 1.0
@@ -174,8 +181,39 @@ def _header(scope: Scope, name: bytes) -> str:
     return ""
 
 
-async def _refuse(send: Send, status: int, code: str, message: str, extra=()) -> None:
-    body = dumps({"error": {"code": code, "message": message}})
+def _is_oip(path: str) -> bool:
+    return path == "/v2" or path.startswith("/v2/")
+
+
+def _oip_key_protected(path: str) -> bool:
+    """Model metadata and inference; not the probes (health, ready) nor server metadata."""
+    return path.startswith("/v2/models/") and not path.endswith("/ready")
+
+
+def _media_types(path: str) -> frozenset[str] | None:
+    if path in JSON_ONLY:
+        return frozenset({"application/json"})
+    if path == "/invocations":
+        return CSV_OR_JSON
+    if _is_oip(path) and path.endswith("/infer"):
+        return TENSOR_TYPES
+    return None
+
+
+def error_body(path: str, code: str, message: str) -> bytes:
+    """An error in the shape of the path's protocol: OIP's ``{"error": "..."}``, MLflow's
+    ``{"error_code", "message"}``, else ours."""
+    if _is_oip(path):
+        return dumps({"error": message})
+    if path in ("/invocations", "/ping"):
+        return dumps({"error_code": code.upper(), "message": message})
+    return dumps({"error": {"code": code, "message": message}})
+
+
+async def _refuse(
+    send: Send, status: int, code: str, message: str, extra=(), path: str = ""
+) -> None:
+    body = error_body(path, code, message)
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
@@ -196,6 +234,7 @@ class SecurityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope["path"]
         policy = self.source.current()
         host = _header(scope, b"host")
         if not policy.host_allowed(host):
@@ -204,6 +243,7 @@ class SecurityMiddleware:
                 421,
                 "misdirected_request",
                 f"this server does not answer for Host {host!r}; add it to allowed_hosts",
+                path=path,
             )
             return
         origin = _header(scope, b"origin")
@@ -215,6 +255,7 @@ class SecurityMiddleware:
                     403,
                     "origin_not_allowed",
                     f"requests from origin {origin!r} are refused; add it to allowed_origins",
+                    path=path,
                 )
                 return
             cors = [
@@ -236,25 +277,29 @@ class SecurityMiddleware:
                 )
                 await send({"type": "http.response.body", "body": b""})
                 return
-        path = scope["path"]
-        if path in JSON_ONLY and scope["method"] == "POST":
+        accepted = _media_types(path) if scope["method"] == "POST" else None
+        if accepted is not None:
             media = _header(scope, b"content-type").split(";", 1)[0].strip().lower()
-            if media != "application/json":
+            if media not in accepted or (not media and origin):
+                shown = " or ".join(sorted(m for m in accepted if m))
                 await _refuse(
                     send,
                     415,
                     "unsupported_media_type",
-                    f"{path} takes Content-Type: application/json, got {media or 'none'!r}",
+                    f"{path} takes Content-Type: {shown}, got {media or 'none'!r}",
                     cors,
+                    path,
                 )
                 return
-        if path in KEY_PROTECTED and not policy.key_allowed(_header(scope, b"authorization")):
+        protected = path in KEY_PROTECTED or _oip_key_protected(path)
+        if protected and not policy.key_allowed(_header(scope, b"authorization")):
             await _refuse(
                 send,
                 401,
                 "unauthorized",
                 "missing or unknown API key: send Authorization: Bearer <key>",
                 [(b"www-authenticate", b'Bearer realm="mlops-serving"'), *cors],
+                path,
             )
             return
         if not cors:

@@ -85,7 +85,7 @@ class ServingState:
 
     def __init__(
         self,
-        routing: Routing,
+        routing: Routing | None,
         log: PredictionLog | None,
         *,
         max_latency_ms: float,
@@ -99,7 +99,8 @@ class ServingState:
         workers: int,
         state_dir: str | None,
     ):
-        self.routing = routing
+        self.routing: Routing = routing  # type: ignore[assignment] - set before ready
+        self.ready = asyncio.Event()  # the model(s) are loaded: routes may use self.routing
         self.log = log
         self.metrics = ServingMetrics()
         self.max_latency_ms = max_latency_ms
@@ -117,6 +118,15 @@ class ServingState:
         self.started = time.time()
         self._ids = itertools.count()
         self._id_prefix = os.urandom(6).hex()
+
+    def is_ready(self) -> bool:
+        return self.ready.is_set()
+
+    async def wait_ready(self) -> None:
+        """Requests that arrive while the bundle is still loading wait for it (a failed load
+        ends the process)."""
+        if not self.ready.is_set():
+            await self.ready.wait()
 
     def new_ids(self, n: int) -> list[str]:
         prefix = self._id_prefix
