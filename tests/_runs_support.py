@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
@@ -150,3 +151,15 @@ async def wait_finished(jp_fetch, run_id: str) -> dict:
             return run
         assert time.monotonic() < deadline, run
         await asyncio.sleep(0.3)
+
+
+def came_due(mlops, schedule_id: str, at: datetime | None = None) -> datetime:
+    """Arrange a schedule whose fire time passed a moment ago while no scheduler looked (within
+    the misfire grace), instead of waiting up to a minute for the clock to reach a cron time:
+    its ``next_fire_at`` becomes ``at`` (default: the start of the current minute)."""
+    from jupyterlab_mlops.store import models
+
+    at = at or datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    with mlops.db.write_session() as session:
+        session.get(models.Schedule, schedule_id).next_fire_at = at
+    return at

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from _runs_support import RUN_DEADLINE, wait_for, write_notebook
+from _runs_support import RUN_DEADLINE, came_due, wait_for, write_notebook
 
 from jupyterlab_mlops.app import MLOps
 from jupyterlab_mlops.workflows.schemas import ScheduleCreate
@@ -53,13 +53,6 @@ def stop(process: subprocess.Popen) -> None:
 def notebook(tmp_path):
     write_notebook(tmp_path / "train.ipynb", ["print('C is', C)"], parameters="C = 1.0")
     return "train.ipynb"
-
-
-def next_minute() -> datetime:
-    """The next whole minute at least a few seconds away."""
-    now = datetime.now(UTC)
-    at = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
-    return at if (at - now).total_seconds() > 5 else at + timedelta(minutes=1)
 
 
 def runs_of(mlops: MLOps, schedule_id: str) -> list[dict]:
@@ -128,7 +121,9 @@ def test_sigint_stops_it_cleanly_too(tmp_path):
 
 def test_once_run_twice_at_the_same_time_fires_a_due_schedule_once(tmp_path, notebook, store_url):
     mlops = MLOps(root_dir=str(tmp_path), store_url=store_url, run_scheduler=False)
-    at = next_minute()  # due once, at that minute: no later fire time can be confused with it
+    # Due once a day, at this very minute, which has begun: no later fire time can be confused
+    # with it. The fire time came a moment ago while no scheduler ran (``came_due``).
+    at = datetime.now(UTC).replace(second=0, microsecond=0)
     created = mlops.schedules.create(
         ScheduleCreate(
             notebook_path=notebook,
@@ -137,8 +132,8 @@ def test_once_run_twice_at_the_same_time_fires_a_due_schedule_once(tmp_path, not
             parameters={"C": 3.0},
         )
     )
-    assert datetime.fromisoformat(created["next_fire_at"]) == at
-    wait_for(lambda: datetime.now(UTC) >= at, FIRE_DEADLINE, interval=0.5)
+    assert datetime.fromisoformat(created["next_fire_at"]) == at + timedelta(days=1)
+    came_due(mlops, created["id"], at)
 
     env = environment(tmp_path, store_url)
     logs = [tmp_path / "once-1.log", tmp_path / "once-2.log"]

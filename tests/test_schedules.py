@@ -6,7 +6,7 @@ import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from _runs_support import RUN_DEADLINE, sleepy_notebook, wait_for, write_notebook
+from _runs_support import RUN_DEADLINE, came_due, sleepy_notebook, wait_for, write_notebook
 
 from jupyterlab_mlops.app import MLOps
 from jupyterlab_mlops.errors import InvalidInput, MLOpsError
@@ -206,14 +206,16 @@ def test_bad_schedules_are_refused_and_nothing_is_stored(mlops, notebook, body, 
     assert schedules.list()["total"] == 0
 
 
-def test_the_embedded_scheduler_fires_an_every_minute_schedule(tmp_path, notebook):
+def test_the_embedded_scheduler_fires_a_due_every_minute_schedule(tmp_path, notebook):
     instance = MLOps(root_dir=str(tmp_path))
     instance.start()
     try:
         created = instance.schedules.create(
             ScheduleCreate(notebook_path=notebook, cron="* * * * *", parameters={"C": 2})
         )
+        at = came_due(instance, created["id"])  # not a minute's wait for the next cron time
         run = wait_for(lambda: (runs_of(instance, created["id"]) or [None])[0], 75)
+        assert datetime.fromisoformat(run["trigger_details"]["fire_time"]) == at
         assert run["trigger"] == "schedule" and run["parameters"]["C"] == 2.0
         done = wait_for(
             lambda: (
