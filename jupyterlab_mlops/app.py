@@ -477,7 +477,7 @@ class MLOps(LoggingConfigurable):
         from .serving.ports import Deferred
         from .serving.service import DeploymentService
 
-        return DeploymentService(
+        service = DeploymentService(
             self.db,
             self.artifacts,
             versions=Deferred(lambda: self.registry),  # the registry needs deployments too
@@ -491,6 +491,36 @@ class MLOps(LoggingConfigurable):
             log=self.log,
             access=lambda: self.access,
         )
+        self._monitor_deployments()
+        return service
+
+    def _monitor_deployments(self) -> None:
+        """Every deployment made through this object (REST, CLI, magics, one-click deploy)
+        gets its drift monitor, paused while it is stopped (``workflows/monitoring.py``)."""
+        from .events import (
+            DEPLOYMENT_CREATED,
+            DEPLOYMENT_RESTARTED,
+            DEPLOYMENT_STOPPED,
+            DEPLOYMENT_SWITCHED,
+        )
+
+        handlers = {
+            DEPLOYMENT_CREATED: "on_created",
+            DEPLOYMENT_STOPPED: "on_stopped",
+            DEPLOYMENT_RESTARTED: "on_restarted",
+            DEPLOYMENT_SWITCHED: "on_switched",
+        }
+        for event, method in handlers.items():
+            self.events.subscribe(
+                event, lambda e, method=method: getattr(self.deployment_monitoring, method)(e)
+            )
+
+    @cached_property
+    def deployment_monitoring(self):
+        """The drift monitor of each deployment, created, paused and re-referenced with it."""
+        from .workflows.monitoring import DeploymentMonitoring
+
+        return DeploymentMonitoring(self.monitors, self.deployments, logger=self.log)
 
     @cached_property
     def deploy_jobs(self):

@@ -29,6 +29,10 @@ APPROVAL_REQUESTED = "approval_requested"
 APPROVAL_DECIDED = "approval_decided"
 ALERT_RAISED = "alert_raised"  # alert_id, monitor_id, deployment_id, rule
 DEPLOYMENT_FAILED = "deployment_failed"  # deployment_id, reason
+DEPLOYMENT_CREATED = "deployment_created"  # deployment_id, model, version, target, monitor, user
+DEPLOYMENT_STOPPED = "deployment_stopped"  # deployment_id, user
+DEPLOYMENT_RESTARTED = "deployment_restarted"  # deployment_id, user
+DEPLOYMENT_SWITCHED = "deployment_switched"  # deployment_id, model, from_version, to_version
 PIPELINE_FINISHED = "pipeline_finished"  # pipeline_run_id, status, pipeline_path
 
 EVENTS = (
@@ -39,6 +43,10 @@ EVENTS = (
     APPROVAL_DECIDED,
     ALERT_RAISED,
     DEPLOYMENT_FAILED,
+    DEPLOYMENT_CREATED,
+    DEPLOYMENT_STOPPED,
+    DEPLOYMENT_RESTARTED,
+    DEPLOYMENT_SWITCHED,
     PIPELINE_FINISHED,
 )
 

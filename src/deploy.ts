@@ -21,6 +21,7 @@ import {
   IRun,
   isNotFound,
   latestSuccessfulRun,
+  listMonitors,
   showError
 } from './api';
 import { showDeployDialog } from './dialogs/DeployDialog';
@@ -83,6 +84,7 @@ export async function deployNotebookPanel(
   options: {
     serverSettings?: ServerConnection.ISettings;
     showDeployment?: (deploymentId: string) => void;
+    showDrift?: (deploymentId: string) => void;
   } = {}
 ): Promise<void> {
   const { serverSettings } = options;
@@ -125,7 +127,32 @@ export async function deployNotebookPanel(
   await showDeployDialog(
     { path, parameters, target },
     serverSettings,
-    options.showDeployment
+    options.showDeployment,
+    options.showDrift
+  );
+}
+
+/**
+ * Open the Drift tab on the monitor of `deploymentId` (the tab's list when
+ * it has none, or the monitors cannot be listed).
+ */
+export async function showDeploymentDrift(
+  deploymentId: string,
+  serverSettings: ServerConnection.ISettings | undefined,
+  openPanel: (args: { tab: string; id?: string }) => Promise<unknown>
+): Promise<void> {
+  let monitorId: string | undefined;
+  try {
+    const page = await listMonitors(
+      { deployment_id: deploymentId, limit: 1 },
+      serverSettings
+    );
+    monitorId = page.items[0]?.id;
+  } catch {
+    monitorId = undefined;
+  }
+  await openPanel(
+    monitorId ? { tab: 'drift', id: monitorId } : { tab: 'drift' }
   );
 }
 
@@ -150,13 +177,20 @@ export function addDeployButton(
     target: (): DeployTarget => model.settings.defaultDeployTarget,
     showDeployment: (id: string): void => {
       void app.commands.execute(OPEN_PANEL_COMMAND, { tab: 'deployments', id });
+    },
+    // The monitor every deployment gets, in the Drift tab (the tab alone if it has none).
+    showDrift: (deploymentId: string): void => {
+      void showDeploymentDrift(deploymentId, serverSettings, args =>
+        app.commands.execute(OPEN_PANEL_COMMAND, args)
+      );
     }
   };
   const serverSettings = app.serviceManager.serverSettings;
   const deploy = (panel: NotebookPanel): Promise<void> =>
     deployNotebookPanel(panel, options.target(), {
       serverSettings,
-      showDeployment: options.showDeployment
+      showDeployment: options.showDeployment,
+      showDrift: options.showDrift
     });
   const current = (): NotebookPanel | null => {
     const widget = app.shell.currentWidget;

@@ -20,6 +20,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 MODEL = "cancer"
+# The suites that create their own monitor opt out of the one every deployment gets.
+NO_MONITOR = {"monitor": False}
 KEY_FEATURES = ["mean radius", "mean texture"]
 
 

@@ -12,6 +12,7 @@ from deploy_support import stopping_all
 from drift_support import (
     KEY_FEATURES,
     MODEL,
+    NO_MONITOR,
     dataset,
     drifted,
     logged,
@@ -171,7 +172,7 @@ def test_report_output_options_exclude_each_other(store, capsys):
 def alerted(store, monkeypatch):
     """A running deployment of the champion, drifted traffic, a monitor whose check alerted."""
     mlops = store["mlops"]
-    deployment = mlops.deployments.create(f"{MODEL}@production", "local")
+    deployment = mlops.deployments.create(f"{MODEL}@production", "local", config=NO_MONITOR)
     predict(deployment["url"], drifted(store["X_test"].iloc[:200]))
     wait_for(lambda: logged(deployment["prediction_log"], 200))
     monitor = mlops.monitors.create(

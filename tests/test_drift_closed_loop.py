@@ -10,6 +10,7 @@ from _runs_support import write_notebook
 from deploy_support import stopping_all
 from drift_support import (
     MODEL,
+    NO_MONITOR,
     dataset,
     feedback,
     logged,
@@ -45,7 +46,7 @@ def test_drift_retrains_promotes_a_better_challenger_and_refuses_a_worse_one(mlo
     data = dataset()
     champion = register_champion(mlops, data)
     mlops.registry.set_gate(MODEL, {"compare": {"metric": "accuracy", "mode": "max"}}, user="t")
-    deployment = mlops.deployments.create(f"{MODEL}@production", "local")
+    deployment = mlops.deployments.create(f"{MODEL}@production", "local", config=NO_MONITOR)
     retrain_notebook(tmp_path)
     monitor = mlops.monitors.create(
         deployment["id"],
@@ -151,7 +152,7 @@ def test_a_monitor_can_retrain_through_a_pipeline(mlops, tmp_path):
     data = dataset()
     champion = register_champion(mlops, data)
     mlops.registry.set_gate(MODEL, {"compare": {"metric": "accuracy", "mode": "max"}}, user="t")
-    deployment = mlops.deployments.create(f"{MODEL}@production", "local")
+    deployment = mlops.deployments.create(f"{MODEL}@production", "local", config=NO_MONITOR)
     retrain_notebook(tmp_path)
     write_notebook(tmp_path / "check.ipynb", ["print('inputs look fine')"])
     (tmp_path / "retrain.pipeline.yaml").write_text(

@@ -9,7 +9,16 @@ import re
 import nbformat
 import pytest
 from deploy_support import stopping_all
-from drift_support import MODEL, dataset, drifted, logged, predict, register_champion, wait_for
+from drift_support import (
+    MODEL,
+    NO_MONITOR,
+    dataset,
+    drifted,
+    logged,
+    predict,
+    register_champion,
+    wait_for,
+)
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
@@ -67,7 +76,7 @@ def served(tmp_path, monkeypatch):
     with stopping_all(mlops):
         data = dataset()
         register_champion(mlops, data)
-        deployment = mlops.deployments.create(f"{MODEL}@production", "local")
+        deployment = mlops.deployments.create(f"{MODEL}@production", "local", config=NO_MONITOR)
         predict(deployment["url"], drifted(data["X_test"].iloc[:120]))
         wait_for(lambda: logged(deployment["prediction_log"], 120))
         for key, value in mlops.child_environment().items():

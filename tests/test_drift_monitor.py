@@ -8,6 +8,7 @@ from deploy_support import stopping_all
 from drift_support import (
     KEY_FEATURES,
     MODEL,
+    NO_MONITOR,
     SmtpReceiver,
     WebhookReceiver,
     dataset,
@@ -53,7 +54,7 @@ def mlops(tmp_path, request):
 def deployed(mlops):
     data = dataset()
     register_champion(mlops, data)
-    deployment = mlops.deployments.create(f"{MODEL}@production", "local")
+    deployment = mlops.deployments.create(f"{MODEL}@production", "local", config=NO_MONITOR)
     assert deployment["status"] == "running"
     return {**data, "deployment": deployment}
 

@@ -13,6 +13,7 @@ import pytest
 from deploy_support import stopping_all
 from drift_support import (
     MODEL,
+    NO_MONITOR,
     dataset,
     drifted,
     logged,
@@ -61,7 +62,7 @@ def served(jp_serverapp):
     with stopping_all(mlops):
         data = dataset()
         register_champion(mlops, data)
-        deployment = mlops.deployments.create(f"{MODEL}@production", "local")
+        deployment = mlops.deployments.create(f"{MODEL}@production", "local", config=NO_MONITOR)
         yield {"mlops": mlops, "deployment": deployment, **data}
 
 

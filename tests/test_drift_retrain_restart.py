@@ -9,6 +9,7 @@ import psutil
 from deploy_support import stopping_all
 from drift_support import (
     MODEL,
+    NO_MONITOR,
     dataset,
     feedback,
     logged,
@@ -35,7 +36,7 @@ def _start_retraining(mlops: MLOps, tmp_path) -> dict:
     data = dataset()
     champion = register_champion(mlops, data)
     mlops.registry.set_gate(MODEL, {"compare": {"metric": "accuracy", "mode": "max"}}, user="t")
-    deployment = mlops.deployments.create(f"{MODEL}@production", "local")
+    deployment = mlops.deployments.create(f"{MODEL}@production", "local", config=NO_MONITOR)
     retrain_notebook(tmp_path, hold=True)
     release = tmp_path / "release"
     monitor = mlops.monitors.create(

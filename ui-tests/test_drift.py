@@ -90,7 +90,12 @@ def setup_drifted_deployment(lab: Lab) -> dict:
         model.fit(X_train, y_train)
         mlops.registry.register(model, MODEL, X_sample=X_train, y_sample=y_train, user="ui-test")
 
-    response = api_request(lab, "POST", "deployments", {"model": f"{MODEL}/1", "name": DEPLOYMENT})
+    response = api_request(
+        lab,
+        "POST",
+        "deployments",
+        {"model": f"{MODEL}/1", "name": DEPLOYMENT, "config": {"monitor": False}},
+    )
     assert response.status_code == 201, response.text
     deployment = response.json()
     assert deployment["status"] == "running", deployment

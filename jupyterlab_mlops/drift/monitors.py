@@ -222,10 +222,38 @@ class Monitors:
             if interval_seconds is not None:
                 row.interval_seconds = interval_seconds
             if enabled is not None:
-                row.enabled = enabled
                 if not enabled:
                     row.status = "disabled"
+                elif not row.enabled:
+                    row.status = "unknown"  # until its next check says more
+                row.enabled = enabled
         return self.get(monitor_id)
+
+    def pause(self, monitor_id: str) -> bool:
+        """Stop checking an enabled monitor (status ``paused``); False if it was off already."""
+        with self.db.session() as session:
+            row = self._row(session, monitor_id)
+            if not row.enabled:
+                return False
+            row.enabled = False
+            row.status = "paused"
+            return True
+
+    def resume(self, monitor_id: str) -> bool:
+        """Check a paused monitor again, at once; one a user disabled stays off."""
+        with self.db.session() as session:
+            row = self._row(session, monitor_id)
+            if row.enabled or row.status != "paused":
+                return False
+            row.enabled = True
+            row.status = "unknown"
+            row.last_checked_at = None
+            return True
+
+    def check_soon(self, monitor_id: str) -> None:
+        """Make the monitor due on the scheduler's next tick."""
+        with self.db.session() as session:
+            self._row(session, monitor_id).last_checked_at = None
 
     def delete(self, monitor_id: str) -> None:
         """The monitor and its results (its alerts are deleted first, by the alerts module)."""

@@ -121,7 +121,8 @@ class Monitor(Schema):
     model_version: int | None
     deployment_status: str | None
     status: str = Field(
-        description="unknown, ok, drift, alert, insufficient_data, error or disabled"
+        description="unknown, ok, drift, alert, insufficient_data, error, disabled (by a user) "
+        "or paused (its deployment is stopped)"
     )
     enabled: bool
     interval_seconds: float | None

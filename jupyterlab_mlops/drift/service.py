@@ -266,6 +266,21 @@ class MonitorService:
         self.monitors.delete(monitor_id)
         return {**result, "deleted": True}
 
+    def pause(self, monitor_id: str, *, user: str = "") -> bool:
+        """No checks while the deployment is stopped (status ``paused``); a monitor a user
+        disabled stays as it is. Whether it was paused."""
+        self._access().require(user, "monitor", "pause monitors")
+        return self.monitors.pause(monitor_id)
+
+    def resume(self, monitor_id: str, *, user: str = "") -> bool:
+        """A paused monitor checked again from the next tick; whether it was resumed."""
+        self._access().require(user, "monitor", "resume monitors")
+        return self.monitors.resume(monitor_id)
+
+    def check_soon(self, monitor_id: str) -> None:
+        """Due on the next tick (its deployment now serves another version: a new reference)."""
+        self.monitors.check_soon(monitor_id)
+
     # -- results and alerts ---------------------------------------------------------------------
 
     def results(self, monitor_id: str, *, offset: int = 0, limit: int = 100) -> dict[str, Any]:

@@ -111,6 +111,11 @@ class DeploymentConfig(Schema):
     max_string_length: int | None = Field(
         None, ge=1, le=10**7, description="Longest string value in a request (default 65536)"
     )
+    monitor: bool | None = Field(
+        None,
+        description="false: no drift monitor is created with the deployment (default: one with "
+        "the default rules, against the served version's reference profile)",
+    )
 
     @field_validator("canary", "shadow", "batching", mode="before")
     @classmethod

@@ -34,6 +34,7 @@ class AliasFollowing:
         deployers: Deployers,
         lock: Callable[[str], threading.RLock],
         log: logging.Logger,
+        on_switched: Callable[[dict[str, Any], int], None] | None = None,
     ):
         self.records = records
         self.versions = versions
@@ -41,6 +42,8 @@ class AliasFollowing:
         self.deployers = deployers
         self.lock = lock
         self.log = log
+        # Told (record, old version) after a switch, outside the deployment's lock.
+        self.on_switched = on_switched
 
     def sync(self, model: str | None = None) -> list[dict[str, Any]]:
         """Switch every running alias deployment (of ``model``) whose alias moved; returns the
@@ -93,10 +96,13 @@ class AliasFollowing:
                 old,
                 version,
             )
-            return self.records.update(
+            switched = self.records.update(
                 deployment_id,
                 version=version,
                 status_reason=f"followed {deployment['model_ref']} from v{old} to v{version}"
                 + (f" ({how})" if how else ""),
                 **fields,
             )
+        if self.on_switched is not None:
+            self.on_switched(switched, old)
+        return switched

@@ -19,7 +19,14 @@ from typing import Any
 
 from ..access import ALLOW_ALL, Access
 from ..errors import Conflict, InvalidInput, MLOpsError
-from ..events import DEPLOYMENT_FAILED, EventBus
+from ..events import (
+    DEPLOYMENT_CREATED,
+    DEPLOYMENT_FAILED,
+    DEPLOYMENT_RESTARTED,
+    DEPLOYMENT_STOPPED,
+    DEPLOYMENT_SWITCHED,
+    EventBus,
+)
 from ..refs import parse_ref
 from ..store import ArtifactStore, Database
 from .bundle import BundleWriter
@@ -77,7 +84,19 @@ class DeploymentService:
         self._locks: dict[str, threading.RLock] = {}
         self._locks_guard = threading.Lock()
         self.following = AliasFollowing(
-            self.records, versions, self.bundles, self._deployers, self._lock, self.log
+            self.records,
+            versions,
+            self.bundles,
+            self._deployers,
+            self._lock,
+            self.log,
+            on_switched=lambda deployment, old: self._publish(
+                DEPLOYMENT_SWITCHED,
+                deployment_id=deployment["id"],
+                model=deployment["model"],
+                from_version=old,
+                to_version=deployment["version"],
+            ),
         )
         self.keys = DeploymentKeys(db)
         self.liveness = Liveness(self)
@@ -130,9 +149,12 @@ class DeploymentService:
             policy_path(deployment), policy(deployment, self.keys.hashes(deployment["id"]))
         )
 
-    def _publish_failure(self, deployment_id: str, reason: str) -> None:
+    def _publish(self, name: str, **payload: Any) -> None:
         if self.events is not None:
-            self.events.publish(DEPLOYMENT_FAILED, deployment_id=deployment_id, reason=reason)
+            self.events.publish(name, **payload)
+
+    def _publish_failure(self, deployment_id: str, reason: str) -> None:
+        self._publish(DEPLOYMENT_FAILED, deployment_id=deployment_id, reason=reason)
 
     # -- create / read ------------------------------------------------------------------------
 
@@ -189,6 +211,16 @@ class DeploymentService:
             first_key = self.keys.create(record["id"], name="default", user=user)["key"]
         if on_created is not None:
             on_created(record)
+        # Before the target starts it: a deployment that fails to start is watched once it runs.
+        self._publish(
+            DEPLOYMENT_CREATED,
+            deployment_id=record["id"],
+            model=record["model"],
+            version=record["version"],
+            target=target,
+            monitor=clean.get("monitor", True),
+            user=user,
+        )
         progress(f"deployment {record['id']}: {ref} -> {version['name']} v{version['version']}")
         started = self._start(record["id"], progress)
         if first_key is not None:
@@ -307,17 +339,24 @@ class DeploymentService:
             deployment = self.records.get(deployment_id)
             self.deployer(deployment["target"]).stop(deployment)
             status = "stopped" if deployment["status"] != "written" else "written"
-            return self.records.update(
+            stopped = self.records.update(
                 deployment_id,
                 status=status,
                 status_reason=f"stopped by {user or 'a user'}",
                 pid=None,
             )
+        self._publish(DEPLOYMENT_STOPPED, deployment_id=deployment_id, user=user)
+        return stopped
 
     def restart(
         self, deployment_id: str, *, user: str = "", progress: Progress = no_progress
     ) -> dict[str, Any]:
         self._access().require(user, "deploy", "restart deployments")
+        restarted = self._restart(deployment_id, user=user, progress=progress)
+        self._publish(DEPLOYMENT_RESTARTED, deployment_id=deployment_id, user=user)
+        return restarted
+
+    def _restart(self, deployment_id: str, *, user: str, progress: Progress) -> dict[str, Any]:
         with self._lock(deployment_id):
             deployment = self.records.get(deployment_id)
             deployer = self.deployer(deployment["target"])

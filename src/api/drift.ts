@@ -31,7 +31,9 @@ export type MonitorStatus =
   | 'drift'
   | 'alert'
   | 'insufficient_data'
-  | 'disabled';
+  | 'error'
+  | 'disabled'
+  | 'paused';
 
 /** A drift monitor on a deployment (`GET drift/monitors`, `GET drift/monitors/{id}`). */
 export type IMonitor = Schemas['Monitor'];
@@ -58,6 +60,15 @@ export type ICheckResult = Schemas['CheckOutcome'];
 /** `GET drift/alerts` filters. */
 export type IAlertsQuery = Schemas['AlertsQuery'];
 
+/** `GET drift/monitors` filters (`deployment_id`: that deployment's monitors). */
+export type IMonitorsQuery = Schemas['MonitorsQuery'];
+
+/** `PUT drift/monitors/{id}`: only the fields sent change; `config` is replaced whole. */
+export type IMonitorUpdate = Schemas['MonitorUpdate'];
+
+/** A monitor's alert thresholds; `null` switches a rule off. */
+export type IMonitorRules = Schemas['Rules'];
+
 // ---------------------------------------------------------------------------
 // Requests
 // ---------------------------------------------------------------------------
@@ -75,7 +86,7 @@ function monitorPath(id: string): string {
  * @throws {ServerConnection.NetworkError} When the server cannot be reached.
  */
 export function listMonitors(
-  query: IPageQuery = {},
+  query: IMonitorsQuery | IPageQuery = {},
   settings?: Settings
 ): Promise<IPage<IMonitor>> {
   return getJSON<IPage<IMonitor>>(withQuery('drift/monitors', query), settings);
@@ -84,6 +95,28 @@ export function listMonitors(
 /** `GET drift/monitors/{id}` */
 export function getMonitor(id: string, settings?: Settings): Promise<IMonitor> {
   return getJSON<IMonitor>(monitorPath(id), settings);
+}
+
+/** `PUT drift/monitors/{id}` — change the config, interval or on/off switch. */
+export function updateMonitor(
+  id: string,
+  changes: IMonitorUpdate,
+  settings?: Settings
+): Promise<IMonitor> {
+  return sendJSON<IMonitor>('PUT', monitorPath(id), changes, settings);
+}
+
+/** `POST drift/monitors` — a monitor with the default config on a deployment. */
+export function createMonitor(
+  deploymentId: string,
+  settings?: Settings
+): Promise<IMonitor> {
+  return sendJSON<IMonitor>(
+    'POST',
+    'drift/monitors',
+    { deployment_id: deploymentId },
+    settings
+  );
 }
 
 /** `GET drift/monitors/{id}/results` — the latest `limit` checks, newest first. */

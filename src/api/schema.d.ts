@@ -1844,6 +1844,12 @@ export interface components {
              * @default null
              */
             max_string_length?: number | null;
+            /**
+             * Monitor
+             * @description false: no drift monitor is created with the deployment (default: one with the default rules, against the served version's reference profile)
+             * @default null
+             */
+            monitor?: boolean | null;
         };
         /** DeploymentKey */
         DeploymentKey: {
@@ -2892,7 +2898,7 @@ export interface components {
             deployment_status: string | null;
             /**
              * Status
-             * @description unknown, ok, drift, alert, insufficient_data, error or disabled
+             * @description unknown, ok, drift, alert, insufficient_data, error, disabled (by a user) or paused (its deployment is stopped)
              */
             status: string;
             /** Enabled */
@@ -2989,7 +2995,7 @@ export interface components {
             deployment_status: string | null;
             /**
              * Status
-             * @description unknown, ok, drift, alert, insufficient_data, error or disabled
+             * @description unknown, ok, drift, alert, insufficient_data, error, disabled (by a user) or paused (its deployment is stopped)
              */
             status: string;
             /** Enabled */

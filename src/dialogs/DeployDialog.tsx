@@ -40,6 +40,8 @@ export interface IDeployProgressProps {
   onFinished?: (succeeded: boolean) => void;
   /** When given, the result has a "Show in panel" button calling it. */
   onShowDeployment?: (deploymentId: string) => void;
+  /** When given, the result links to the deployment's drift monitor through it. */
+  onShowDrift?: (deploymentId: string) => void;
 }
 
 const STATE_TEXT: Record<IStepView['state'], string> = {
@@ -218,6 +220,11 @@ export function DeployProgress(props: IDeployProgressProps): JSX.Element {
               ? () => props.onShowDeployment!(job.deployment_id!)
               : undefined
           }
+          onShowDrift={
+            props.onShowDrift && job.deployment_id
+              ? () => props.onShowDrift!(job.deployment_id!)
+              : undefined
+          }
         />
       ) : null}
     </div>
@@ -228,6 +235,7 @@ function DeployResult(props: {
   url: string;
   curl: string | null;
   onShow?: () => void;
+  onShowDrift?: () => void;
 }): JSX.Element {
   return (
     <section className="jp-mlops-deploy-result" aria-label="Endpoint">
@@ -265,6 +273,18 @@ function DeployResult(props: {
           Show in the Deployments panel
         </button>
       ) : null}
+      {props.onShowDrift ? (
+        <div className="jp-mlops-deploy-result-row">
+          <span className="jp-mlops-deploy-result-label">Drift</span>
+          <button
+            type="button"
+            className="jp-mlops-link jp-mlops-deploy-drift"
+            onClick={props.onShowDrift}
+          >
+            Monitored with the default rules: show its drift
+          </button>
+        </div>
+      ) : null}
     </section>
   );
 }
@@ -296,7 +316,8 @@ export class DeployProgressWidget extends ReactWidget {
 export async function showDeployDialog(
   request: IDeployRequest,
   serverSettings?: ServerConnection.ISettings,
-  showDeployment?: (deploymentId: string) => void
+  showDeployment?: (deploymentId: string) => void,
+  showDrift?: (deploymentId: string) => void
 ): Promise<void> {
   let dialog: Dialog<unknown> | null = null;
   let jobId: string | null = null;
@@ -323,6 +344,12 @@ export async function showDeployDialog(
       ? id => {
           dialog?.resolve(0);
           showDeployment(id);
+        }
+      : undefined,
+    onShowDrift: showDrift
+      ? id => {
+          dialog?.resolve(0);
+          showDrift(id);
         }
       : undefined
   });

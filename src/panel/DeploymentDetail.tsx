@@ -14,6 +14,7 @@ import {
 import { CopyButton } from '../dialogs/CopyButton';
 import { curlCommand, exampleRecord } from '../dialogs/deployProgress';
 import { CanaryForm } from './CanaryForm';
+import { DeploymentDrift } from './DeploymentDrift';
 import { DeploymentLogs } from './DeploymentLogs';
 import { formatAbsoluteTime, formatRelativeTime } from './format';
 import { StatusBadge } from './PagedList';
@@ -29,7 +30,7 @@ export interface IDeploymentDetailProps extends ITabProps {
 
 /**
  * One deployment: status, endpoint and curl example, traffic statistics,
- * stop/restart, canary split and logs.
+ * stop/restart, its drift monitor, canary split and logs.
  */
 export function DeploymentDetail(props: IDeploymentDetailProps): JSX.Element {
   const { deploymentId, serverSettings } = props;
@@ -137,6 +138,7 @@ export function DeploymentDetail(props: IDeploymentDetailProps): JSX.Element {
           {deployment.url ? (
             <CurlExample deployment={deployment} {...props} />
           ) : null}
+          <DeploymentDrift {...props} deploymentId={deploymentId} />
           <CanaryForm
             deployment={deployment}
             serverSettings={serverSettings}

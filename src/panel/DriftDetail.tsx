@@ -184,7 +184,8 @@ export function sortFeatures(columns: IDriftColumn[]): IDriftColumn[] {
   });
 }
 
-function FeatureTable({ columns }: { columns: IDriftColumn[] }): JSX.Element {
+/** One row per feature of a check: method, statistic, p-value, drifted. */
+export function FeatureTable({ columns }: { columns: IDriftColumn[] }): JSX.Element {
   return (
     <div className="jp-mlops-table-wrap">
       <table className="jp-mlops-table jp-mlops-feature-table">

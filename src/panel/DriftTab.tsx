@@ -16,9 +16,9 @@ const OPEN_ALERTS_LIMIT = 5;
 export function DriftEmptyState(): JSX.Element {
   return (
     <p>
-      No drift monitors yet. Check a deployed model with{' '}
-      <code>%mlops drift name@production</code>, or add a monitor to a
-      deployment.
+      No drift monitors yet. Every deployment gets one when it is created
+      (unless its config says <code>"monitor": false</code>); check a deployed
+      model by hand with <code>%mlops drift name@production</code>.
     </p>
   );
 }
@@ -139,6 +139,9 @@ function MonitorRow(props: {
           <span className="jp-mlops-drift-share">
             {formatPercent(monitor.drift_share, 0)} of features drifted
           </span>
+        ) : null}
+        {monitor.status === 'paused' ? (
+          <span>deployment {monitor.deployment_status ?? 'stopped'}</span>
         ) : null}
         {monitor.open_alerts > 0 ? (
           <span className="jp-mlops-alerts">

@@ -9,7 +9,7 @@ import json
 
 import pytest
 from deploy_support import stopping_all
-from drift_support import MODEL, dataset, logged, predict, register_champion
+from drift_support import MODEL, NO_MONITOR, dataset, logged, predict, register_champion
 from polling import wait_for
 from tornado.httpclient import HTTPClientError
 
@@ -27,7 +27,7 @@ def served(jp_serverapp):
     with stopping_all(mlops):
         data = dataset()
         register_champion(mlops, data)
-        deployment = mlops.deployments.create(f"{MODEL}@production", "local")
+        deployment = mlops.deployments.create(f"{MODEL}@production", "local", config=NO_MONITOR)
         yield {"mlops": mlops, "deployment": deployment, **data}
 
 
