@@ -224,8 +224,9 @@ print(json.dumps({"load_seconds": loaded - started, "seconds": time.perf_counter
 """
 
 
-def watch_evidently(command: list[str], env: dict, cap: int) -> str:
-    """Run Evidently in a process of its own, sampling its RSS; stop it above ``cap`` bytes."""
+def watch_evidently(command: list[str], env: dict, cap: int, timeout: float) -> str:
+    """Run Evidently in a process of its own, sampling its RSS; stop it above ``cap`` bytes
+    or after ``timeout`` seconds."""
     import psutil
 
     started = time.perf_counter()
@@ -243,11 +244,16 @@ def watch_evidently(command: list[str], env: dict, cap: int) -> str:
                 f"stopped: its memory reached {peak / 2**30:.1f} GiB (the cap) after "
                 f"{time.perf_counter() - started:.0f} s, report not finished"
             )
+        if time.perf_counter() - started > timeout:
+            child.kill()
+            child.wait()
+            return f"stopped after {timeout:.0f} s (not finished), peak RSS {peak / 2**30:.1f} GiB"
         time.sleep(0.1)
     out, err = child.communicate()
     if child.returncode != 0:
         why = (err.decode().strip().splitlines() or [f"exit code {child.returncode}"])[-1]
-        return f"failed after {time.perf_counter() - started:.0f} s ({why}), peak RSS {peak / 2**30:.1f} GiB"
+        seconds = time.perf_counter() - started
+        return f"failed after {seconds:.0f} s ({why}), peak RSS {peak / 2**30:.1f} GiB"
     theirs = json.loads(out.decode().strip().splitlines()[-1])
     return (
         f"{theirs['seconds']:.1f} s (+ {theirs['load_seconds']:.1f} s loading the Parquet with "
@@ -309,7 +315,9 @@ def out_of_core(args: argparse.Namespace) -> None:
             return
         env = {**os.environ, "DO_NOT_TRACK": "1", "EVIDENTLY_DISABLE_TELEMETRY": "1"}
         command = [python, "-c", EVIDENTLY_PARQUET_CHILD, str(ref_path), str(cur_path)]
-        outcome = watch_evidently(command, env, int(args.evidently_memory_cap * 2**30))
+        outcome = watch_evidently(
+            command, env, int(args.evidently_memory_cap * 2**30), args.evidently_timeout
+        )
         print(f"Evidently DataDriftPreset on the same data: {outcome}")
 
 
@@ -337,6 +345,7 @@ def main() -> None:
     parser.add_argument("--evidently-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--parquet-rows", type=int, default=0, help="out-of-core mode")
     parser.add_argument("--parquet-columns", type=int, default=50)
+    parser.add_argument("--evidently-timeout", type=float, default=1200.0, help="seconds")
     parser.add_argument(
         "--evidently-memory-cap", type=float, default=12.0, help="GiB; Evidently is stopped above"
     )
