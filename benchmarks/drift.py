@@ -20,9 +20,15 @@ Peak memory of our report (tracemalloc, a separate run) is printed against the i
 
 **Out of core** (``--parquet-rows 10000000 --parquet-columns 50``): the current data are written
 to a Parquet file chunk by chunk (never whole in memory), then ``mlops.drift_report(ref, path)``
-runs in a fresh process that prints its time and peak extra memory (RSS); with
-``--evidently-python`` the same file is loaded with pandas and given to Evidently in a process
-of its own, and what happens (time, or how it failed) is printed beside ours.
+runs in a fresh process that prints its time and its **peak extra memory**, measured one way:
+the kernel's peak resident set (``VmHWM``) reset to the resident set right before the call
+(``/proc/self/clear_refs``), minus that baseline — so imports, the reference's loading and a
+warm-up call are not counted, and nothing between samples is missed. Beside it, for a check,
+the peak of RSS sampled every 5 ms by a psutil thread, and tracemalloc's peak of Python (numpy)
+allocations (Arrow's buffers are not in it). With ``--evidently-python`` the same files are
+loaded with pandas and given to Evidently in a process of its own, whose RSS is watched from
+here: it is stopped above ``--evidently-memory-cap`` GiB (12) or after ``--evidently-timeout``
+seconds, and what happened (time, or where it was stopped) is printed beside ours.
 
     python benchmarks/drift.py [--reference-rows 100000] [--current-rows 1000000]
     python benchmarks/drift.py --parquet-rows 10000000 --parquet-columns 50 [--evidently-python …]

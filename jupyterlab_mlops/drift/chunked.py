@@ -16,7 +16,9 @@ exact; both ECDFs are exact at every grid point, so the KS statistic is off by a
 largest share of either sample strictly between two neighbouring grid points (reported per
 column as ``ks_error_bound``, ≈ 1/``GRID_POINTS`` for data like the reference), and
 Wasserstein, integrated cell by cell, by at most that share times the widest cell. Such rows
-say ``approximate: true`` and why in their ``note``.
+say ``approximate: true`` and why in their ``note``. A streamed column is read one row group at
+a time (no read-ahead, no pre-buffering), its range taken from the Parquet statistics, and two
+such columns are computed at once: 10 M rows × 50 columns take ≈ 120 MiB above the baseline.
 """
 
 from __future__ import annotations
