@@ -70,8 +70,14 @@ def ks_statistic_sorted(
     n_a, n_b = a.size, b.size
     values, counts = a_distinct if a_distinct is not None else distinct_sorted(a)
     cdf_a = np.cumsum(counts) / n_a
-    at = cdf_a - np.searchsorted(b, values, side="right") / n_b
-    before = np.concatenate(([0.0], cdf_a[:-1])) - np.searchsorted(b, values, side="left") / n_b
+    below = np.searchsorted(b, values, side="left")  # counts of b < each value
+    # Counts of b <= each value: the same, except at values b holds too (searched again).
+    upto = below.copy()
+    tied = np.flatnonzero(below < n_b)
+    tied = tied[b[below[tied]] == values[tied]]
+    upto[tied] = np.searchsorted(b, values[tied], side="right")
+    at = cdf_a - upto / n_b
+    before = np.concatenate(([0.0], cdf_a[:-1])) - below / n_b
     max_s = max(float(at.max()), float(before.max()), 0.0)  # 0: both CDFs reach 1 at the end
     min_s = min(max(-float(min(at.min(), before.min())), 0.0), 1.0)
     return min_s if min_s > max_s else max_s
