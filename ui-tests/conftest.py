@@ -246,6 +246,14 @@ def pytest_runtest_makereport(item: pytest.Item, call):
         console = getattr(page, "mlops_console", None)
         if console:
             report.sections.append(("browser console", "\n".join(console[-40:])))
+        requests = getattr(page, "mlops_requests", None)
+        if requests:
+            report.sections.append(("MLOps API requests", "\n".join(requests[-40:])))
+        try:
+            state = page.evaluate("document.visibilityState")
+            report.sections.append(("page visibility", str(state)))
+        except Exception:
+            pass
     lab = funcargs.get("lab")
     if hasattr(lab, "log_tail"):  # Lab (also the copy mlops_ui loads by path)
         report.sections.append(("jupyter-lab log (tail)", lab.log_tail(80)))
@@ -291,6 +299,33 @@ def open_lab(browser):
             lambda message: (
                 message.type in ("error", "warning")
                 and page.mlops_console.append(f"{message.type}: {message.text}")
+            ),
+        )
+        # The page's MLOps API requests and how they ended, for the report of a failure.
+        page.mlops_requests = []
+        page.on(
+            "request",
+            lambda request: (
+                "/mlops/api/" in request.url
+                and page.mlops_requests.append(f"sent {request.method} {request.url}")
+            ),
+        )
+        page.on(
+            "requestfinished",
+            lambda request: (
+                "/mlops/api/" in request.url
+                and page.mlops_requests.append(
+                    f"done {request.method} {request.url} {request.response().status}"
+                )
+            ),
+        )
+        page.on(
+            "requestfailed",
+            lambda request: (
+                "/mlops/api/" in request.url
+                and page.mlops_requests.append(
+                    f"failed {request.method} {request.url} {request.failure}"
+                )
             ),
         )
         page.goto(lab.lab_url(workspace))
