@@ -24,12 +24,17 @@ const TAB_COMPONENTS: Record<TabId, (props: ITabProps) => JSX.Element> = {
   pipelines: PipelinesTab
 };
 
-/** Re-render whenever the model changes. */
+/**
+ * Re-render whenever the model changes — also for a change made between the
+ * first render and the subscription (React mounts asynchronously: the panel
+ * shown in that gap, `visible` turning true, must not leave it inactive).
+ */
 function useModel(model: PanelModel): void {
   const [, setVersion] = React.useState(0);
   React.useEffect(() => {
     const onChange = (): void => setVersion(v => v + 1);
     model.changed.connect(onChange);
+    onChange();
     return () => {
       model.changed.disconnect(onChange);
     };
