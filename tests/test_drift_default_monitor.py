@@ -149,7 +149,12 @@ async def test_a_deployment_is_monitored_from_the_start_through_its_lifecycle(jp
     assert (await _api(jp_fetch, "drift", "alerts", monitor_id=monitor["id"]))["total"] == 0
 
 
-async def test_monitor_false_and_every_target_get_their_monitor(jp_fetch, mlops):
+async def test_monitor_false_and_every_target_get_their_monitor(
+    jp_fetch, mlops, monkeypatch, tmp_path
+):
+    # No engine at this address: the kubernetes target writes its manifests without an image
+    # build (``make test`` runs a Docker engine, whose build would need a registry).
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
     register_champion(mlops, dataset())
     unwatched = mlops.deployments.create(
         f"{MODEL}/1", "local", name="unwatched", config={"monitor": False}
