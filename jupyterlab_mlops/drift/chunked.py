@@ -48,6 +48,7 @@ from .report import (
     assemble_report,
     column_rows,
     insufficient_report,
+    map_columns,
     resolve_methods,
     selected_columns,
 )
@@ -241,21 +242,7 @@ def _streamed_rows(
 
     if workers is None:
         workers = min(os.cpu_count() or 1, STREAM_WORKERS)
-    workers = max(1, min(int(workers), os.cpu_count() or 1, len(names) or 1))
-    if workers == 1:
-        rows = []
-        for name in names:
-            rows.append(one(name))
-            bar.update(1)
-        return rows
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="drift-stream") as pool:
-        rows = []
-        for row in pool.map(one, names):
-            rows.append(row)
-            bar.update(1)
-    return rows
+    return map_columns(one, names, workers, bar, "drift-stream")
 
 
 def _batches(dataset, name: str):

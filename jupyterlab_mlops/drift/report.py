@@ -23,7 +23,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -624,6 +624,14 @@ def column_rows(
     if workers is None:
         large = n_rows * max(len(names), 1) >= PARALLEL_MIN_CELLS
         workers = min(os.cpu_count() or 1, MAX_WORKERS) if large else 1
+    return map_columns(one, names, workers, bar, "drift")
+
+
+def map_columns(
+    one: Callable[[str], dict[str, Any]], names: list[str], workers: int, bar: Any, prefix: str
+) -> list[dict[str, Any]]:
+    """``one(name)`` for every name, in order, on up to ``workers`` threads (one: in this
+    thread); ``bar`` advances as each column is done."""
     workers = max(1, min(int(workers), os.cpu_count() or 1))
     if workers <= 1 or len(names) <= 1:
         rows = []
@@ -633,7 +641,7 @@ def column_rows(
         return rows
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="drift") as pool:
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=prefix) as pool:
         futures = {pool.submit(one, name): name for name in names}
         done: dict[str, dict[str, Any]] = {}
         for future in as_completed(futures):
