@@ -121,3 +121,20 @@ class Server:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def mixed_pipeline(X: pd.DataFrame, y, handle_unknown: str):
+    """One-hot ``city`` (``handle_unknown`` as the encoder takes it), the other columns as they
+    are, then a depth-4 tree: a model with numeric, categorical and boolean inputs."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+    from sklearn.tree import DecisionTreeClassifier
+
+    encoder = OneHotEncoder(handle_unknown=handle_unknown)
+    return Pipeline(
+        [
+            ("pre", ColumnTransformer([("cat", encoder, ["city"])], remainder="passthrough")),
+            ("clf", DecisionTreeClassifier(max_depth=4, random_state=0)),
+        ]
+    ).fit(X, y)

@@ -13,12 +13,9 @@ import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from registry_utils import training_frame
-from serving_utils import Server, make_bundle
-from sklearn.compose import ColumnTransformer
+from serving_utils import Server, make_bundle, mixed_pipeline
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import RandomForestClassifier
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
 from sklearn.tree import DecisionTreeClassifier
 
 from jupyterlab_mlops.serving.prediction_log import PredictionLog
@@ -71,18 +68,7 @@ def mixed(tmp_path_factory):
     """A pipeline with numeric, categorical (strict encoder) and boolean inputs; extras rejected."""
     X, y = training_frame()
     X = X.fillna({"city": "unknown"})
-    model = Pipeline(
-        [
-            (
-                "pre",
-                ColumnTransformer(
-                    [("cat", OneHotEncoder(handle_unknown="error"), ["city"])],
-                    remainder="passthrough",
-                ),
-            ),
-            ("clf", DecisionTreeClassifier(max_depth=4, random_state=0)),
-        ]
-    ).fit(X, y)
+    model = mixed_pipeline(X, y, handle_unknown="error")
     root = tmp_path_factory.mktemp("mixed")
     bundle = make_bundle(root / "bundle", model, X, name="mixed", nullable=("mean area",))
     with Server(

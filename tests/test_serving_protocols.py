@@ -13,13 +13,9 @@ import pytest
 import tritonclient.http as triton
 from prometheus_client.parser import text_string_to_metric_families
 from registry_utils import training_frame
-from serving_utils import Server, make_bundle
-from sklearn.compose import ColumnTransformer
+from serving_utils import Server, make_bundle, mixed_pipeline
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import RandomForestClassifier
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
-from sklearn.tree import DecisionTreeClassifier
 from tritonclient.utils import InferenceServerException
 
 from jupyterlab_mlops.serving.deployers.base import free_port
@@ -65,18 +61,7 @@ def mixed(tmp_path_factory):
     """Numeric, categorical (unknown categories rejected) and boolean inputs."""
     X, y = training_frame()
     X = X.fillna({"city": "unknown"})
-    model = Pipeline(
-        [
-            (
-                "pre",
-                ColumnTransformer(
-                    [("cat", OneHotEncoder(handle_unknown="ignore"), ["city"])],
-                    remainder="passthrough",
-                ),
-            ),
-            ("clf", DecisionTreeClassifier(max_depth=4, random_state=0)),
-        ]
-    ).fit(X, y)
+    model = mixed_pipeline(X, y, handle_unknown="ignore")
     root = tmp_path_factory.mktemp("oip-mixed")
     bundle = make_bundle(root / "bundle", model, X, name="mixed")
     with Server(bundle, root / "p.db", "--unknown-categories", "reject") as server:
