@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import nbformat
 import pandas as pd
-from polling import wait_for  # noqa: F401 - re-exported for the suites
+from polling import wait_for  # also re-exported for the suites
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -115,6 +115,27 @@ class RequestLoop(threading.Thread):
 
     def versions(self) -> list[int]:
         return [v for status, v in self.results if status == 200]
+
+    def through_alias_move(self, mlops: MLOps) -> list[int]:
+        """Send requests while ``churn@production`` moves from v1 to v2 and the deployments
+        follow; the versions that answered, checked: no request failed, v1 first, then v2 only
+        (never back)."""
+        self.start()
+        try:
+            wait_for(lambda: len(self.results) >= 20)
+            mlops.registry.set_alias("churn", "production", 2, user="test")
+            switched = mlops.deployments.sync_aliases()
+            assert [d["version"] for d in switched] == [2]
+            seen = len(self.results)
+            wait_for(lambda: len(self.results) >= seen + 20)
+        finally:
+            self.halt.set()
+            self.join(timeout=30)
+        assert self.failures == []
+        versions = self.versions()
+        assert versions[0] == 1 and versions[-1] == 2
+        assert versions == sorted(versions)  # never back to v1 after the switch
+        return versions
 
 
 GATED_TRAINING = """\

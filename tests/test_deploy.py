@@ -132,21 +132,7 @@ def test_alias_switch_under_continuous_requests_loses_none(mlops, trained):
     X = trained["X"]
     deployment = mlops.deployments.create("churn@production", "local")
     loop = RequestLoop(deployment["url"], X.head(10))
-    loop.start()
-    try:
-        wait_for(lambda: len(loop.results) >= 20)
-        mlops.registry.set_alias("churn", "production", 2, user="test")
-        switched = mlops.deployments.sync_aliases()
-        assert [d["version"] for d in switched] == [2]
-        seen = len(loop.results)
-        wait_for(lambda: len(loop.results) >= seen + 20)
-    finally:
-        loop.halt.set()
-        loop.join(timeout=30)
-    assert loop.failures == []
-    versions = loop.versions()
-    assert versions[0] == 1 and versions[-1] == 2
-    assert versions == sorted(versions)  # never back to v1 after the switch
+    loop.through_alias_move(mlops)
     record = mlops.deployments.get(deployment["id"], stats=False)
     assert record["version"] == 2 and "from v1 to v2" in record["status_reason"]
     assert record["pid"] == deployment["pid"]  # same process: a hot swap, not a restart

@@ -22,7 +22,6 @@ from deploy_support import (
     predict,
     register_models,
     stopping_all,
-    wait_for,
 )
 from packaging.utils import canonicalize_name
 
@@ -232,21 +231,7 @@ def follows_its_alias_in_place(engine, mlops, deployment: dict, trained: dict) -
     assert expected[1] != expected[2]  # the switch shows in the answers
     headers = {"Authorization": f"Bearer {deployment['api_key']}"}
     loop = RequestLoop(deployment["url"], frame, headers=headers)
-    loop.start()
-    try:
-        wait_for(lambda: len(loop.results) >= 20)
-        mlops.registry.set_alias("churn", "production", 2, user="test")
-        switched = mlops.deployments.sync_aliases()
-        assert [d["version"] for d in switched] == [2]
-        seen = len(loop.results)
-        wait_for(lambda: len(loop.results) >= seen + 20)
-    finally:
-        loop.halt.set()
-        loop.join(timeout=30)
-    assert loop.failures == []
-    versions = loop.versions()
-    assert versions[0] == 1 and versions[-1] == 2
-    assert versions == sorted(versions)  # never back to v1 after the switch
+    loop.through_alias_move(mlops)
     assert all(predictions == expected[version] for version, predictions in loop.answers)
 
     record = mlops.deployments.get(deployment["id"], stats=False)
