@@ -276,6 +276,31 @@ def browser():
         browser.close()
 
 
+def _keep_for_the_report(page) -> None:
+    """Record what a failure report shows of ``page``: the warnings and errors it logs, and its
+    MLOps API requests with how each ended (``pytest_runtest_makereport``)."""
+    page.mlops_console = []
+    page.mlops_requests = []
+
+    def on_console(message) -> None:
+        if message.type in ("error", "warning"):
+            page.mlops_console.append(f"{message.type}: {message.text}")
+
+    def on_request(stage: str, outcome):
+        def record(request) -> None:
+            if "/mlops/api/" in request.url:
+                page.mlops_requests.append(
+                    f"{stage} {request.method} {request.url}{outcome(request)}"
+                )
+
+        return record
+
+    page.on("console", on_console)
+    page.on("request", on_request("sent", lambda request: ""))
+    page.on("requestfinished", on_request("done", lambda r: f" {r.response().status}"))
+    page.on("requestfailed", on_request("failed", lambda request: f" {request.failure}"))
+
+
 @pytest.fixture
 def open_lab(browser):
     """Open JupyterLab in a new browser context: ``open_lab(lab)`` -> page (splash gone).
@@ -292,42 +317,7 @@ def open_lab(browser):
         context.set_default_timeout(UI_TIMEOUT_MS)
         context.set_default_navigation_timeout(UI_TIMEOUT_MS)
         page = context.new_page()
-        # Warnings and errors the page logs, shown in the report when the test fails.
-        page.mlops_console = []
-        page.on(
-            "console",
-            lambda message: (
-                message.type in ("error", "warning")
-                and page.mlops_console.append(f"{message.type}: {message.text}")
-            ),
-        )
-        # The page's MLOps API requests and how they ended, for the report of a failure.
-        page.mlops_requests = []
-        page.on(
-            "request",
-            lambda request: (
-                "/mlops/api/" in request.url
-                and page.mlops_requests.append(f"sent {request.method} {request.url}")
-            ),
-        )
-        page.on(
-            "requestfinished",
-            lambda request: (
-                "/mlops/api/" in request.url
-                and page.mlops_requests.append(
-                    f"done {request.method} {request.url} {request.response().status}"
-                )
-            ),
-        )
-        page.on(
-            "requestfailed",
-            lambda request: (
-                "/mlops/api/" in request.url
-                and page.mlops_requests.append(
-                    f"failed {request.method} {request.url} {request.failure}"
-                )
-            ),
-        )
+        _keep_for_the_report(page)
         page.goto(lab.lab_url(workspace))
         page.locator("#jupyterlab-splash").wait_for(state="detached")
         return page
