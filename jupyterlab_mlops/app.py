@@ -15,7 +15,7 @@ import os
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_core.paths import jupyter_config_path
 from traitlets import (
@@ -38,7 +38,11 @@ from .errors import InvalidInput
 from .events import ALIAS_CHANGED, EventBus
 from .identity import Identity, process_identity
 from .scheduler import Scheduler
-from .store import ArtifactStore, Database
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported when a service first needs it, so a
+    # command that only needs settings (``jupyter mlops run`` starting its kernel) starts sooner
+    from .runs.settings import RunSettings
+    from .store import ArtifactStore, Database
 
 # trait name -> environment variable that overrides it
 ENV_OVERRIDES = {
@@ -348,10 +352,14 @@ class MLOps(LoggingConfigurable):
 
     @cached_property
     def db(self) -> Database:
+        from .store import Database
+
         return Database(self.resolved_store_url, busy_timeout=self.store_busy_timeout)
 
     @cached_property
     def artifacts(self) -> ArtifactStore:
+        from .store import ArtifactStore
+
         return ArtifactStore(self.resolved_artifact_root, self.artifact_storage_options)
 
     @cached_property
@@ -545,14 +553,15 @@ class MLOps(LoggingConfigurable):
         return RunService(
             self.db,
             self.artifacts,
-            self._run_settings(),
+            self.run_settings(),
             executor_factory=self.executor_class,
             events=self.events,
             log=self.log,
             access=lambda: self.access,
         )
 
-    def _run_settings(self):
+    def run_settings(self) -> RunSettings:
+        """Where runs read and write, from the settings alone (no store opened)."""
         from .runs.settings import RunSettings
 
         executor = self.executor_class
@@ -582,7 +591,7 @@ class MLOps(LoggingConfigurable):
     )
     def _run_settings_changed(self, _change) -> None:
         if "runs" in self.__dict__:
-            self.runs.configure(self._run_settings())
+            self.runs.configure(self.run_settings())
 
     @cached_property
     def monitors(self):

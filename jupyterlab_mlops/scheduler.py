@@ -13,6 +13,8 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,10 @@ class Job:
     thread: threading.Thread | None = None
     runs: int = 0
     failures: int = 0
+    #: when its last tick began and ended (UTC), failed or not: "is this process's scheduler
+    #: alive, and has it looked at the store since …?"
+    last_started_at: datetime | None = None
+    last_finished_at: datetime | None = None
 
 
 class Scheduler:
@@ -48,6 +54,23 @@ class Scheduler:
     @property
     def jobs(self) -> dict[str, Job]:
         return dict(self._jobs)
+
+    def status(self) -> dict[str, Any]:
+        """Whether the jobs run in this process, and how each has fared (``GET /health``)."""
+        return {
+            "running": self._started,
+            "jobs": [
+                {
+                    "name": job.name,
+                    "interval_seconds": job.interval,
+                    "runs": job.runs,
+                    "failures": job.failures,
+                    "last_started_at": job.last_started_at,
+                    "last_finished_at": job.last_finished_at,
+                }
+                for job in self._jobs.values()
+            ],
+        }
 
     def start(self) -> None:
         if self._started:
@@ -92,9 +115,12 @@ class Scheduler:
             job.wake.clear()
 
     def _run(self, job: Job) -> None:
+        job.last_started_at = datetime.now(timezone.utc)
         try:
             job.func()
             job.runs += 1
         except Exception:  # one failed tick must not end the job
             job.failures += 1
             log.exception("scheduled job %s failed", job.name)
+        finally:
+            job.last_finished_at = datetime.now(timezone.utc)

@@ -109,3 +109,36 @@ def test_a_waiting_cli_respects_the_queue_and_the_concurrency_limit(root):
     # It started only once the slot was free: after the blocker ended.
     done, ended = mlops.runs.get(queued["id"]), mlops.runs.get(blocker["id"])
     assert done["started_at"] >= ended["finished_at"]
+
+
+def test_the_cli_goes_without_the_iri_checker_and_still_validates_notebooks(tmp_path):
+    """``skip_iri_format_checker``: jsonschema loads without rfc3987_syntax (1.3 s of Lark
+    grammars), keeps its other format checkers, and nbformat still validates — and rejects."""
+    script = (
+        "import json, sys\n"
+        "from jupyterlab_mlops.cli import skip_iri_format_checker\n"
+        "skip_iri_format_checker()\n"
+        "import jsonschema, nbformat\n"
+        "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1')])\n"
+        "nbformat.validate(nb)\n"
+        "del nb.cells[0]['source']\n"
+        "try:\n"
+        "    nbformat.validate(nb)\n"
+        "    rejected = False\n"
+        "except nbformat.ValidationError:\n"
+        "    rejected = True\n"
+        "checkers = jsonschema.FormatChecker.checkers\n"
+        "print(json.dumps({'loaded': sys.modules.get('rfc3987_syntax') is not None,\n"
+        "                  'iri': 'iri' in checkers, 'email': 'email' in checkers,\n"
+        "                  'rejected': rejected}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "loaded": False,
+        "iri": False,
+        "email": True,
+        "rejected": True,
+    }

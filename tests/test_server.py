@@ -29,6 +29,13 @@ async def test_health_reports_version_store_and_counts(jp_fetch, jp_root_dir):
         "alerts": 0,
     }
     assert (jp_root_dir / ".mlops" / "mlops.db").is_file()
+    # The server runs the periodic jobs itself (c.MLOps.run_scheduler, on by default).
+    scheduler = body["scheduler"]
+    assert scheduler["running"] is True
+    jobs = {job["name"]: job for job in scheduler["jobs"]}
+    assert {"runs.queue", "workflows.schedules", "drift.monitors"} <= set(jobs)
+    assert jobs["workflows.schedules"]["interval_seconds"] == 5.0
+    assert jobs["workflows.schedules"]["failures"] == 0
 
 
 async def test_health_without_token_is_forbidden(jp_fetch):

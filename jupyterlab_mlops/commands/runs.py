@@ -257,11 +257,12 @@ def run_columns(context: Context) -> list[Column]:
 def run_notebook(context: Context, options: argparse.Namespace) -> dict[str, Any]:
     """Submit; a CLI that waits executes the run itself when it may start at once, with its
     kernel started while the run is validated and recorded."""
-    runs = context.mlops.runs
     here = context.interface == CLI and not options.no_wait
     kernel = None
-    if here and not (options.memory or options.cpus or runs.settings.default_limits.any):
-        kernel = start_kernel(context, options)
+    settings = context.mlops.run_settings()  # no store yet: the kernel starts first
+    if here and not (options.memory or options.cpus or settings.default_limits.any):
+        kernel = start_kernel(settings, options)
+    runs = context.mlops.runs
     assignments = [tuple(p) for p in options.parameter] + list(options.assignments)
     timeout = options.timeout if options.timeout is not None else context.defaults.run_timeout
     try:
@@ -293,12 +294,12 @@ def run_notebook(context: Context, options: argparse.Namespace) -> dict[str, Any
     return wait_for_run(context, run)
 
 
-def start_kernel(context: Context, options: argparse.Namespace) -> Any:
+def start_kernel(settings: Any, options: argparse.Namespace) -> Any:
     """The run's kernel, started early; None when that fails (the run starts its own)."""
     from ..runs.inprocess import start_kernel as start
 
     try:
-        return start(context.mlops.runs, options.notebook, options.kernel)
+        return start(settings, options.notebook, options.kernel)
     except Exception:  # a bad path or kernel: the submission says what is wrong
         return None
 

@@ -1,5 +1,7 @@
 """``GET /mlops/api/health`` (version, store, counts) and ``GET /mlops/api/openapi.json``."""
 
+from datetime import datetime
+
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
@@ -15,11 +17,28 @@ class StoreInfo(Schema):
     revision: str | None
 
 
+class JobStatus(Schema):
+    name: str
+    interval_seconds: float
+    runs: int
+    failures: int
+    last_started_at: datetime | None
+    last_finished_at: datetime | None
+
+
+class SchedulerStatus(Schema):
+    """The periodic jobs of this server (off with ``c.MLOps.run_scheduler = False``)."""
+
+    running: bool
+    jobs: list[JobStatus]
+
+
 class Health(Schema):
     version: str
     store: StoreInfo
     artifact_root: str
     counts: dict[str, int]
+    scheduler: SchedulerStatus
 
 
 class HealthHandler(MLOpsHandler):
@@ -38,6 +57,7 @@ class HealthHandler(MLOpsHandler):
                 },
                 "artifact_root": self.mlops.resolved_artifact_root,
                 "counts": self.mlops.counts(),
+                "scheduler": self.mlops.scheduler.status(),
             }
         )
 

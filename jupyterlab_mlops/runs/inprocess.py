@@ -29,6 +29,7 @@ from .processes import kill_children
 
 if TYPE_CHECKING:
     from .service import RunService
+    from .settings import RunSettings
 
 #: seconds between two progress reads while the run executes here
 PROGRESS_SECONDS = 0.25
@@ -50,20 +51,21 @@ class EarlyKernel:
             kill_children()
 
 
-def start_kernel(service: RunService, notebook_path: str, kernel_name: str | None) -> EarlyKernel:
+def start_kernel(settings: RunSettings, notebook_path: str, kernel_name: str | None) -> EarlyKernel:
     """Start the kernel a run of ``notebook_path`` will use, with that run's environment and
-    working directory (the run is then submitted with ``EarlyKernel.run_id``)."""
+    working directory (the run is then submitted with ``EarlyKernel.run_id``). It needs the
+    settings only, not the store, so it can start before the services are built."""
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.utils import run_sync
 
     run_id = new_id()
-    notebook = resolve_in_root(service.root, notebook_path)
+    notebook = resolve_in_root(settings.root_dir, notebook_path)
     if kernel_name is None:
         metadata = json.loads(notebook.read_text(encoding="utf-8")).get("metadata", {})
         kernel_name = (metadata.get("kernelspec") or {}).get("name") or "python3"
     cwd = notebook.parent if notebook.parent.is_dir() else Path.cwd()
     manager = AsyncKernelManager(kernel_name=kernel_name)
-    run_sync(manager.start_kernel)(env=service.worker_environment(run_id), cwd=str(cwd))
+    run_sync(manager.start_kernel)(env=settings.worker_environment(run_id), cwd=str(cwd))
     return EarlyKernel(manager, run_id)
 
 

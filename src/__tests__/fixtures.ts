@@ -61,6 +61,7 @@ export function health(overrides: Partial<IHealth> = {}): IHealth {
     store: { kind: 'sqlite', url: 'sqlite:///mlops.db', revision: '0002' },
     artifact_root: '/tmp/artifacts',
     counts: { runs: 0, models: 0, deployments: 0 },
+    scheduler: { running: true, jobs: [] },
     ...overrides
   };
 }

@@ -2390,6 +2390,7 @@ export interface components {
             counts: {
                 [key: string]: number;
             };
+            scheduler: components["schemas"]["SchedulerStatus"];
         };
         /** Histogram */
         Histogram: {
@@ -2479,6 +2480,21 @@ export interface components {
              * @default null
              */
             created_at?: string | null;
+        };
+        /** JobStatus */
+        JobStatus: {
+            /** Name */
+            name: string;
+            /** Interval Seconds */
+            interval_seconds: number;
+            /** Runs */
+            runs: number;
+            /** Failures */
+            failures: number;
+            /** Last Started At */
+            last_started_at: string | null;
+            /** Last Finished At */
+            last_finished_at: string | null;
         };
         /** LabNotification */
         LabNotification: {
@@ -4365,6 +4381,16 @@ export interface components {
             name?: string | null;
             /** @default null */
             notify?: components["schemas"]["Notify"] | null;
+        };
+        /**
+         * SchedulerStatus
+         * @description The periodic jobs of this server (off with ``c.MLOps.run_scheduler = False``).
+         */
+        SchedulerStatus: {
+            /** Running */
+            running: boolean;
+            /** Jobs */
+            jobs: components["schemas"]["JobStatus"][];
         };
         /**
          * SetAliasRequest
