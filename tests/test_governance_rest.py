@@ -132,7 +132,7 @@ async def test_viewer_editor_approver(jp_fetch, mlops, receiver):
     )
     assert code == 200 and moved["version"] == 1 and moved["changed"]
     deployment = mlops.deployments.create("churn@production", "local", user=alice)
-    assert deployment["created_by"] == "alice" if "created_by" in deployment else True
+    assert deployment["created_by"] == "alice"
     assert predict(deployment["url"], X.head(5))["version"] == 1
 
     # The editor's promotion to production waits for an approver; the alias does not move.
