@@ -5,6 +5,7 @@ import {
 } from '@jupyterlab/application';
 import { Clipboard, ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ServerConnection } from '@jupyterlab/services';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
@@ -128,16 +129,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
     'MLOps side panel (runs, models, deployments, drift, schedules, pipelines), ' +
     'its main-area views and lab notifications for jupyterlab-mlops.',
   autoStart: true,
+  // The lab's renderers draw the drift charts (its Vega-Lite one), as in notebooks.
+  requires: [IRenderMimeRegistry],
   optional: [ISettingRegistry, ICommandPalette, ILayoutRestorer, IFileBrowserFactory],
   activate: (
     app: JupyterFrontEnd,
+    rendermime: IRenderMimeRegistry,
     settingRegistry: ISettingRegistry | null,
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
     fileBrowser: IFileBrowserFactory | null
   ): void => {
     const serverSettings = app.serviceManager.serverSettings;
-    const model = new PanelModel({ serverSettings, commands: app.commands });
+    const model = new PanelModel({
+      serverSettings,
+      commands: app.commands,
+      rendermime
+    });
     const panel = new MLOpsPanel(model);
     app.shell.add(panel, 'left', { rank: 900 });
     if (restorer) {

@@ -16,6 +16,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 import jupyterlab_mlops as mlops_api
 from jupyterlab_mlops.app import MLOps
+from jupyterlab_mlops.drift.charts import VEGALITE_MIME, histogram_spec, history_spec
 from jupyterlab_mlops.drift.profile import build_profile
 from jupyterlab_mlops.drift.report import FRAME_COLUMNS
 from jupyterlab_mlops.drift.widget import DriftWidget
@@ -244,9 +245,20 @@ def test_widget_state_holds_the_computed_values_and_sorts():
     table = widget.children[2].value
     positions = [table.index(f"data-column='{c}'") for c in ["age", "plan", "vip", "visits"]]
     assert positions == sorted(positions)
+    # The selected feature's histogram: the Vega-Lite chart the lab's renderer draws.
     widget.selected_column = "plan"
-    assert "<svg class='jp-mlops-drift-histogram'" in widget.children[4].value
-    assert "var(--jp-brand-color1" in widget.children[4].value  # theme-aware colours
+    (output,) = widget.children[4].outputs
+    assert output["output_type"] == "display_data"
+    assert output["data"][VEGALITE_MIME] == histogram_spec(report.column("plan"))
+    assert output["metadata"][VEGALITE_MIME]["embed_options"]["renderer"] == "svg"
+    assert widget.children[5].outputs == ()  # no history: no time series
+    history = [
+        {"window_end": "2026-01-01T00:00:00+00:00", "drift_share": 0.25, "threshold": 0.5},
+        {"window_end": "2026-01-02T00:00:00+00:00", "drift_share": 0.75, "drifted": True},
+    ]
+    widget.set_data({**data, "history": history})
+    (series,) = widget.children[5].outputs
+    assert series["data"][VEGALITE_MIME] == history_spec(history)
 
 
 def test_display_degrades_to_static_html_outside_a_kernel():
@@ -262,9 +274,18 @@ def test_display_degrades_to_static_html_outside_a_kernel():
     ]
     html = report._repr_html_()
     assert "<svg" not in html  # charts are data: images, which HTML sanitizers keep
+    # The widget's Vega-Lite charts drawn on the server: the time series, then the drifted
+    # features' histograms, each described in its alt text.
+    alts = re.findall(r"<img alt='([^']*)' src='data:image/svg\+xml;base64,", html)
+    drifted = [c["column"] for c in report.columns if c["drifted"]][:3]
+    assert drifted and alts == [
+        "Drift share over 2 checks; latest 75% drifted",
+        *(f"Reference and current distributions of {c}" for c in drifted),
+    ]
     images = [base64.b64decode(m).decode() for m in re.findall(r"base64,([A-Za-z0-9+/=]+)", html)]
-    assert any("jp-mlops-drift-history" in svg for svg in images)
-    assert any("jp-mlops-drift-histogram" in svg for svg in images)
+    assert all(svg.startswith("<svg") for svg in images)
+    assert ">Drift share over time</text>" in images[0]
+    assert f">{drifted[0]}</text>" in images[1]
 
 
 def test_progress_bar_for_large_inputs(capsys):

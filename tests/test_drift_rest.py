@@ -23,9 +23,11 @@ from drift_support import (
 )
 from tornado.httpclient import HTTPClientError
 
+from jupyterlab_mlops.drift.charts import EMBED_OPTIONS, VEGALITE_MIME, history_spec
 from jupyterlab_mlops.drift.schemas import (
     Alert,
     AlertPage,
+    Chart,
     CheckOutcome,
     DriftResultDetail,
     DriftResultPage,
@@ -151,6 +153,14 @@ async def test_drift_routes_json_shapes_and_errors(jp_fetch, served):
     assert results["total"] == 1
     point = results["items"][0]
     assert {"window_start", "window_end", "drift_share", "n_drifted", "n_rows"} <= set(point)
+    # The drift share over time for the panel: the widget's Vega-Lite chart, as a mime bundle.
+    code, chart = await _json(jp_fetch, "monitors", monitor["id"], "chart", limit="50")
+    Chart.model_validate(chart)
+    spec = chart["data"][VEGALITE_MIME]
+    assert spec == history_spec([{**point, "threshold": 0.5}], width="container")
+    assert [v["drift_share"] for v in spec["data"]["values"]] == [point["drift_share"]]
+    assert chart["metadata"] == {VEGALITE_MIME: {"embed_options": EMBED_OPTIONS}}
+    assert chart["points"] == 1 and chart["description"] == spec["description"]
     code, detail = await _json(jp_fetch, "results", str(point["id"]))
     DriftResultDetail.model_validate(detail)
     assert {c["column"] for c in detail["columns"]} >= {"mean radius"}
@@ -200,6 +210,7 @@ async def test_drift_routes_json_shapes_and_errors(jp_fetch, served):
             "window.last_n",
         ),
         (("monitors", "zzz"), "GET", None, 404, "no drift monitor 'zzz'"),
+        (("monitors", "zzz", "chart"), "GET", None, 404, "no drift monitor 'zzz'"),
         (("monitors", monitor["id"]), "PUT", {"config": {"rules": {"x": 1}}}, 400, "unknown rule"),
         (("alerts", "999999", "ack"), "POST", {}, 404, "no alert 999999"),
         (("report",), "POST", {"model": "nobody@production"}, 404, "no deployment"),
@@ -309,6 +320,7 @@ async def test_bad_input_is_a_400_naming_the_field_and_nothing_is_stored(jp_fetc
         (("alerts",), {"offset": huge}, "offset"),
         (("alerts",), {"acknowledged": "maybe"}, "acknowledged"),
         (("monitors", monitor["id"], "results"), {"offset": huge}, "offset"),
+        (("monitors", monitor["id"], "chart"), {"limit": "501"}, "limit"),
     ):
         code, error = await _raw_error(jp_fetch, *path, method="GET", **params)
         assert code == 400 and error["details"]["field"] == field, (path, params, error)
@@ -363,6 +375,7 @@ async def test_openapi_describes_every_drift_route(jp_fetch):
         "/mlops/api/drift/monitors/{monitor_id}": {"get", "put", "delete"},
         "/mlops/api/drift/monitors/{monitor_id}/check": {"post"},
         "/mlops/api/drift/monitors/{monitor_id}/results": {"get"},
+        "/mlops/api/drift/monitors/{monitor_id}/chart": {"get"},
         "/mlops/api/drift/results/{item_id}": {"get"},
         "/mlops/api/drift/alerts": {"get"},
         "/mlops/api/drift/alerts/{item_id}/ack": {"post"},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -122,3 +123,13 @@ def toast(page: Page, text: str):
 def main_area_tab(page: Page, title_part: str):
     """The main-area tab whose tooltip (``title``) contains ``title_part``."""
     return page.locator(f'.lm-DockPanel-tabBar .lm-TabBar-tab[title*="{title_part}"]')
+
+
+def switch_theme(page: Page, name: str) -> None:
+    """Settings → Theme → ``name`` (the lab's ``apputils:change-theme``), as a user does; the
+    choice is saved in the lab's settings, so a test that leaves the light theme comes back."""
+    page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text="Settings").click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Theme$")).hover()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(name)}$")).click()
+    light = "false" if "Dark" in name else "true"
+    expect(page.locator("body")).to_have_attribute("data-jp-theme-light", light)

@@ -20,7 +20,13 @@ from pathlib import Path
 import httpx
 import nbformat
 import pytest
-from mlops_ui import api_request, open_notebook, stop_deployments, widen_side_panel
+from mlops_ui import (
+    api_request,
+    open_notebook,
+    stop_deployments,
+    switch_theme,
+    widen_side_panel,
+)
 from playwright.sync_api import expect
 
 from conftest import Lab, _start_lab, _stop
@@ -31,6 +37,9 @@ DEPLOYMENT = "cancer-drift-local"
 WINDOW = 120
 NOTEBOOK = "drift_check.ipynb"
 KERNEL_TIMEOUT_MS = 120_000
+# The ground of Vega's default and dark themes, which JupyterLab's renderer picks by the lab's.
+LIGHT_GROUND = "rgb(255, 255, 255)"
+DARK_GROUND = "rgb(51, 51, 51)"
 
 
 def wait_logged(lab: Lab, deployment_id: str, count: int) -> None:
@@ -162,12 +171,36 @@ def test_drift_magic_shows_the_widget(open_lab, drift_lab: dict, screenshots_dir
     # One row per feature of the data set (30), the shifted ones drifted.
     expect(table.locator("tbody tr")).to_have_count(30)
     expect(widget.locator(".jp-mlops-drift-summary")).to_contain_text("drift")
-    expect(widget.locator("svg.jp-mlops-drift-histogram")).to_be_visible()
-    expect(widget.locator("svg.jp-mlops-drift-history")).to_be_visible()
+    # The charts are Vega-Lite outputs drawn by the lab's own renderer: the selected feature's
+    # histogram and the drift share of the monitor's two checks.
+    charts = widget.locator(".vega-embed")
+    expect(charts).to_have_count(2)
+    feature = widget.locator(".widget-dropdown select").last.input_value()
+    expect(charts.first).to_have_attribute(
+        "aria-label", f"Reference and current distributions of {feature}"
+    )
+    expect(charts.nth(1)).to_have_attribute(
+        "aria-label", re.compile(r"^Drift share over 2 checks; latest \d+% drifted$")
+    )
+    expect(charts.nth(1).locator('[aria-roledescription="point"]')).to_have_count(2)
+    expect(charts.first.locator("svg")).to_have_css("background-color", LIGHT_GROUND)
     # A tall window, so the whole widget (summary, table, histogram, time series) is on screen.
     page.set_viewport_size({"width": 1280, "height": 2400})
     widget.scroll_into_view_if_needed()
     widget.screenshot(path=str(screenshots_dir / "drift-widget.png"))
+
+    # In the dark theme the renderer draws them in Vega's dark theme (the cell run again).
+    switch_theme(page, "JupyterLab Dark")
+    page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    for index in range(2):
+        expect(charts.nth(index).locator("svg")).to_have_css(
+            "background-color", DARK_GROUND, timeout=KERNEL_TIMEOUT_MS
+        )
+    expect(charts.nth(1).locator('[aria-roledescription="point"]')).to_have_count(2)
+    widget.scroll_into_view_if_needed()
+    widget.screenshot(path=str(screenshots_dir / "drift-widget-dark.png"))
+    switch_theme(page, "JupyterLab Light")
 
 
 def test_drift_tab_lists_the_monitor(open_lab, drift_lab: dict, screenshots_dir: Path) -> None:
@@ -190,9 +223,13 @@ def test_drift_tab_lists_the_monitor(open_lab, drift_lab: dict, screenshots_dir:
     row.locator(".jp-mlops-row-open").click()
     detail = panel.locator(f'.jp-mlops-detail[data-monitor-id="{monitor["id"]}"]')
     expect(detail).to_be_visible()
-    chart = detail.locator(".jp-mlops-drift-chart svg")
-    expect(chart).to_have_attribute("aria-label", re.compile(r"^Drift share over 2 checks"))
-    expect(chart.locator("circle")).to_have_count(2)
+    # The same chart as the notebook widget's, from the server, drawn by the lab's renderer.
+    chart = detail.locator(".jp-mlops-drift-chart")
+    expect(chart.locator("figcaption")).to_have_text(
+        re.compile(r"^Drift share over 2 checks; latest \d+% drifted$")
+    )
+    expect(chart.locator('.vega-embed [aria-roledescription="point"]')).to_have_count(2)
+    expect(chart.locator(".vega-embed svg")).to_have_css("background-color", LIGHT_GROUND)
     table = detail.locator(".jp-mlops-feature-table")
     expect(table.locator("tbody tr")).to_have_count(30)
     drifted = check["result"]["drifted_columns"]
@@ -204,13 +241,13 @@ def test_drift_tab_lists_the_monitor(open_lab, drift_lab: dict, screenshots_dir:
         expect(alert).to_be_visible()
     panel.screenshot(path=str(screenshots_dir / "drift-tab.png"))
 
-    # The dark theme: the chart and table follow the theme's variables.
-    page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text="Settings").click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Theme$")).hover()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^JupyterLab Dark$")).click()
-    expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "false")
-    expect(chart.locator("circle")).to_have_count(2)
+    # The dark theme: the table follows the theme's variables, the chart is drawn again dark.
+    switch_theme(page, "JupyterLab Dark")
+    expect(chart.locator(".vega-embed svg")).to_have_css("background-color", DARK_GROUND)
+    expect(chart.locator('.vega-embed [aria-roledescription="point"]')).to_have_count(2)
     panel.screenshot(path=str(screenshots_dir / "drift-tab-dark.png"))
+    switch_theme(page, "JupyterLab Light")
+    expect(chart.locator(".vega-embed svg")).to_have_css("background-color", LIGHT_GROUND)
 
     if check["alerts"]:
         detail.locator(".jp-mlops-alert-ack").first.click()

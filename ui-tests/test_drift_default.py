@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from mlops_ui import api_request, stop_deployments, widen_side_panel
+from mlops_ui import api_request, stop_deployments, switch_theme, widen_side_panel
 from playwright.sync_api import expect
 
 from conftest import Lab, _start_lab, _stop
@@ -120,6 +120,23 @@ def test_a_fresh_deployment_is_monitored_and_its_drift_section_shows_the_alerts(
     messages = section.locator(".jp-mlops-alert-message")
     expect(messages.filter(has_text="mean of 'mean radius' shifted by +20.0 %")).to_be_visible()
     expect(messages.filter(has_text="miss 'mean texture'")).to_be_visible()
-    expect(section.locator(".jp-mlops-drift-chart svg")).to_be_visible()
+    # The drift share over the stored checks: the Vega-Lite chart the notebook widget shows,
+    # drawn by the lab's renderer. Every check since the traffic saw the same rows.
+    (monitor,) = api_request(lab, "GET", "drift/monitors").json()["items"]
+    latest = round(monitor["drift_share"] * 100)
+    chart = section.locator(".jp-mlops-drift-chart")
+    expect(chart.locator("figcaption")).to_have_text(
+        re.compile(rf"^Drift share over \d+ checks?; latest {latest}% drifted$")
+    )
+    points = chart.locator('.vega-embed [aria-roledescription="point"]')
+    expect(points.first).to_be_visible()
+    expect(chart.locator(".vega-embed svg")).to_have_css("background-color", "rgb(255, 255, 255)")
     expect(section.locator(".jp-mlops-feature-table tbody tr")).to_have_count(30)
     section.screenshot(path=str(screenshots_dir / "deployment-drift.png"))
+
+    # JupyterLab Dark: the renderer draws the chart again in Vega's dark theme.
+    switch_theme(page, "JupyterLab Dark")
+    expect(chart.locator(".vega-embed svg")).to_have_css("background-color", "rgb(51, 51, 51)")
+    expect(points.first).to_be_visible()
+    section.screenshot(path=str(screenshots_dir / "deployment-drift-dark.png"))
+    switch_theme(page, "JupyterLab Light")

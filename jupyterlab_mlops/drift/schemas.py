@@ -246,6 +246,19 @@ class DriftResultPage(Page):
     items: list[DriftResult]
 
 
+class Chart(Schema):
+    """A Vega-Lite chart as a mime bundle: the one the notebook widget displays, for JupyterLab's
+    renderer (``IRenderMimeRegistry``) to draw."""
+
+    data: dict[str, Any] = Field(
+        description="mime type → content: application/vnd.vegalite.v5+json (the spec, data "
+        "inline) and text/plain"
+    )
+    metadata: dict[str, Any] = Field(description="per mime type: the renderer's embed_options")
+    description: str = Field(description="what the chart shows, in words")
+    points: int = Field(description="the points drawn (0: nothing to chart yet)")
+
+
 class RetrainStep(Schema):
     at: str
     step: str
@@ -372,6 +385,7 @@ __all__ = [
     "Alert",
     "AlertPage",
     "AlertsQuery",
+    "Chart",
     "CheckOutcome",
     "DriftResult",
     "DriftResultDetail",

@@ -24,6 +24,7 @@ from ..errors import Conflict, Forbidden, InvalidInput, MLOpsError, NotFound
 from ..refs import parse_ref
 from ..store.db import Database
 from ..store.models import new_id
+from . import charts
 from .alerts import Alerts
 from .checks import Checks, Evaluation
 from .config import check_interval, normalise_config, retrain_parameters
@@ -285,6 +286,20 @@ class MonitorService:
 
     def results(self, monitor_id: str, *, offset: int = 0, limit: int = 100) -> dict[str, Any]:
         return self.monitors.results(monitor_id, offset=offset, limit=limit)
+
+    def history_chart(
+        self, monitor_id: str, *, offset: int = 0, limit: int = 100
+    ) -> dict[str, Any]:
+        """The drift share over the stored checks as the widget's chart (``charts.py``), fitted
+        to the width of the element it is drawn in: the panel draws it."""
+        items = self.results(monitor_id, offset=offset, limit=limit)["items"]
+        history = [{**r, "threshold": DATASET_DRIFT_SHARE} for r in items]
+        spec = charts.history_spec(history, width="container")
+        return {
+            **charts.mime_bundle(spec),
+            "description": spec["description"],
+            "points": len(spec["data"]["values"]),
+        }
 
     def get_result(self, result_id: int) -> dict[str, Any]:
         return self.monitors.get_result(result_id)

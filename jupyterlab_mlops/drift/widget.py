@@ -2,11 +2,12 @@
 
 ``DriftWidget`` keeps the computed values in its synced model state (``summary``, ``columns``
 with their histograms, ``alerts``, ``history``) and renders them with standard widgets: a
-summary with the alerts, a per-feature table sortable from its controls, reference-vs-current
-histogram overlays of the selected feature, and the drift share over time for deployments. The
-charts are inline SVG coloured with JupyterLab's CSS variables, so they follow the light and
-dark themes. ``static_html`` renders the summary, alerts, table and time series without a kernel
-(nbconvert, GitHub, e-mail).
+summary with the alerts, a per-feature table sortable from its controls, the reference-vs-current
+histogram of the selected feature, and the drift share over time for deployments. The text is
+coloured with JupyterLab's CSS variables; the charts are the Vega-Lite specs of ``charts.py``
+(the panel draws the same ones), shown as Vega-Lite outputs that JupyterLab's renderer draws in
+the light or the dark theme. ``static_html`` renders the summary, alerts, table and charts
+without a kernel (nbconvert, GitHub, e-mail), the charts drawn to SVG on the server.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 
 import ipywidgets as widgets
 from traitlets import Bool, Dict, List, Unicode, observe
+
+from . import charts
 
 SORT_KEYS = {
     "drifted": "drifted first",
@@ -33,10 +36,6 @@ _FONT = (
 )
 _TEXT = "color: var(--jp-ui-font-color1, #212121);"
 _MUTED = "color: var(--jp-ui-font-color2, #616161);"
-_FG1 = "var(--jp-ui-font-color1, #212121)"
-_FG2 = "var(--jp-ui-font-color2, #616161)"
-_LINE = "var(--jp-border-color1, #9e9e9e)"
-_REFERENCE = "var(--jp-brand-color1, #1976d2)"
 _CURRENT = "var(--jp-warn-color1, #f57c00)"
 _BAD = "var(--jp-error-color1, #d32f2f)"
 _GOOD = "var(--jp-success-color1, #388e3c)"
@@ -195,141 +194,34 @@ def table_html(columns: list[dict]) -> str:
     )
 
 
-def _proportions(counts: list) -> list[float]:
-    total = float(sum(counts)) if counts else 0.0
-    return [c / total if total else 0.0 for c in counts]
-
-
-def histogram_svg(row: dict, width: int = 520, height: int = 200) -> str:
-    """Reference (brand colour) and current (warning colour) distributions overlaid."""
-    hist = row.get("histogram") or {}
-    pad_left, pad_bottom, pad_top = 36, 44, 20
-    plot_w, plot_h = width - pad_left - 10, height - pad_bottom - pad_top
-    if hist.get("type") == "numeric":
-        ref_counts = list(hist.get("reference") or [])
-        cur_counts = list(hist.get("current") or [])
-        edges = hist.get("edges") or []
-        labels = [f"{e:.3g}" for e in edges[:-1]]
-        below, above = hist.get("current_below") or 0, hist.get("current_above") or 0
-        if below:
-            ref_counts, cur_counts, labels = [0, *ref_counts], [below, *cur_counts], ["<", *labels]
-        if above:
-            ref_counts, cur_counts, labels = [*ref_counts, 0], [*cur_counts, above], [*labels, ">"]
-    else:
-        ref_counts = list(hist.get("reference") or [])
-        cur_counts = list(hist.get("current") or [])
-        labels = [str(c) for c in hist.get("categories") or []]
-    if not ref_counts and not cur_counts:
-        return f"<div style='{_MUTED}{_FONT}'>no values to draw</div>"
-    ref_p, cur_p = _proportions(ref_counts), _proportions(cur_counts)
-    n = max(len(ref_p), len(cur_p))
-    top = max(ref_p + cur_p + [1e-12])
-    slot = plot_w / n
-    parts = [
-        f"<svg class='jp-mlops-drift-histogram' width='{width}' height='{height}' "
-        f"viewBox='0 0 {width} {height}' role='img' aria-label='histogram of "
-        f"{_esc(row.get('column'))}' style='{_FONT}'>",
-        f"<text x='{pad_left}' y='13' style='fill:{_FG1};'>{_esc(row.get('column'))}</text>",
-        f"<rect x='{width - 190}' y='4' width='10' height='10' style='fill:{_REFERENCE};"
-        "opacity:0.55;'/>",
-        f"<text x='{width - 176}' y='13' style='fill:{_FG2};'>reference</text>",
-        f"<rect x='{width - 100}' y='4' width='10' height='10' style='fill:{_CURRENT};"
-        "opacity:0.55;'/>",
-        f"<text x='{width - 86}' y='13' style='fill:{_FG2};'>current</text>",
-        f"<line x1='{pad_left}' y1='{pad_top + plot_h}' x2='{pad_left + plot_w}' "
-        f"y2='{pad_top + plot_h}' style='stroke:{_LINE};'/>",
-        f"<text x='2' y='{pad_top + 10}' style='fill:{_FG2};'>{top:.0%}</text>",
-    ]
-    for i in range(n):
-        x = pad_left + i * slot
-        for values, colour, offset in ((ref_p, _REFERENCE, 0.1), (cur_p, _CURRENT, 0.3)):
-            value = values[i] if i < len(values) else 0.0
-            h = plot_h * value / top
-            parts.append(
-                f"<rect x='{x + slot * offset:.1f}' y='{pad_top + plot_h - h:.1f}' "
-                f"width='{slot * 0.6:.1f}' height='{h:.1f}' style='fill:{colour};opacity:0.55;'>"
-                f"<title>{_esc(labels[i] if i < len(labels) else '')}: "
-                f"{value:.1%}</title></rect>"
-            )
-        if i < len(labels) and (n <= 12 or i % max(1, n // 12) == 0):
-            label = _esc(labels[i][:10])
-            parts.append(
-                f"<text x='{x + slot / 2:.1f}' y='{pad_top + plot_h + 14}' text-anchor='end' "
-                f"transform='rotate(-35 {x + slot / 2:.1f} {pad_top + plot_h + 14})' "
-                f"style='fill:{_FG2};font-size:10px;'>{label}</text>"
-            )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def history_svg(history: list[dict], width: int = 520, height: int = 160) -> str:
-    """Drift share per window over time (drifted windows marked), threshold dashed."""
-    points = [h for h in history if h.get("drift_share") is not None]
-    if not points:
-        return ""
-    pad_left, pad_bottom, pad_top = 36, 28, 18
-    plot_w, plot_h = width - pad_left - 10, height - pad_bottom - pad_top
-    n = len(points)
-    xs = [pad_left + (plot_w * i / (n - 1) if n > 1 else plot_w / 2) for i in range(n)]
-    ys = [pad_top + plot_h * (1 - min(max(p["drift_share"], 0.0), 1.0)) for p in points]
-    threshold = points[-1].get("threshold", 0.5)
-    ty = pad_top + plot_h * (1 - threshold)
-    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
-    parts = [
-        f"<svg class='jp-mlops-drift-history' width='{width}' height='{height}' "
-        f"viewBox='0 0 {width} {height}' role='img' aria-label='drift share over time' "
-        f"style='{_FONT}'>",
-        f"<text x='{pad_left}' y='12' style='fill:{_FG1};'>drift share over time</text>",
-        f"<line x1='{pad_left}' y1='{pad_top + plot_h}' x2='{pad_left + plot_w}' "
-        f"y2='{pad_top + plot_h}' style='stroke:{_LINE};'/>",
-        f"<line x1='{pad_left}' y1='{ty:.1f}' x2='{pad_left + plot_w}' y2='{ty:.1f}' "
-        f"style='stroke:{_BAD};stroke-dasharray:4 3;opacity:0.7;'/>",
-        f"<text x='2' y='{pad_top + 4}' style='fill:{_FG2};'>100%</text>",
-        f"<text x='2' y='{pad_top + plot_h}' style='fill:{_FG2};'>0%</text>",
-        f"<polyline points='{path}' style='fill:none;stroke:{_REFERENCE};stroke-width:2;'/>",
-    ]
-    for x, y, p in zip(xs, ys, points, strict=True):
-        colour = _BAD if p.get("drifted") else _REFERENCE
-        when = _esc(p.get("window_end") or p.get("created_at") or "")
-        parts.append(
-            f"<circle cx='{x:.1f}' cy='{y:.1f}' r='3.5' style='fill:{colour};'>"
-            f"<title>{when}: {p['drift_share']:.0%} drifted, {p.get('n_rows', 0)} rows"
-            "</title></circle>"
-        )
-    first = _esc(str(points[0].get("window_end") or "")[:16])
-    last = _esc(str(points[-1].get("window_end") or "")[:16])
-    parts.append(
-        f"<text x='{pad_left}' y='{height - 6}' style='fill:{_FG2};"
-        f"font-size:10px;'>{first}</text><text x='{pad_left + plot_w}' y='{height - 6}' "
-        f"text-anchor='end' style='fill:{_FG2};font-size:10px;'>{last}</text>"
-    )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def svg_image(svg: str) -> str:
+def svg_image(svg: str, alt: str = "chart") -> str:
     """An SVG as ``<img src="data:…">``: survives HTML sanitizers (untrusted notebooks, e-mail)
-    that strip inline SVG; the colours fall back to light-theme values inside an image."""
-    if not svg.startswith("<svg"):
-        return svg
-    svg = svg.replace("<svg ", "<svg xmlns='http://www.w3.org/2000/svg' ", 1)
+    that strip inline SVG."""
     encoded = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    return f"<img alt='chart' src='data:image/svg+xml;base64,{encoded}'/>"
+    return f"<img alt='{_esc(alt)}' src='data:image/svg+xml;base64,{encoded}'/>"
+
+
+def chart_image(spec: dict | None) -> str:
+    """A chart of ``charts.py`` drawn on the server, as an image ('' without one)."""
+    if spec is None:
+        return ""
+    return svg_image(charts.to_svg(spec), alt=spec.get("description", "chart"))
 
 
 def static_html(data: dict) -> str:
     """Everything but the interactive controls, for renderers without a kernel."""
     columns = sorted_columns(data.get("columns") or [], "drifted", False)
     drifted = [c for c in columns if c.get("drifted")][:3]
-    charts = "".join(svg_image(histogram_svg(c)) for c in drifted)
+    history = data.get("history") or []
+    histograms = "".join(chart_image(charts.histogram_spec(c)) for c in drifted)
     return (
         "<div class='jp-mlops-drift-report'>"
         + summary_html(data)
         + "<div style='overflow-x:auto;'>"
         + table_html(columns)
         + "</div>"
-        + svg_image(history_svg(data.get("history") or []))
-        + charts
+        + (chart_image(charts.history_spec(history)) if charts.history_points(history) else "")
+        + histograms
         + "</div>"
     )
 
@@ -355,8 +247,8 @@ class DriftWidget(widgets.VBox):
         self.add_class("jp-mlops-drift-widget")
         self._summary_view = widgets.HTML()
         self._table_view = widgets.HTML()
-        self._histogram_view = widgets.HTML()
-        self._history_view = widgets.HTML()
+        self._histogram_view = widgets.Output()
+        self._history_view = widgets.Output()
         self._sort = widgets.Dropdown(
             options=[(label, key) for key, label in SORT_KEYS.items()],
             value="drifted",
@@ -421,5 +313,15 @@ class DriftWidget(widgets.VBox):
         ordered = sorted_columns(self.columns, self.sort_by, self.sort_descending)
         self._table_view.value = f"<div style='overflow-x:auto;'>{table_html(ordered)}</div>"
         selected = next((c for c in self.columns if c["column"] == self.selected_column), None)
-        self._histogram_view.value = histogram_svg(selected) if selected else ""
-        self._history_view.value = history_svg(self.history)
+        _show(self._histogram_view, charts.histogram_spec(selected) if selected else None)
+        history = charts.history_points(self.history)
+        _show(self._history_view, charts.history_spec(self.history) if history else None)
+
+
+def _show(view: widgets.Output, spec: dict | None) -> None:
+    """The chart as the view's one output (set directly: no kernel needed to capture it)."""
+    if spec is None:
+        view.outputs = ()
+        return
+    bundle = charts.mime_bundle(spec)
+    view.outputs = ({"output_type": "display_data", **bundle},)

@@ -17,6 +17,7 @@ from ..drift.schemas import (
     Alert,
     AlertPage,
     AlertsQuery,
+    Chart,
     CheckOutcome,
     DriftResultDetail,
     DriftResultPage,
@@ -126,6 +127,21 @@ class MonitorResultsHandler(MLOpsHandler):
         )
 
 
+class MonitorChartHandler(MLOpsHandler):
+    @operation(
+        "A monitor's drift share over time as a Vega-Lite chart (the notebook widget's)",
+        query=ResultsQuery,
+        response=Chart,
+    )
+    @web.authenticated
+    @authorized
+    def get(self, monitor_id: str) -> None:
+        query = self.query_as(ResultsQuery)
+        self.write_json(
+            self.mlops.monitors.history_chart(monitor_id, offset=query.offset, limit=query.limit)
+        )
+
+
 class ResultHandler(MLOpsHandler):
     @operation("One result with its per-column statistics", response=DriftResultDetail)
     @web.authenticated
@@ -203,6 +219,7 @@ routes = [
     (rf"{PREFIX}/monitors/{MONITOR_ID}", MonitorHandler),
     (rf"{PREFIX}/monitors/{MONITOR_ID}/check", MonitorCheckHandler),
     (rf"{PREFIX}/monitors/{MONITOR_ID}/results", MonitorResultsHandler),
+    (rf"{PREFIX}/monitors/{MONITOR_ID}/chart", MonitorChartHandler),
     (rf"{PREFIX}/results/{NUMBER_ID}", ResultHandler),
     (rf"{PREFIX}/alerts", AlertsHandler),
     (rf"{PREFIX}/alerts/{NUMBER_ID}/ack", AlertAckHandler),

@@ -1,15 +1,71 @@
+import { IRenderMime, RenderMimeRegistry } from '@jupyterlab/rendermime';
+import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 import { act } from 'react';
 
-import { IMonitorRules } from '../api';
+import { IChart, IMonitorRules } from '../api';
 import { showDeploymentDrift } from '../deploy';
 import {
   DeploymentDrift,
   formToRules,
   rulesToForm
 } from '../panel/DeploymentDrift';
+import { PanelModel } from '../panel/model';
 import { alert, driftColumn, driftResult, monitor, page } from './fixtures';
 import { click, fakeServer, reactRoot, waitFor, writes } from './harness';
+
+const VEGALITE = 'application/vnd.vegalite.v5+json';
+
+/** What `GET drift/monitors/{id}/chart` answers (the shape charts.py builds). */
+const CHART: IChart = {
+  data: {
+    [VEGALITE]: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+      description: 'Drift share over 1 check; latest 10% drifted',
+      data: { values: [{ check: 1, drift_share: 0.1, drifted: false }] },
+      mark: 'point'
+    },
+    'text/plain': 'Drift share over 1 check; latest 10% drifted'
+  },
+  metadata: { [VEGALITE]: { embed_options: { renderer: 'svg', actions: false } } },
+  description: 'Drift share over 1 check; latest 10% drifted',
+  points: 1
+};
+
+/** What a stand-in for JupyterLab's Vega renderer (which needs a real canvas) was handed. */
+interface IDrawn {
+  spec: unknown;
+  embedOptions: Record<string, unknown>;
+  attached: boolean;
+}
+
+/**
+ * Records each model it renders; like the real one, it writes the dark theme
+ * into the embed options it is given when the lab's theme is dark.
+ */
+function vegaStandIn(drawn: IDrawn[]): IRenderMime.IRendererFactory {
+  return {
+    safe: true,
+    mimeTypes: [VEGALITE],
+    createRenderer: () => {
+      const widget = new (class extends Widget implements IRenderMime.IRenderer {
+        async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
+          const meta = model.metadata[VEGALITE] as { embed_options: Record<string, unknown> };
+          if (document.body.dataset.jpThemeLight === 'false') {
+            meta.embed_options.theme = 'dark';
+          }
+          drawn.push({
+            spec: model.data[VEGALITE],
+            embedOptions: { ...meta.embed_options },
+            attached: this.isAttached
+          });
+          this.node.innerHTML = '<div class="vega-embed"><svg></svg></div>';
+        }
+      })();
+      return widget;
+    }
+  };
+}
 
 const DEFAULT_RULES: IMonitorRules = {
   drift_share: 0.5,
@@ -49,8 +105,7 @@ function alerted() {
 function routes(items = [alerted()]) {
   return {
     'drift/monitors': () => page(items),
-    'drift/monitors/mon1/results': () =>
-      page([driftResult({ id: 7, drift_share: 0.1, n_drifted: 1 })]),
+    'drift/monitors/mon1/chart': () => CHART,
     'drift/results/7': () => ({
       ...driftResult({ id: 7, drift_share: 0.1, n_drifted: 1, n_rows: 341 }),
       columns: [
@@ -118,11 +173,52 @@ describe('DeploymentDrift', () => {
     expect(section.querySelector('.jp-mlops-alert-message')!.textContent).toBe(
       "mean of 'mean radius' shifted by +20.0 %"
     );
-    expect(section.querySelector('.jp-mlops-drift-chart svg')).not.toBeNull();
+    expect(section.querySelector('.jp-mlops-drift-chart figcaption')!.textContent).toBe(
+      CHART.description
+    );
     expect(section.querySelectorAll('.jp-mlops-feature-table tbody tr.jp-mod-drifted')).toHaveLength(1);
     const alertsQuery = requests.find(r => r.url.pathname.endsWith('drift/alerts'))!;
     expect(alertsQuery.url.searchParams.get('monitor_id')).toBe('mon1');
     expect(alertsQuery.url.searchParams.get('acknowledged')).toBe('false');
+  });
+
+  it("hands the server's chart to the lab's Vega-Lite renderer, again when the theme changes", async () => {
+    const { serverSettings, requests } = fakeServer(routes());
+    const drawn: IDrawn[] = [];
+    const rendermime = new RenderMimeRegistry({ initialFactories: [vegaStandIn(drawn)] });
+    const model = new PanelModel({ serverSettings, rendermime });
+    document.body.dataset.jpThemeLight = 'true';
+    root.render(
+      <DeploymentDrift
+        {...props}
+        serverSettings={serverSettings}
+        deploymentId="dep1"
+        model={model}
+      />
+    );
+    const container = root.container();
+    await waitFor(() => expect(drawn).toHaveLength(1));
+    const chartQuery = requests.find(r => r.url.pathname.endsWith('drift/monitors/mon1/chart'))!;
+    expect(chartQuery.url.searchParams.get('limit')).toBe('100');
+    expect(drawn[0]).toEqual({
+      spec: CHART.data[VEGALITE],
+      embedOptions: { renderer: 'svg', actions: false },
+      attached: true
+    });
+    const figure = container.querySelector('[data-section="drift"] .jp-mlops-drift-chart')!;
+    expect(figure.querySelectorAll('.vega-embed svg')).toHaveLength(1);
+    // The lab turns dark: drawn again in Vega's dark theme; back to light: no theme is left over.
+    await act(async () => {
+      document.body.dataset.jpThemeLight = 'false';
+    });
+    await waitFor(() => expect(drawn).toHaveLength(2));
+    expect(drawn[1].embedOptions.theme).toBe('dark');
+    await act(async () => {
+      document.body.dataset.jpThemeLight = 'true';
+    });
+    await waitFor(() => expect(drawn).toHaveLength(3));
+    expect(drawn[2].embedOptions).toEqual({ renderer: 'svg', actions: false });
+    expect(figure.querySelectorAll('.vega-embed svg')).toHaveLength(1); // the old view is gone
   });
 
   it('disables the monitor and saves edited rules, keeping the rest of its config', async () => {

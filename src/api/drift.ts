@@ -47,6 +47,12 @@ export type IDriftResult = Schemas['DriftResult'];
 /** `GET drift/results/{id}`: a stored check with its per-feature results. */
 export type IDriftResultDetail = Schemas['DriftResultDetail'];
 
+/**
+ * A chart as a mime bundle (`GET drift/monitors/{id}/chart`): a Vega-Lite spec
+ * for JupyterLab's renderer, the same one the notebook's drift widget shows.
+ */
+export type IChart = Schemas['Chart'];
+
 /** A drift alert (`GET drift/alerts`). */
 export type IAlert = Schemas['Alert'];
 
@@ -127,6 +133,18 @@ export function listDriftResults(
 ): Promise<IPage<IDriftResult>> {
   return getJSON<IPage<IDriftResult>>(
     withQuery(`${monitorPath(monitorId)}/results`, { offset: 0, limit }),
+    settings
+  );
+}
+
+/** `GET drift/monitors/{id}/chart` — the drift share of the latest `limit` checks. */
+export function getDriftChart(
+  monitorId: string,
+  limit = 100,
+  settings?: Settings
+): Promise<IChart> {
+  return getJSON<IChart>(
+    withQuery(`${monitorPath(monitorId)}/chart`, { offset: 0, limit }),
     settings
   );
 }

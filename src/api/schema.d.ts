@@ -368,6 +368,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mlops/api/drift/monitors/{monitor_id}/chart": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A monitor's drift share over time as a Vega-Lite chart (the notebook widget's) */
+        get: operations["getDriftMonitorsMonitorIdChart"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/mlops/api/drift/monitors/{monitor_id}/check": {
         parameters: {
             query?: never;
@@ -1400,6 +1417,37 @@ export interface components {
             webhook?: components["schemas"]["Webhook"] | null;
             /** @default null */
             email?: components["schemas"]["Email"] | null;
+        };
+        /**
+         * Chart
+         * @description A Vega-Lite chart as a mime bundle: the one the notebook widget displays, for JupyterLab's
+         *     renderer (``IRenderMimeRegistry``) to draw.
+         */
+        Chart: {
+            /**
+             * Data
+             * @description mime type → content: application/vnd.vegalite.v5+json (the spec, data inline) and text/plain
+             */
+            data: {
+                [key: string]: unknown;
+            };
+            /**
+             * Metadata
+             * @description per mime type: the renderer's embed_options
+             */
+            metadata: {
+                [key: string]: unknown;
+            };
+            /**
+             * Description
+             * @description what the chart shows, in words
+             */
+            description: string;
+            /**
+             * Points
+             * @description the points drawn (0: nothing to chart yet)
+             */
+            points: number;
         };
         /**
          * CheckOutcome
@@ -6678,6 +6726,67 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MonitorDeleted"];
+                };
+            };
+            /** @description Invalid input: the message and `details.field` name the offending field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden: not authorised, or a path outside the server root */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getDriftMonitorsMonitorIdChart: {
+        parameters: {
+            query?: {
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                monitor_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Chart"];
                 };
             };
             /** @description Invalid input: the message and `details.field` name the offending field */

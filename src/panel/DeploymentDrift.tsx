@@ -5,24 +5,24 @@ import {
   checkMonitor,
   createMonitor,
   errorMessage,
+  getDriftChart,
   getDriftResult,
   IMonitor,
   IMonitorRules,
   listAlerts,
-  listDriftResults,
   listMonitors,
   updateMonitor
 } from '../api';
 import { AlertsList } from './AlertsList';
-import { DriftChart } from './DriftChart';
 import { FeatureTable } from './DriftDetail';
 import { formatAbsoluteTime, formatRelativeTime } from './format';
 import { StatusBadge } from './PagedList';
 import { formatPercent } from './statsFormat';
 import { ITabProps } from './types';
 import { usePolled } from './usePolled';
+import { VegaChart } from './VegaChart';
 
-/** Stored checks drawn in the time series. */
+/** Stored checks drawn in the drift share over time. */
 const SERIES_LIMIT = 100;
 
 export interface IDeploymentDriftProps extends ITabProps {
@@ -186,8 +186,8 @@ function MonitorView(
     refreshInterval: props.refreshInterval,
     refreshToken: props.refreshToken
   };
-  const results = usePolled(
-    () => listDriftResults(monitor.id, SERIES_LIMIT, serverSettings),
+  const chart = usePolled(
+    () => getDriftChart(monitor.id, SERIES_LIMIT, serverSettings),
     { key: `${monitor.id}:${monitor.latest_result_id}`, ...polling }
   );
   const alerts = usePolled(
@@ -286,8 +286,11 @@ function MonitorView(
           />
         </div>
       ) : null}
-      {results.data && results.data.items.length > 0 ? (
-        <DriftChart results={results.data.items} />
+      {chart.data && chart.data.points > 0 ? (
+        <VegaChart
+          chart={chart.data}
+          rendermime={props.model?.rendermime ?? null}
+        />
       ) : (
         <p className="jp-mlops-hint">No checks stored yet.</p>
       )}

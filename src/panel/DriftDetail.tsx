@@ -4,21 +4,21 @@ import * as React from 'react';
 import {
   checkMonitor,
   errorMessage,
+  getDriftChart,
   getDriftResult,
   IDriftColumn,
   getMonitor,
-  listAlerts,
-  listDriftResults
+  listAlerts
 } from '../api';
 import { AlertsList } from './AlertsList';
-import { DriftChart } from './DriftChart';
 import { formatAbsoluteTime, formatRelativeTime } from './format';
 import { StatusBadge } from './PagedList';
 import { formatPercent, formatStat } from './statsFormat';
 import { ITabProps } from './types';
 import { usePolled } from './usePolled';
+import { VegaChart } from './VegaChart';
 
-/** Stored checks drawn in the time series. */
+/** Stored checks drawn in the drift share over time. */
 const SERIES_LIMIT = 100;
 
 export interface IDriftDetailProps extends ITabProps {
@@ -41,8 +41,8 @@ export function DriftDetail(props: IDriftDetailProps): JSX.Element {
     () => getMonitor(monitorId, serverSettings),
     { key: monitorId, ...polling }
   );
-  const results = usePolled(
-    () => listDriftResults(monitorId, SERIES_LIMIT, serverSettings),
+  const chart = usePolled(
+    () => getDriftChart(monitorId, SERIES_LIMIT, serverSettings),
     { key: monitorId, ...polling }
   );
   const alerts = usePolled(
@@ -73,13 +73,13 @@ export function DriftDetail(props: IDriftDetailProps): JSX.Element {
     } finally {
       setChecking(false);
       void monitor.reload();
-      void results.reload();
+      void chart.reload();
       void alerts.reload();
     }
   };
 
   const m = monitor.data;
-  const error = monitor.error ?? results.error;
+  const error = monitor.error ?? chart.error;
   return (
     <div className="jp-mlops-detail" data-monitor-id={monitorId}>
       <div className="jp-mlops-detail-header">
@@ -136,11 +136,13 @@ export function DriftDetail(props: IDriftDetailProps): JSX.Element {
             </div>
           ) : null}
           <section className="jp-mlops-section" aria-label="Drift over time">
-            <h4 className="jp-mlops-section-title">Drift share over time</h4>
-            {results.data && results.data.items.length > 0 ? (
-              <DriftChart results={results.data.items} />
+            {chart.data && chart.data.points > 0 ? (
+              <VegaChart
+                chart={chart.data}
+                rendermime={props.model?.rendermime ?? null}
+              />
             ) : (
-              <p className="jp-mlops-hint">No checks stored yet.</p>
+              <p className="jp-mlops-hint">No drift checks stored yet.</p>
             )}
           </section>
           {latest.data && latest.data.columns ? (

@@ -1,3 +1,4 @@
+import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ServerConnection } from '@jupyterlab/services';
 import { CommandRegistry } from '@lumino/commands';
 import { ISignal, Signal } from '@lumino/signaling';
@@ -48,10 +49,14 @@ export class PanelModel {
       options.serverSettings ?? ServerConnection.makeSettings();
     this._settings = { ...DEFAULT_SETTINGS, ...options.settings };
     this.commands = options.commands ?? null;
+    this.rendermime = options.rendermime ?? null;
   }
 
   /** The app's commands (e.g. `docmanager:open` for a run's output); null in tests. */
   readonly commands: CommandRegistry | null;
+
+  /** The lab's renderers: the panel's charts are drawn by its Vega-Lite renderer; null in tests. */
+  readonly rendermime: IRenderMimeRegistry | null;
 
   /**
    * The item each tab shows in detail (a run id, a model name, …), or null for
@@ -140,5 +145,6 @@ export namespace PanelModel {
     serverSettings?: ServerConnection.ISettings;
     settings?: Partial<IMLOpsSettings>;
     commands?: CommandRegistry;
+    rendermime?: IRenderMimeRegistry;
   }
 }
