@@ -299,6 +299,10 @@ async def test_a_notebook_with_a_declared_input_runs_on_a_worker_without_the_lab
     assert code == 200 and opened["output_notebook_path"] == f"mlops-runs/{run['id']}/train.ipynb"
     output = json.loads((jp_root_dir / opened["output_notebook_path"]).read_text())
     assert "trained remote" in json.dumps(output["cells"])
+    # Its live output came through the store, not a file on the lab's disk.
+    code, live = await fetch_json(jp_fetch, "runs", run["id"], "live")
+    assert code == 200 and live["status"] == "succeeded"
+    assert "trained remote" in json.dumps([c["outputs"] for c in live["cells"]])
     assert (
         sha256_bytes((jp_root_dir / opened["output_notebook_path"]).read_bytes())
         == (final["output_notebook_sha256"])
