@@ -18,7 +18,9 @@ from sklearn.tree import DecisionTreeClassifier
 
 from jupyterlab_mlops.app import MLOps
 from jupyterlab_mlops.errors import InvalidInput, NotFound
+from jupyterlab_mlops.serving.keys import write_policy
 from jupyterlab_mlops.serving.prediction_log import PredictionLog
+from jupyterlab_mlops.serving.security import key_hash
 
 
 def _client() -> httpx.Client:
@@ -141,6 +143,7 @@ def test_two_models_answer_both_by_name_in_every_protocol(two_models, tmp_path):
         assert "/models/{name}/predict" in unscoped.json()["error"]["message"]
         assert "cancer, diabetes" in unscoped.json()["error"]["message"]
         assert client.post(f"{server.url}/invocations", json={}).status_code == 404
+        assert client.get(f"{server.url}/metadata").json()["error"]["code"] == "model_required"
         unknown = client.post(f"{server.url}/models/churn/predict", json=_records(Xc.head(1)))
         assert unknown.status_code == 404
         assert "unknown model 'churn'" in unknown.json()["error"]["message"]
@@ -208,6 +211,38 @@ def test_max_loaded_models_unloads_the_least_recently_used_and_reloads_on_demand
         # OIP metadata of an unloaded model loads it too
         assert client.get(f"{url}/v2/models/diabetes").status_code == 200
         assert _loaded(url) == {"cancer": False, "diabetes": True}
+
+
+def test_the_model_routes_take_the_api_key_and_content_type_checks(two_models, tmp_path):
+    Xc = two_models["cancer"][0]
+    policy = tmp_path / "security.json"
+    write_policy(policy, {"require_api_key": True, "api_key_sha256": [key_hash("mlops_k1")]})
+    models_file = _models_file(two_models, tmp_path)
+    with (
+        Server(
+            None,
+            tmp_path / "p.sqlite",
+            "--models-file",
+            str(models_file),
+            "--security-file",
+            str(policy),
+        ) as server,
+        _client() as client,
+    ):
+        url, rows = server.url, _records(Xc.head(2))
+        for path in ("/models/cancer/predict", "/models/cancer/invocations"):
+            assert client.post(f"{url}{path}", json=rows).status_code == 401
+        assert client.get(f"{url}/models/cancer/metadata").status_code == 401
+        form = client.post(
+            f"{url}/models/cancer/predict",
+            content=b"a=1",
+            headers={"content-type": "text/plain", "authorization": "Bearer mlops_k1"},
+        )
+        assert form.status_code == 415
+        keyed = {"authorization": "Bearer mlops_k1"}
+        answer = client.post(f"{url}/models/cancer/predict", json=rows, headers=keyed)
+        assert answer.status_code == 200, answer.text
+        assert client.get(f"{url}/health").status_code == 200  # probes stay open
 
 
 # -- deployments ----------------------------------------------------------------------------

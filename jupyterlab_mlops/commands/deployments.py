@@ -59,11 +59,32 @@ def _url_html(d: dict[str, Any]) -> str:
     return f"<a href='{url}/docs' target='_blank'>{url}</a>" if url else ""
 
 
+def _hosted(d: dict[str, Any], what: str) -> str:
+    """The model(s) column: the reference, or each hosted model's (``churn@production, …``)."""
+    if not d.get("models"):
+        return str(d["model_ref"] if what == "ref" else d["version"])
+    return ", ".join(str(m["model_ref"] if what == "ref" else m["version"]) for m in d["models"])
+
+
+def _loaded(hosted: dict[str, Any]) -> str:
+    return {True: "loaded", False: "unloaded", None: ""}[hosted.get("loaded")]
+
+
+def hosted_lines(deployment: dict[str, Any]) -> list[str]:
+    """One line per hosted model of a multi-model deployment (none for a single-model one)."""
+    return [
+        f"    {m['name']:<20} {m['model_ref']} -> v{m['version']}"
+        + (f" (challenger v{m['challenger_version']})" if m.get("challenger_version") else "")
+        + (f"  {_loaded(m)}" if m.get("loaded") is not None else "")
+        for m in deployment.get("models") or []
+    ]
+
+
 DEPLOYMENT_COLUMNS = [
     Column("id", lambda d: d["id"]),
     Column("name", lambda d: d["name"]),
-    Column("model", lambda d: d["model_ref"]),
-    Column("version", lambda d: d["version"]),
+    Column("model", lambda d: _hosted(d, "ref")),
+    Column("version", lambda d: _hosted(d, "version")),
     Column("target", lambda d: d["target"]),
     Column("status", lambda d: d["status"]),
     Column("url", lambda d: d["url"] or "", _url_html),
@@ -75,11 +96,18 @@ DEPLOYMENT_COLUMNS = [
 
 
 def summary_text(deployment: dict[str, Any]) -> str:
-    parts = [
-        f"deployment {deployment['id']} ({deployment['name']}): {deployment['status']}",
-        f"  model:   {deployment['model_ref']} -> v{deployment['version']}",
-        f"  target:  {deployment['target']}",
-    ]
+    parts = [f"deployment {deployment['id']} ({deployment['name']}): {deployment['status']}"]
+    if deployment.get("models"):
+        limit = (deployment.get("config") or {}).get("max_loaded_models")
+        parts.append(
+            f"  models:  {len(deployment['models'])} in one process"
+            + (f" (at most {limit} loaded)" if limit else "")
+            + ", at /models/{name}/predict"
+        )
+        parts += hosted_lines(deployment)
+    else:
+        parts.append(f"  model:   {deployment['model_ref']} -> v{deployment['version']}")
+    parts.append(f"  target:  {deployment['target']}")
     for key in ("url", "image"):
         if deployment.get(key):
             parts.append(f"  {key + ':':<8} {deployment[key]}")
@@ -89,9 +117,19 @@ def summary_text(deployment: dict[str, Any]) -> str:
 
 
 def card_html(deployment: dict[str, Any], options: Any = None, context: Any = None) -> Html:
+    hosted = deployment.get("models") or []
+    models = [
+        f"{m['name']}: {m['model_ref']} → v{m['version']}"
+        + (f" ({_loaded(m)})" if m.get("loaded") is not None else "")
+        for m in hosted
+    ]
     pairs: list[tuple[str, Any]] = [
         ("deployment", f"{deployment['id']} ({deployment['name']})"),
-        ("model", f"{deployment['model_ref']} → v{deployment['version']}"),
+        (
+            ("models", "; ".join(models))
+            if hosted
+            else ("model", f"{deployment['model_ref']} → v{deployment['version']}")
+        ),
         ("target", deployment["target"]),
         ("status", deployment["status"]),
         ("url", Html(_url_html(deployment))),
@@ -109,7 +147,8 @@ def card_html(deployment: dict[str, Any], options: Any = None, context: Any = No
 def deploy(context: Context, options: argparse.Namespace) -> dict[str, Any]:
     config = parse_json(options.serving_config, "--serving-config")
     target = options.target or context.defaults.deploy_target
-    with progress.status_line(f"deploying {options.model} ({target})") as on_progress:
+    what = options.model or "the models of --serving-config"
+    with progress.status_line(f"deploying {what} ({target})") as on_progress:
         return context.mlops.deployments.create(
             options.model,
             target,
@@ -330,7 +369,13 @@ COMMANDS = [
         "Deploy a registered model (churn@production, churn/3).",
         deploy,
         (
-            arg("model", help="Model reference: name@alias, name/version or name."),
+            arg(
+                "model",
+                nargs="?",
+                default=None,
+                help="Model reference: name@alias, name/version or name (none when "
+                '--serving-config has "models": several in one process).',
+            ),
             arg(
                 "--target",
                 choices=DEPLOY_TARGETS,
@@ -345,7 +390,8 @@ COMMANDS = [
                 default=None,
                 metavar="JSON",
                 help='Serving options, e.g. \'{"workers": 2, "canary": {"version": 4, '
-                '"percent": 10}}\'.',
+                '"percent": 10}}\', or several models: \'{"models": ["churn@production", '
+                '"fraud/3"], "max_loaded_models": 1}\'.',
             ),
         ),
         description="Serve a model version locally, in a container or as Kubernetes manifests. "

@@ -334,18 +334,11 @@ def add_routes(app: FastAPI, state: ServingState) -> None:
         except Unavailable as err:
             return not_hosted(err)
         generation, switched = await control.reload(state, spec)
-        routing = hosted.routing
+        described = hosted.describe()
         return json_response(
             {
+                **{k: described[k] for k in ("version", "challenger", "canary_percent", "shadow")},
                 "model": hosted.name,
-                "version": hosted.version,
-                "challenger": hosted.describe()["challenger"]
-                if routing is None
-                else (None if routing.challenger is None else routing.challenger.version),
-                "canary_percent": hosted.canary_percent
-                if routing is None
-                else routing.canary_percent,
-                "shadow": hosted.shadow if routing is None else routing.shadow,
                 "generation": generation,
                 "workers": state.workers,
                 "workers_switched": switched,

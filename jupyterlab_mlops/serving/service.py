@@ -127,9 +127,9 @@ class DeploymentService:
                 self.versions.resolve(f"{model}/{config[key]['version']}")
 
     def _write_bundles(self, deployment: dict[str, Any]) -> None:
-        hosted = deployment.get("models") or [deployment]
+        hosted = deployment.get("models") or [{**deployment, "name": deployment["model"]}]
         for served in hosted:
-            model = served.get("name", deployment["model"])
+            model = served["name"]
             for version, directory in (
                 (served["version"], served["bundle_dir"]),
                 (served["challenger_version"], served["challenger_bundle_dir"]),
@@ -213,7 +213,7 @@ class DeploymentService:
             clean = clean_config(config)
             if "models" not in clean:
                 raise InvalidInput(
-                    "model is required: a reference such as 'churn@production' or 'churn/3' "
+                    "'model' is required: a reference such as 'churn@production' or 'churn/3' "
                     "(or config.models for several)",
                     details={"field": "model"},
                 )
