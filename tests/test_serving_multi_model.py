@@ -311,17 +311,39 @@ def test_a_multi_model_deployment_follows_each_alias_on_its_own(mlops):
 
 def test_a_deployment_under_max_loaded_models_shows_what_is_loaded(mlops):
     frame = register_models(mlops, "churn")["X"].head(5)
-    register_models(mlops, "fraud")
+    fraud = register_models(mlops, "fraud")["models"]
+    entry = {"model": "fraud/1", "canary": {"version": 2, "percent": 100}, "batching": False}
     deployment = mlops.deployments.create(
-        None, "local", config={"models": ["churn/2", "fraud/1"], "max_loaded_models": 1}
+        None, "local", config={"models": ["churn/2", entry], "max_loaded_models": 1}
     )
+    assert deployment["config"]["models"] == [{"model": "churn/2"}, entry]
     url = deployment["url"]
     assert [m["loaded"] for m in mlops.deployments.get(deployment["id"])["models"]] == [True, False]
-    assert _predict(url, "fraud", frame)["version"] == 1
+    # fraud's own canary (all of its traffic) answers from its challenger, v2
+    body = _predict(url, "fraud", frame)
+    assert (body["version"], body["variant"]) == (2, "challenger")
+    assert body["predictions"] == fraud[2].predict(frame).tolist()
     assert [m["loaded"] for m in mlops.deployments.get(deployment["id"])["models"]] == [False, True]
     listed = mlops.deployments.list()["items"][0]["models"]
-    assert [(m["name"], m["loaded"]) for m in listed] == [("churn", False), ("fraud", True)]
+    assert [(m["name"], m["version"], m["challenger_version"], m["loaded"]) for m in listed] == [
+        ("churn", 2, None, False),
+        ("fraud", 1, 2, True),
+    ]
     wait_for(lambda: _counters(url).get(("mlops_model_unloads", "churn")) == 1.0)
+    metadata = {
+        name: httpx.get(f"{url}/models/{name}/metadata", trust_env=False, timeout=30).json()
+        for name in ("churn", "fraud")
+    }
+    assert metadata["fraud"]["batching"]["enabled"] is False
+    assert metadata["churn"]["batching"]["enabled"] is True
+    assert (metadata["fraud"]["challenger"]["version"], metadata["fraud"]["canary_percent"]) == (
+        2,
+        100.0,
+    )
+    # a challenger is per hosted model: the deployment-wide canary route refuses
+    with pytest.raises(InvalidInput) as caught:
+        mlops.deployments.set_canary(deployment["id"], {"version": 1, "percent": 5})
+    assert caught.value.details["field"] == "canary"
 
 
 @pytest.mark.parametrize(

@@ -60,6 +60,7 @@ DOCUMENTED = {
     ("/predict", "post"): (PredictRequest, PredictResponse),
     ("/models/{name}/predict", "post"): (PredictRequest, PredictResponse),
     ("/models/{name}/metadata", "get"): (None, None),
+    ("/models/{name}/invocations", "post"): (None, None),
     ("/feedback", "post"): (FeedbackRequest, FeedbackResponse),
     ("/admin/reload", "post"): (ReloadRequest, ReloadResponse),
     ("/health", "get"): (None, HealthResponse),
@@ -95,6 +96,7 @@ ROUTE_STATUSES = {
     ("/predict", "post"): ("401", "403", "404", "415", "421", "422"),
     ("/models/{name}/predict", "post"): ("401", "403", "404", "415", "421", "422"),
     ("/models/{name}/metadata", "get"): ("401", "403", "404", "421"),
+    ("/models/{name}/invocations", "post"): ("400", "401", "403", "404", "415", "421"),
     ("/feedback", "post"): ("400", "401", "403", "404", "409", "415", "421", "422"),
     ("/admin/reload", "post"): ("401", "403", "404", "409", "415", "421", "422"),
     ("/health", "get"): ("403", "421"),
@@ -133,6 +135,7 @@ PROTOCOL_BODIES = {
 PROTOCOL_BODIES["/v2/models/{name}/versions/{version}/infer"] = PROTOCOL_BODIES[
     "/v2/models/{name}/infer"
 ]
+PROTOCOL_BODIES["/models/{name}/invocations"] = PROTOCOL_BODIES["/invocations"]
 
 
 def create_app(
@@ -380,7 +383,7 @@ def _document_bodies(app: FastAPI) -> None:
         for (path, method), (request_model, response_model) in DOCUMENTED.items():
             operation = document["paths"][path][method]
             family = "oip" if path.startswith("/v2") else "ours"
-            if path in ("/invocations", "/ping"):
+            if path in ("/invocations", "/ping") or path.endswith("/invocations"):
                 family = "mlflow"
             error = errors[family]
             if path in PROTOCOL_BODIES:
@@ -408,7 +411,7 @@ def _document_bodies(app: FastAPI) -> None:
                     "content": {JSON: {"schema": error}},
                 }
             if path in ("/predict", "/feedback", "/metadata", "/invocations") or (
-                path.startswith("/v2/models/") and not path.endswith("/ready")
+                path.startswith(("/v2/models/", "/models/")) and not path.endswith("/ready")
             ):
                 operation["security"] = [{"apiKey": []}, {}]
         document["components"]["securitySchemes"] = {

@@ -35,8 +35,6 @@ from .schemas import FeedbackRequest, ReloadRequest
 from .state import Routing, ServingState
 from .validation import PayloadError
 
-__all__ = ["ADMIN_TOKEN_ENV", "Unavailable", "add_routes", "pick", "score"]
-
 ADMIN_TOKEN_ENV = "MLOPS_SERVING_ADMIN_TOKEN"
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 

@@ -217,7 +217,7 @@ def error_body(path: str, code: str, message: str) -> bytes:
     ``{"error_code", "message"}``, else ours."""
     if _is_oip(path):
         return dumps({"error": message})
-    if path in ("/invocations", "/ping"):
+    if _unscoped(path) in ("/invocations", "/ping"):
         return dumps({"error_code": code.upper(), "message": message})
     return dumps({"error": {"code": code, "message": message}})
 

@@ -17,8 +17,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ModelRequired", "Routing", "ServingState", "Unavailable", "load_model"]
-
 from .batching import BatchStats, MicroBatcher
 from .hosted import HostedModel, ModelRequired, Unavailable
 from .metrics import ServingMetrics

@@ -1,9 +1,16 @@
 import * as React from 'react';
 
 import { IHostedModel } from '../api';
+import { DeploymentDetail } from '../panel/DeploymentDetail';
 import { DeploymentsTab } from '../panel/DeploymentsTab';
 import { HostedModelsTable, loadedLabel } from '../panel/HostedModels';
-import { deployment, deploymentWithStats, page } from './fixtures';
+import {
+  deployment,
+  deploymentWithStats,
+  modelVersionDetail,
+  page,
+  signatureColumn
+} from './fixtures';
 import { fakeServer, reactRoot, waitFor } from './harness';
 
 function hosted(overrides: Partial<IHostedModel> & Pick<IHostedModel, 'name'>): IHostedModel {
@@ -85,6 +92,40 @@ describe('hosted models of a multi-model deployment', () => {
       'v3 (challenger v4)',
       'unloaded'
     ]);
+  });
+
+  it('shows the hosted models in the detail, its curl under /models/{name}, no canary form', async () => {
+    const { serverSettings } = fakeServer({
+      'deployments/dep9': () => multi,
+      'models/churn/versions/1': () =>
+        modelVersionDetail({
+          signature: {
+            input_type: 'dataframe',
+            inputs: [signatureColumn({ name: 'age' })],
+            output: null
+          }
+        })
+    });
+    root.render(
+      <DeploymentDetail
+        serverSettings={serverSettings}
+        active={true}
+        refreshInterval={0}
+        refreshToken={0}
+        deploymentId="dep9"
+        onBack={() => undefined}
+      />
+    );
+    await waitFor(() => expect(q('.jp-mlops-hosted-table')).not.toBeNull());
+    expect(q('.jp-mlops-deployment-models')!.textContent).toBe('churn, fraud');
+    expect(q('[data-hosted-model="fraud"] .jp-mlops-hosted-loaded')!.textContent).toBe(
+      'unloaded'
+    );
+    expect(q('.jp-mlops-canary')).toBeNull();
+    await waitFor(() => expect(q('.jp-mlops-deploy-curl')).not.toBeNull());
+    expect(q('.jp-mlops-deploy-curl')!.textContent).toContain(
+      'http://127.0.0.1:8123/models/churn/predict'
+    );
   });
 
   it('shows nothing for a single-model deployment, and a dash when not asked', () => {

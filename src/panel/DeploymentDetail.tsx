@@ -166,15 +166,26 @@ function DeploymentFacts({
 }): JSX.Element {
   return (
     <dl className="jp-mlops-facts">
-      <dt>Model</dt>
-      <dd>
-        <code>
-          {deployment.model}/{deployment.version}
-        </code>
-        {deployment.follows_alias
-          ? ` (follows @${deployment.follows_alias})`
-          : ''}
-      </dd>
+      {deployment.models?.length ? (
+        <>
+          <dt>Models</dt>
+          <dd className="jp-mlops-deployment-models">
+            {deployment.models.map(hosted => hosted.name).join(', ')}
+          </dd>
+        </>
+      ) : (
+        <>
+          <dt>Model</dt>
+          <dd>
+            <code>
+              {deployment.model}/{deployment.version}
+            </code>
+            {deployment.follows_alias
+              ? ` (follows @${deployment.follows_alias})`
+              : ''}
+          </dd>
+        </>
+      )}
       <dt>Target</dt>
       <dd>{deployment.target}</dd>
       <dt>URL</dt>
