@@ -386,3 +386,51 @@ def test_multi_model_deployments_run_on_the_local_target_only(mlops):
         mlops.deployments.create(None, "docker", config={"models": ["churn/1"]})
     assert caught.value.details["field"] == "config.models"
     assert "local target" in caught.value.message
+
+
+def test_the_cli_deploys_lists_and_shows_the_hosted_models_and_the_magic_predicts(
+    tmp_path, monkeypatch, capsys
+):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from jupyterlab_mlops.cli import main
+
+    monkeypatch.setenv("MLOPS_ROOT_DIR", str(tmp_path))
+    monkeypatch.setenv("MLOPS_DEPLOYMENT_POLL_INTERVAL", "0")
+    monkeypatch.chdir(tmp_path)
+    mlops = MLOps(root_dir=str(tmp_path))
+    with stopping_all(mlops):
+        churn = register_models(mlops, "churn")
+        fraud = register_models(mlops, "fraud")
+        config = json.dumps({"models": ["churn@production", "fraud/2"], "max_loaded_models": 1})
+        root = ["--root-dir", str(tmp_path)]
+        assert main([*root, "deploy", "--config", config, "--json"]) == 0
+        deployment = json.loads(capsys.readouterr().out)
+        assert [m["model_ref"] for m in deployment["models"]] == ["churn@production", "fraud/2"]
+
+        assert main([*root, "deployments", "list"]) == 0
+        table = capsys.readouterr().out
+        assert "churn@production, fraud/2" in table and "1, 2" in table
+        assert main([*root, "deployments", "get", deployment["id"]]) == 0
+        shown = capsys.readouterr().out
+        assert "models:  2 in one process (at most 1 loaded), at /models/{name}/predict" in shown
+        assert "churn@production -> v1  loaded" in shown
+        assert "fraud/2 -> v2  unloaded" in shown
+
+        shell = InteractiveShell.instance()
+        try:
+            shell.run_line_magic("load_ext", "jupyterlab_mlops")
+            frame = churn["X"].head(8)
+            shell.user_ns["df"] = frame
+            result = shell.run_line_magic("mlops", "predict fraud/2 df")
+            assert result["prediction"].tolist() == fraud["models"][2].predict(frame).tolist()
+            result = shell.run_line_magic("mlops", "predict churn@production df")
+            assert result["prediction"].tolist() == churn["models"][1].predict(frame).tolist()
+            capsys.readouterr()
+            shell.run_line_magic("mlops", f"predict {deployment['id']} df")
+            assert "hosts several models: name one of churn@production, fraud/2" in (
+                capsys.readouterr().out
+            )
+        finally:
+            InteractiveShell.clear_instance()
+    mlops.stop()

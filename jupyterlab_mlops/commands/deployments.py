@@ -297,29 +297,46 @@ def key_text(data: dict[str, Any], options: argparse.Namespace, context: Context
 # -- predict (a notebook's DataFrame against an endpoint) -----------------------------------
 
 
-def find_deployment(context: Context, ref: str) -> dict[str, Any]:
-    """The running deployment for a model reference, an id, or a deployment name."""
+def find_endpoint(context: Context, ref: str) -> str:
+    """The prediction URL prefix for a model reference, a deployment id or name: the
+    deployment's URL, or ``{url}/models/{name}`` for a model hosted with others."""
     mlops = context.mlops
     running = mlops.deployments.find(status="running", limit=500)
-    for key in ("id", "model_ref", "name"):
-        for item in running:
-            if item[key] == ref:
-                return item
+    # (deployment, what it serves: itself, or one of its hosted models)
+    served = [(d, h) for d in running for h in (d["models"] or [{**d, "name": d["model"]}])]
+    for key in ("id", "model_ref", "name"):  # a reference names a hosted model; an id a process
+        for item, hosted in served:
+            if key == "model_ref" and hosted["model_ref"] == ref:
+                return _endpoint(item, hosted)
+            if key != "model_ref" and item[key] == ref:
+                return _endpoint(item, None)
     try:
         version = mlops.registry.resolve(str(parse_ref(ref)))
     except (InvalidInput, NotFound):
         version = None
     if version is not None:
-        for item in running:
-            if item["model"] == version["name"] and item["version"] == version["version"]:
-                return item
+        for item, hosted in served:
+            if (hosted["name"], hosted["version"]) == (version["name"], version["version"]):
+                return _endpoint(item, hosted)
     raise NotFound(
         f"no running deployment of {ref!r}: deploy it with {context.spell('deploy', ref)}"
     )
 
 
+def _endpoint(deployment: dict[str, Any], hosted: dict[str, Any] | None) -> str:
+    if not deployment["models"]:
+        return deployment["url"]
+    if hosted is None:
+        names = ", ".join(m["model_ref"] for m in deployment["models"])
+        raise InvalidInput(
+            f"deployment {deployment['name']} hosts several models: name one of {names}"
+        )
+    return f"{deployment['url']}/models/{hosted['name']}"
+
+
 def predict_frame(url: str, frame: Any) -> Any:
-    """POST a DataFrame to ``{url}/predict``; a DataFrame of predictions (and probabilities)."""
+    """POST a DataFrame to ``{url}/predict`` (``url`` may be a hosted model's
+    ``…/models/{name}``); a DataFrame of predictions (and probabilities)."""
     import httpx
     import pandas as pd
 
@@ -351,8 +368,7 @@ def predict_frame(url: str, frame: Any) -> Any:
 
 def predict(context: Context, options: argparse.Namespace) -> Any:
     frame = context.variable(options.variable)
-    deployment = find_deployment(context, options.model)
-    return predict_frame(deployment["url"], frame)
+    return predict_frame(find_endpoint(context, options.model), frame)
 
 
 def predict_text(result: Any, options: argparse.Namespace, context: Context) -> str:
