@@ -96,8 +96,9 @@ class Server:
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
+                output = self.output()  # before stop() closes the file
                 self.stop()
-                raise RuntimeError(f"serving process never became healthy: {self.output()}")
+                raise RuntimeError(f"serving process never became healthy: {output}")
             time.sleep(0.05)
 
     def output(self) -> str:

@@ -5,6 +5,7 @@ configs)."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import numpy as np
@@ -211,6 +212,26 @@ def test_max_loaded_models_unloads_the_least_recently_used_and_reloads_on_demand
         # OIP metadata of an unloaded model loads it too
         assert client.get(f"{url}/v2/models/diabetes").status_code == 200
         assert _loaded(url) == {"cancer": False, "diabetes": True}
+
+        # concurrent requests for both: each evicts the other, none fails, each answer is right
+        expected = {
+            "cancer": cancer.predict(Xc.head(3)).tolist(),
+            "diabetes": diabetes.predict(Xd.head(3)).tolist(),
+        }
+        bodies = {"cancer": _records(Xc.head(3)), "diabetes": _records(Xd.head(3))}
+
+        def send(i: int) -> tuple[str, int, list]:
+            name = ("cancer", "diabetes")[i % 2]
+            with _client() as own:
+                answer = own.post(f"{url}/models/{name}/predict", json=bodies[name])
+            return name, answer.status_code, answer.json().get("predictions")
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(send, range(80)))
+        assert {status for _, status, _ in answers} == {200}
+        for name, _, predictions in answers:
+            np.testing.assert_allclose(predictions, expected[name])
+        assert sum(_loaded(url).values()) == 1
 
 
 def test_the_model_routes_take_the_api_key_and_content_type_checks(two_models, tmp_path):

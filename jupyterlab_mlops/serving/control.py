@@ -31,6 +31,11 @@ async def apply(state: ServingState, spec: dict[str, Any], generation: int) -> N
     ``spec``: ``bundle`` and, when given, ``model`` (the hosted model to swap; default the
     first), ``challenger_bundle``, ``canary_percent``, ``shadow`` (what is left out keeps its
     current value). A hosted model that is not loaded only takes the spec for its next load."""
+    async with state.load_lock:  # not while the same model loads on demand
+        await _apply(state, spec, generation)
+
+
+async def _apply(state: ServingState, spec: dict[str, Any], generation: int) -> None:
     hosted = state.named(spec["model"]) if spec.get("model") else state.default()
     has_challenger = bool(spec.get("challenger_bundle", hosted.challenger_bundle))
     canary = spec.get("canary_percent", hosted.canary_percent) if has_challenger else 0.0

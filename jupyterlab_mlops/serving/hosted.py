@@ -9,7 +9,6 @@ batchers stopped) and loaded again by the next request for it (:meth:`.state.Ser
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 from .bundle import read_metadata
@@ -56,7 +55,6 @@ class HostedModel:
         self.generation = 0
         self.last_used = 0
         self.loads = 0
-        self.lock = asyncio.Lock()  # one load at a time; requests for it wait on the same load
 
     @staticmethod
     def _version_of(bundle: str | None) -> Any:

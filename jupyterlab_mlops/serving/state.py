@@ -119,6 +119,7 @@ class ServingState:
         self.state_dir = Path(state_dir) if state_dir else None
         self.background: set[asyncio.Task] = set()
         self.reload_lock = asyncio.Lock()
+        self.load_lock = asyncio.Lock()  # loads (on demand, hot swaps) one at a time
         self.started = time.time()
         self._ids = itertools.count()
         self._id_prefix = os.urandom(6).hex()
@@ -168,18 +169,18 @@ class ServingState:
         return max([self.generation_floor, *(h.generation for h in self.hosted.values())])
 
     async def use(self, hosted: HostedModel) -> Routing:
-        """``hosted``'s routing for one request: loaded first if it is not (off the loop), the
-        least recently used others unloaded beyond ``max_loaded_models``."""
+        """``hosted``'s routing for one request: loaded first if it is not (off the loop, one
+        load at a time, the least recently used others unloaded first to make room under
+        ``max_loaded_models``)."""
         hosted.last_used = next(self._uses)
         routing = hosted.routing
         if routing is not None:
             return routing
-        async with hosted.lock:
+        async with self.load_lock:
             if hosted.routing is None:
+                self.make_room(hosted)
                 await self.load_hosted(hosted)
-            routing = hosted.routing
-        self.evict(keep=hosted)
-        return routing
+            return hosted.routing
 
     async def load_hosted(self, hosted: HostedModel) -> None:
         """Load ``hosted``'s bundle(s) in a thread and wire them; counted in ``/metrics``."""
@@ -203,14 +204,14 @@ class ServingState:
             self.metrics.model_reloads.labels(hosted.name).inc()
         hosted.loads += 1
 
-    def evict(self, keep: HostedModel) -> None:
-        """Unload the least recently used models beyond ``max_loaded_models`` (not ``keep``);
-        requests that hold one finish on it."""
+    def make_room(self, coming: HostedModel) -> None:
+        """Unload the least recently used models so that ``coming`` fits under
+        ``max_loaded_models``; requests that hold one finish on it."""
         if self.max_loaded is None:
             return
-        others = [h for h in self.hosted.values() if h.routing is not None and h is not keep]
-        excess = len(others) + keep.loaded - self.max_loaded
-        for victim in sorted(others, key=lambda h: h.last_used)[: max(excess, 0)]:
+        loaded = [h for h in self.hosted.values() if h.routing is not None and h is not coming]
+        excess = len(loaded) + 1 - self.max_loaded
+        for victim in sorted(loaded, key=lambda h: h.last_used)[: max(excess, 0)]:
             routing, victim.routing = victim.routing, None
             self.metrics.model_unloads.labels(victim.name).inc()
             self.spawn(self.stop_models(routing))
