@@ -324,6 +324,11 @@ def test_a_multi_model_deployment_follows_each_alias_on_its_own(mlops):
         ("fraud", 2, True),
     ]
     assert "fraud@production from v1 to v2" in shown["status_reason"]
+    # the panel's numbers count every hosted model's prediction log: 5 calls of 40 rows
+    stats = wait_for(
+        lambda: (s := mlops.deployments.get(deployment["id"])["stats"])["predictions"] == 200 and s
+    )
+    assert stats["requests"] == 5 and stats["errors"] == 0
     # a restart serves what the deployment followed to
     restarted = mlops.deployments.restart(deployment["id"], user="ann")
     assert _predict(restarted["url"], "fraud", X)["version"] == 2

@@ -28,7 +28,8 @@ def deployment_stats(deployment: dict[str, Any]) -> dict[str, Any]:
         "p99_ms": None,
         "source": "prediction_log",
     }
-    path = deployment.get("prediction_log")
+    hosted = deployment.get("models") or []  # several models: their logs together
+    path = [m["prediction_log"] for m in hosted] or deployment.get("prediction_log")
     if path:
         result.update(PredictionLog.stats(path))
     if deployment.get("status") == "running" and deployment.get("url"):
