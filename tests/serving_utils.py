@@ -55,7 +55,8 @@ def make_bundle(
 
 
 class Server:
-    """``python -m jupyterlab_mlops.serving`` on a free port, ready when /health answers."""
+    """``python -m jupyterlab_mlops.serving`` on a free port, ready when /health answers
+    (``bundle`` None: the hosted models come from a ``--models-file`` in ``args``)."""
 
     def __init__(
         self, bundle, log_path, *args: str, env: dict | None = None, timeout: float = 60.0
@@ -68,8 +69,7 @@ class Server:
                 sys.executable,
                 "-m",
                 "jupyterlab_mlops.serving",
-                "--bundle",
-                str(bundle),
+                *(["--bundle", str(bundle)] if bundle is not None else []),
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -96,8 +96,9 @@ class Server:
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
+                output = self.output()  # before stop() closes the file
                 self.stop()
-                raise RuntimeError(f"serving process never became healthy: {self.output()}")
+                raise RuntimeError(f"serving process never became healthy: {output}")
             time.sleep(0.05)
 
     def output(self) -> str:

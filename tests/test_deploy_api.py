@@ -163,6 +163,26 @@ async def test_deployment_lifecycle_over_rest(jp_fetch, server_mlops):
             "config",
         ),
         ({"model": "churn/1", "colour": "red"}, 400, "unknown field 'colour'", "colour"),
+        # several models in one process (config.models)
+        (
+            {"config": {"models": ["churn/1", "churn@production"]}},
+            400,
+            "one entry per model",
+            "config.models",
+        ),
+        ({"model": "churn/1", "config": {"models": ["churn/2"]}}, 400, "not both", "model"),
+        (
+            {"target": "docker", "config": {"models": ["churn/1"]}},
+            400,
+            "local target",
+            "config.models",
+        ),
+        (
+            {"config": {"models": [{"model": "churn/1", "shadow": {"version": 0}}]}},
+            400,
+            "greater than or equal to 1",
+            "config.models.0.shadow.version",
+        ),
         ("not json", 400, "not valid JSON", None),
         # what JSON allows but no field takes: a 400 naming the field, never a 500
         ('{"model": "churn/1", "config": {"workers": NaN}}', 400, "finite", "config.workers"),

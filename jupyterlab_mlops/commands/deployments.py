@@ -59,11 +59,32 @@ def _url_html(d: dict[str, Any]) -> str:
     return f"<a href='{url}/docs' target='_blank'>{url}</a>" if url else ""
 
 
+def _hosted(d: dict[str, Any], what: str) -> str:
+    """The model(s) column: the reference, or each hosted model's (``churn@production, …``)."""
+    if not d.get("models"):
+        return str(d["model_ref"] if what == "ref" else d["version"])
+    return ", ".join(str(m["model_ref"] if what == "ref" else m["version"]) for m in d["models"])
+
+
+def _loaded(hosted: dict[str, Any]) -> str:
+    return {True: "loaded", False: "unloaded", None: ""}[hosted.get("loaded")]
+
+
+def hosted_lines(deployment: dict[str, Any]) -> list[str]:
+    """One line per hosted model of a multi-model deployment (none for a single-model one)."""
+    return [
+        f"    {m['name']:<20} {m['model_ref']} -> v{m['version']}"
+        + (f" (challenger v{m['challenger_version']})" if m.get("challenger_version") else "")
+        + (f"  {_loaded(m)}" if m.get("loaded") is not None else "")
+        for m in deployment.get("models") or []
+    ]
+
+
 DEPLOYMENT_COLUMNS = [
     Column("id", lambda d: d["id"]),
     Column("name", lambda d: d["name"]),
-    Column("model", lambda d: d["model_ref"]),
-    Column("version", lambda d: d["version"]),
+    Column("model", lambda d: _hosted(d, "ref")),
+    Column("version", lambda d: _hosted(d, "version")),
     Column("target", lambda d: d["target"]),
     Column("status", lambda d: d["status"]),
     Column("url", lambda d: d["url"] or "", _url_html),
@@ -75,11 +96,18 @@ DEPLOYMENT_COLUMNS = [
 
 
 def summary_text(deployment: dict[str, Any]) -> str:
-    parts = [
-        f"deployment {deployment['id']} ({deployment['name']}): {deployment['status']}",
-        f"  model:   {deployment['model_ref']} -> v{deployment['version']}",
-        f"  target:  {deployment['target']}",
-    ]
+    parts = [f"deployment {deployment['id']} ({deployment['name']}): {deployment['status']}"]
+    if deployment.get("models"):
+        limit = (deployment.get("config") or {}).get("max_loaded_models")
+        parts.append(
+            f"  models:  {len(deployment['models'])} in one process"
+            + (f" (at most {limit} loaded)" if limit else "")
+            + ", at /models/{name}/predict"
+        )
+        parts += hosted_lines(deployment)
+    else:
+        parts.append(f"  model:   {deployment['model_ref']} -> v{deployment['version']}")
+    parts.append(f"  target:  {deployment['target']}")
     for key in ("url", "image"):
         if deployment.get(key):
             parts.append(f"  {key + ':':<8} {deployment[key]}")
@@ -89,9 +117,19 @@ def summary_text(deployment: dict[str, Any]) -> str:
 
 
 def card_html(deployment: dict[str, Any], options: Any = None, context: Any = None) -> Html:
+    hosted = deployment.get("models") or []
+    models = [
+        f"{m['name']}: {m['model_ref']} → v{m['version']}"
+        + (f" ({_loaded(m)})" if m.get("loaded") is not None else "")
+        for m in hosted
+    ]
     pairs: list[tuple[str, Any]] = [
         ("deployment", f"{deployment['id']} ({deployment['name']})"),
-        ("model", f"{deployment['model_ref']} → v{deployment['version']}"),
+        (
+            ("models", "; ".join(models))
+            if hosted
+            else ("model", f"{deployment['model_ref']} → v{deployment['version']}")
+        ),
         ("target", deployment["target"]),
         ("status", deployment["status"]),
         ("url", Html(_url_html(deployment))),
@@ -109,7 +147,8 @@ def card_html(deployment: dict[str, Any], options: Any = None, context: Any = No
 def deploy(context: Context, options: argparse.Namespace) -> dict[str, Any]:
     config = parse_json(options.serving_config, "--serving-config")
     target = options.target or context.defaults.deploy_target
-    with progress.status_line(f"deploying {options.model} ({target})") as on_progress:
+    what = options.model or "the models of --serving-config"
+    with progress.status_line(f"deploying {what} ({target})") as on_progress:
         return context.mlops.deployments.create(
             options.model,
             target,
@@ -258,29 +297,46 @@ def key_text(data: dict[str, Any], options: argparse.Namespace, context: Context
 # -- predict (a notebook's DataFrame against an endpoint) -----------------------------------
 
 
-def find_deployment(context: Context, ref: str) -> dict[str, Any]:
-    """The running deployment for a model reference, an id, or a deployment name."""
+def find_endpoint(context: Context, ref: str) -> str:
+    """The prediction URL prefix for a model reference, a deployment id or name: the
+    deployment's URL, or ``{url}/models/{name}`` for a model hosted with others."""
     mlops = context.mlops
     running = mlops.deployments.find(status="running", limit=500)
-    for key in ("id", "model_ref", "name"):
-        for item in running:
-            if item[key] == ref:
-                return item
+    # (deployment, what it serves: itself, or one of its hosted models)
+    served = [(d, h) for d in running for h in (d["models"] or [{**d, "name": d["model"]}])]
+    for key in ("id", "model_ref", "name"):  # a reference names a hosted model; an id a process
+        for item, hosted in served:
+            if key == "model_ref" and hosted["model_ref"] == ref:
+                return _endpoint(item, hosted)
+            if key != "model_ref" and item[key] == ref:
+                return _endpoint(item, None)
     try:
         version = mlops.registry.resolve(str(parse_ref(ref)))
     except (InvalidInput, NotFound):
         version = None
     if version is not None:
-        for item in running:
-            if item["model"] == version["name"] and item["version"] == version["version"]:
-                return item
+        for item, hosted in served:
+            if (hosted["name"], hosted["version"]) == (version["name"], version["version"]):
+                return _endpoint(item, hosted)
     raise NotFound(
         f"no running deployment of {ref!r}: deploy it with {context.spell('deploy', ref)}"
     )
 
 
+def _endpoint(deployment: dict[str, Any], hosted: dict[str, Any] | None) -> str:
+    if not deployment["models"]:
+        return deployment["url"]
+    if hosted is None:
+        names = ", ".join(m["model_ref"] for m in deployment["models"])
+        raise InvalidInput(
+            f"deployment {deployment['name']} hosts several models: name one of {names}"
+        )
+    return f"{deployment['url']}/models/{hosted['name']}"
+
+
 def predict_frame(url: str, frame: Any) -> Any:
-    """POST a DataFrame to ``{url}/predict``; a DataFrame of predictions (and probabilities)."""
+    """POST a DataFrame to ``{url}/predict`` (``url`` may be a hosted model's
+    ``…/models/{name}``); a DataFrame of predictions (and probabilities)."""
     import httpx
     import pandas as pd
 
@@ -312,8 +368,7 @@ def predict_frame(url: str, frame: Any) -> Any:
 
 def predict(context: Context, options: argparse.Namespace) -> Any:
     frame = context.variable(options.variable)
-    deployment = find_deployment(context, options.model)
-    return predict_frame(deployment["url"], frame)
+    return predict_frame(find_endpoint(context, options.model), frame)
 
 
 def predict_text(result: Any, options: argparse.Namespace, context: Context) -> str:
@@ -330,7 +385,13 @@ COMMANDS = [
         "Deploy a registered model (churn@production, churn/3).",
         deploy,
         (
-            arg("model", help="Model reference: name@alias, name/version or name."),
+            arg(
+                "model",
+                nargs="?",
+                default=None,
+                help="Model reference: name@alias, name/version or name (none when "
+                '--serving-config has "models": several in one process).',
+            ),
             arg(
                 "--target",
                 choices=DEPLOY_TARGETS,
@@ -345,7 +406,8 @@ COMMANDS = [
                 default=None,
                 metavar="JSON",
                 help='Serving options, e.g. \'{"workers": 2, "canary": {"version": 4, '
-                '"percent": 10}}\'.',
+                '"percent": 10}}\', or several models: \'{"models": ["churn@production", '
+                '"fraud/3"], "max_loaded_models": 1}\'.',
             ),
         ),
         description="Serve a model version locally, in a container or as Kubernetes manifests. "

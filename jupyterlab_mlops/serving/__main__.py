@@ -1,10 +1,14 @@
 """``python -m jupyterlab_mlops.serving``: the serving process that deployers start.
 
-    python -m jupyterlab_mlops.serving --bundle DIR --host 127.0.0.1 --port P \\
-        --prediction-log PATH [--challenger-bundle DIR --canary-percent N | --shadow] \\
+    python -m jupyterlab_mlops.serving (--bundle DIR | --models-file JSON) --host 127.0.0.1 \\
+        --port P --prediction-log PATH [--challenger-bundle DIR --canary-percent N | --shadow] \\
         [--max-latency-ms N --max-batch-rows N] [--no-batching] [--workers N] \\
         [--extra-columns ignore|reject] [--unknown-categories accept|reject|JSON]
         [--max-string-length N] [--security-file PATH] [--access-log] [--trust]
+
+``--models-file``: several hosted models, ``{"models": [{"bundle", "challenger_bundle",
+"canary_percent", "shadow", "batching", "prediction_log", "ref"}, ...], "max_loaded_models":
+N}`` (the deployer writes it), each answering ``/models/{name}/…``.
 
 Exit status 2 with a one-line message when the bundle cannot be served (missing, corrupt,
 untrusted). The admin reload route is enabled by the ``MLOPS_SERVING_ADMIN_TOKEN`` variable.
@@ -29,7 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m jupyterlab_mlops.serving",
         description="Serve one model bundle over HTTP (FastAPI + uvicorn).",
     )
-    parser.add_argument("--bundle", required=True, help="serving bundle directory")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--bundle", help="serving bundle directory")
+    source.add_argument(
+        "--models-file", help="JSON list of the hosted models (several models in one process)"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument(
@@ -108,6 +116,8 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         parser.error("--canary-percent must be between 0 and 100")
     if (args.canary_percent or args.shadow) and not args.challenger_bundle:
         parser.error("--canary-percent and --shadow need --challenger-bundle")
+    if args.models_file and args.challenger_bundle:
+        parser.error("--challenger-bundle goes with --bundle (with --models-file: per model)")
     if args.workers < 1:
         parser.error("--workers must be at least 1")
     if args.max_batch_rows < 1:
@@ -170,7 +180,32 @@ def main(argv: list[str] | None = None) -> int:
         "timeout_graceful_shutdown": 30,
         "server_header": False,
     }
-    bundle = os.path.abspath(args.bundle)
+    if args.models_file:
+        try:
+            hosting = _read_models_file(args.models_file)
+        except (OSError, ValueError, MLOpsError) as err:
+            message = err.message if isinstance(err, MLOpsError) else str(err)
+            print(f"error: --models-file: {message}", file=sys.stderr)
+            return 2
+        settings.update(hosting)
+        bundle = None
+    else:
+        bundle = os.path.abspath(args.bundle)
+    if args.workers == 1 and bundle is None:
+        import uvicorn
+
+        from .app import create_app
+
+        try:
+            app = create_app(None, **settings)
+        except MLOpsError as err:
+            print(f"error: {err.message}", file=sys.stderr)
+            return 2
+        except (OSError, ValueError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        uvicorn.run(app, **common)
+        return 0
     if args.workers == 1:
         from .model import ServedModel
 
@@ -206,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     from .bundle import read_metadata
 
     try:
-        read_metadata(bundle)
+        if bundle is not None:
+            read_metadata(bundle)
         if settings["challenger_bundle"]:
             read_metadata(settings["challenger_bundle"])
     except MLOpsError as err:
@@ -230,6 +266,31 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(state_dir, ignore_errors=True)
     return 0
+
+
+def _read_models_file(path: str) -> dict:
+    """The ``models`` and ``max_loaded_models`` settings from ``--models-file``; every bundle
+    is checked to exist (metadata read) before the server starts."""
+    from .bundle import read_metadata
+
+    with open(path, encoding="utf-8") as handle:
+        hosting = json.load(handle)
+    models = hosting.get("models") if isinstance(hosting, dict) else None
+    if not isinstance(models, list) or not models:
+        raise ValueError('expected {"models": [{"bundle": DIR, ...}, ...]}')
+    for index, spec in enumerate(models):
+        if not isinstance(spec, dict) or not spec.get("bundle"):
+            raise ValueError(f"models[{index}] needs a bundle")
+        for key in ("bundle", "challenger_bundle", "prediction_log"):
+            if spec.get(key):
+                spec[key] = os.path.abspath(spec[key])
+        read_metadata(spec["bundle"])
+        if spec.get("challenger_bundle"):
+            read_metadata(spec["challenger_bundle"])
+    limit = hosting.get("max_loaded_models")
+    if limit is not None and (not isinstance(limit, int) or limit < 1):
+        raise ValueError("max_loaded_models must be a positive integer")
+    return {"models": models, "max_loaded_models": limit}
 
 
 if __name__ == "__main__":

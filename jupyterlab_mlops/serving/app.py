@@ -1,4 +1,4 @@
-"""The serving app (FastAPI): one model version, loaded once, answering ``/predict`` in batches.
+"""The serving app (FastAPI): one model (or several, by name), answering ``/predict`` in batches.
 
 :func:`create_app` loads the bundle(s) (sha256-verified), builds the shared state
 (:mod:`.state`), installs the routes (:mod:`.routes`) and the error handlers, and runs the
@@ -31,6 +31,7 @@ from ..errors import MLOpsError
 from . import control
 from .batching import DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_LATENCY_MS
 from .bundle import read_metadata
+from .hosted import HostedModel
 from .jsonio import JSON, error_response, json_response
 from .prediction_log import PredictionLog
 from .protocols import add_protocol_routes
@@ -57,6 +58,9 @@ CONFIG_ENV = "MLOPS_SERVING_CONFIG"
 # route -> (request model, response model) in the OpenAPI document
 DOCUMENTED = {
     ("/predict", "post"): (PredictRequest, PredictResponse),
+    ("/models/{name}/predict", "post"): (PredictRequest, PredictResponse),
+    ("/models/{name}/metadata", "get"): (None, None),
+    ("/models/{name}/invocations", "post"): (None, None),
     ("/feedback", "post"): (FeedbackRequest, FeedbackResponse),
     ("/admin/reload", "post"): (ReloadRequest, ReloadResponse),
     ("/health", "get"): (None, HealthResponse),
@@ -80,7 +84,8 @@ STATUSES = {
     "400": "A non-finite label / protocol routes: invalid input, or not ready yet",
     "401": "Missing or unknown API key (or admin token)",
     "403": "Cross-origin request from an origin not in allowed_origins (or admin not on loopback)",
-    "404": "Unknown prediction id / the admin API is disabled / a bundle that does not exist",
+    "404": "Unknown prediction id or model / several models hosted (use /models/{name}/…) / the "
+    "admin API is disabled / a bundle that does not exist",
     "409": "This server keeps no prediction log / a bundle that cannot be loaded",
     "415": "The body is not of a Content-Type the route takes (application/json)",
     "421": "The Host header names neither this server nor one of allowed_hosts",
@@ -88,13 +93,16 @@ STATUSES = {
     "503": "The model is still loading",
 }
 ROUTE_STATUSES = {
-    ("/predict", "post"): ("401", "403", "415", "421", "422"),
+    ("/predict", "post"): ("401", "403", "404", "415", "421", "422"),
+    ("/models/{name}/predict", "post"): ("401", "403", "404", "415", "421", "422"),
+    ("/models/{name}/metadata", "get"): ("401", "403", "404", "421"),
+    ("/models/{name}/invocations", "post"): ("400", "401", "403", "404", "415", "421"),
     ("/feedback", "post"): ("400", "401", "403", "404", "409", "415", "421", "422"),
     ("/admin/reload", "post"): ("401", "403", "404", "409", "415", "421", "422"),
     ("/health", "get"): ("403", "421"),
-    ("/metadata", "get"): ("401", "403", "421"),
+    ("/metadata", "get"): ("401", "403", "404", "421"),
     ("/metrics", "get"): ("403", "421"),
-    ("/invocations", "post"): ("400", "401", "403", "415", "421"),
+    ("/invocations", "post"): ("400", "401", "403", "404", "415", "421"),
     ("/ping", "get"): ("403", "421", "503"),
     ("/v2/health/live", "get"): ("403", "421"),
     ("/v2/health/ready", "get"): ("400", "403", "421"),
@@ -127,10 +135,11 @@ PROTOCOL_BODIES = {
 PROTOCOL_BODIES["/v2/models/{name}/versions/{version}/infer"] = PROTOCOL_BODIES[
     "/v2/models/{name}/infer"
 ]
+PROTOCOL_BODIES["/models/{name}/invocations"] = PROTOCOL_BODIES["/invocations"]
 
 
 def create_app(
-    bundle_dir: str | os.PathLike,
+    bundle_dir: str | os.PathLike | None,
     *,
     prediction_log: str | os.PathLike | PredictionLog | None,
     challenger_bundle: str | os.PathLike | None = None,
@@ -151,10 +160,17 @@ def create_app(
     security_file: str | os.PathLike | None = None,
     bind_host: str = "127.0.0.1",
     loading: Future | None = None,
+    models: list[dict[str, Any]] | None = None,
+    max_loaded_models: int | None = None,
 ) -> FastAPI:
     """Build the app; the model(s) are loaded (sha256-verified) here, once, or — ``loading``,
     from :meth:`ServedModel.start_loading` — in a thread while the server starts (ready when
     they are loaded).
+
+    ``models``: several hosted models instead of ``bundle_dir`` (and its challenger), each
+    ``{"bundle", "challenger_bundle", "canary_percent", "shadow", "batching",
+    "prediction_log", "ref"}``; the first ``max_loaded_models`` (default: all) are loaded at
+    start, the others on their first request.
 
     ``access_log`` is recorded for ``/metadata``; the uvicorn runner applies it.
     ``security_file``/``bind_host``: the Host/Origin/API-key policy (:mod:`.security`).
@@ -171,7 +187,13 @@ def create_app(
         "unknown_categories": unknown_categories,
         "max_string_length": max_string_length,
     }
-    if loading is None:  # loaded here, at once
+    if models is not None:
+        if not models:
+            raise ValueError("models needs at least one entry")
+        bundle_dir = models[0]["bundle"]
+    elif bundle_dir is None:
+        raise ValueError("give bundle_dir or models")
+    if loading is None and models is None:  # loaded here, at once
         loading = Future()
         loading.set_result(
             [
@@ -184,7 +206,6 @@ def create_app(
     if log is not None and not isinstance(log, PredictionLog):
         log = PredictionLog(log, flush_interval=log_flush_interval)
     state = ServingState(
-        None,
         log,
         max_latency_ms=max_latency_ms,
         max_batch_rows=max_batch_rows,
@@ -197,29 +218,51 @@ def create_app(
         workers=workers,
         state_dir=state_dir or os.environ.get(STATE_DIR_ENV) or None,
     )
+    if models is None:
+        state.host(
+            HostedModel(
+                str(bundle_dir),
+                challenger_bundle=str(challenger_bundle) if challenger_bundle else None,
+                canary_percent=float(canary_percent),
+                shadow=shadow,
+                log=log,
+            )
+        )
+    else:
+        _host_models(state, models, log, log_flush_interval)
+        state.max_loaded = max_loaded_models
 
-    async def become_ready() -> None:
-        try:
-            models = await asyncio.wrap_future(loading)
-        except Exception as err:  # noqa: BLE001 - verified, yet it would not deserialise
-            message = err.message if isinstance(err, MLOpsError) else f"{type(err).__name__}: {err}"
-            print(f"error: {message}", file=sys.stderr, flush=True)
-            os._exit(2)  # nothing was served or logged yet; the deployer sees status 2
-        champion, challenger = models[0], (models[1] if len(models) > 1 else None)
+    async def load_single() -> None:
+        served = await asyncio.wrap_future(loading)
+        champion, challenger = served[0], (served[1] if len(served) > 1 else None)
         state.attach(champion, "champion")
         if challenger is not None:
             state.attach(challenger, "challenger")
         state.routing = Routing(champion, challenger, float(canary_percent), shadow)
         state.start_models(state.routing)
+        state.count_load(state.default())
+
+    async def load_several() -> None:
+        for hosted in list(state.hosted.values())[: state.max_loaded]:
+            await state.load_hosted(hosted)
+
+    async def become_ready() -> None:
+        try:
+            await (load_single() if models is None else load_several())
+        except Exception as err:  # noqa: BLE001 - verified, yet it would not deserialise
+            message = err.message if isinstance(err, MLOpsError) else f"{type(err).__name__}: {err}"
+            print(f"error: {message}", file=sys.stderr, flush=True)
+            os._exit(2)  # nothing was served or logged yet; the deployer sees status 2
         state.ready.set()
-        for served in state.routing.models():  # the first requests do not pay for lazy imports
-            state.spawn(asyncio.to_thread(served.warm_up))
+        for hosted in state.hosted.values():  # the first requests do not pay for lazy imports
+            for served in hosted.routing.models() if hosted.routing is not None else ():
+                state.spawn(asyncio.to_thread(served.warm_up))
         if state.workers > 1 and state.state_dir is not None:
             state.spawn(control.follow_control_file(state))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if loading.done():
+        if loading is not None and loading.done():
             await become_ready()
         else:  # the server answers (/health: loading) while the bundle deserialises
             state.spawn(become_ready())
@@ -233,9 +276,11 @@ def create_app(
             for task in list(state.background):
                 task.cancel()
             if state.is_ready():
-                await state.stop_models(state.routing)
-            if state.log is not None:
-                await asyncio.to_thread(state.log.close)
+                for hosted in state.hosted.values():
+                    if hosted.routing is not None:
+                        await state.stop_models(hosted.routing)
+            for _, hosted_log in state.logs():
+                await asyncio.to_thread(hosted_log.close)
 
     described = read_metadata(bundle_dir)
     app = FastAPI(
@@ -254,6 +299,32 @@ def create_app(
     add_protocol_routes(app, state)
     _document_bodies(app)
     return app
+
+
+def _host_models(
+    state: ServingState,
+    models: list[dict[str, Any]],
+    first_log: PredictionLog | None,
+    flush_interval: float,
+) -> None:
+    """Each entry a hosted model with its own prediction log (the first one's is the
+    process's ``prediction_log``: the deployment's stream, which its drift monitor reads)."""
+    for index, spec in enumerate(models):
+        log = first_log if index == 0 else None
+        if index and first_log is not None and spec.get("prediction_log"):
+            log = PredictionLog(spec["prediction_log"], flush_interval=flush_interval)
+        hosted = HostedModel(
+            spec["bundle"],
+            challenger_bundle=spec.get("challenger_bundle"),
+            canary_percent=float(spec.get("canary_percent") or 0),
+            shadow=bool(spec.get("shadow")),
+            batching=spec.get("batching"),
+            log=log,
+            ref=spec.get("ref"),
+        )
+        if hosted.name in state.hosted:
+            raise ValueError(f"models[{index}]: model {hosted.name!r} is hosted twice")
+        state.host(hosted)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -312,7 +383,7 @@ def _document_bodies(app: FastAPI) -> None:
         for (path, method), (request_model, response_model) in DOCUMENTED.items():
             operation = document["paths"][path][method]
             family = "oip" if path.startswith("/v2") else "ours"
-            if path in ("/invocations", "/ping"):
+            if path in ("/invocations", "/ping") or path.endswith("/invocations"):
                 family = "mlflow"
             error = errors[family]
             if path in PROTOCOL_BODIES:
@@ -340,7 +411,7 @@ def _document_bodies(app: FastAPI) -> None:
                     "content": {JSON: {"schema": error}},
                 }
             if path in ("/predict", "/feedback", "/metadata", "/invocations") or (
-                path.startswith("/v2/models/") and not path.endswith("/ready")
+                path.startswith(("/v2/models/", "/models/")) and not path.endswith("/ready")
             ):
                 operation["security"] = [{"apiKey": []}, {}]
         document["components"]["securitySchemes"] = {

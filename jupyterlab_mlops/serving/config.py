@@ -15,12 +15,14 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..errors import InvalidInput
+from ..refs import parse_ref
 from ..schemas import Schema, check_values
 
 TARGETS = ("local", "docker", "kubernetes")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}$"
 NAME_RE = re.compile(NAME_PATTERN)
 MAX_VERSION = 10**9
+MAX_MODELS = 100
 
 Version = Annotated[int, Field(ge=1, le=MAX_VERSION, description="A registered version number")]
 HOST_PATTERN = r"^(\*|\.?[A-Za-z0-9_]([A-Za-z0-9_.\-]{0,252})?)$"
@@ -66,8 +68,90 @@ class ShadowSplit(Schema):
     version: Version
 
 
+def _absent_if_empty(value: Any) -> Any:
+    # ``{}`` has always meant "not set" here (the panel sends it to clear a split).
+    return None if value == {} else value
+
+
+def _batching_flag(value: Any) -> Any:
+    return {"enabled": value} if isinstance(value, bool) else value
+
+
+def _clean_batching(batching: BatchingConfig) -> dict[str, Any] | bool:
+    return batching.model_dump(exclude={"enabled"}) if batching.enabled else False
+
+
+class ModelEntry(Schema):
+    """One model a multi-model deployment hosts, routed by its registered name
+    (``/models/{name}/predict``), with its own challenger and batching."""
+
+    model: str = Field(
+        min_length=1,
+        max_length=512,
+        description="A model reference: churn@production (follows the alias) or churn/3",
+    )
+    canary: CanarySplit | None = None
+    shadow: ShadowSplit | None = None
+    batching: BatchingConfig | None = Field(
+        None,
+        description="This model's batching (default: the deployment's)",
+        json_schema_extra=_or_boolean,
+    )
+
+    @field_validator("canary", "shadow", "batching", mode="before")
+    @classmethod
+    def _empty_is_absent(cls, value: Any) -> Any:
+        return _absent_if_empty(value)
+
+    @field_validator("batching", mode="before")
+    @classmethod
+    def _batching_flag(cls, value: Any) -> Any:
+        return _batching_flag(value)
+
+    @field_validator("model")
+    @classmethod
+    def _a_reference(cls, value: str) -> str:
+        try:
+            return str(parse_ref(value))
+        except InvalidInput as err:
+            raise ValueError(err.message) from None
+
+    @model_validator(mode="after")
+    def _one_challenger(self) -> ModelEntry:
+        if self.canary is not None and self.shadow is not None:
+            raise ValueError("canary and shadow are exclusive: choose one")
+        return self
+
+    @property
+    def name(self) -> str:
+        """The registered model's name: the entry's route."""
+        return parse_ref(self.model).name
+
+    def clean(self) -> dict[str, Any]:
+        clean = self.model_dump(exclude_none=True)
+        if self.batching is not None:
+            clean["batching"] = _clean_batching(self.batching)
+        return clean
+
+
 class DeploymentConfig(Schema):
     """How a deployment serves: batching, workers, challenger, extra columns, cluster sizing."""
+
+    models: list[ModelEntry] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_MODELS,
+        description='Several models in one process: ["churn@production", "fraud/3", '
+        '{"model": ..., "canary"|"shadow"|"batching": ...}], each routed by its name '
+        "(/models/{name}/predict); instead of the request's model",
+    )
+    max_loaded_models: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_MODELS,
+        description="With models: how many stay loaded at most (least recently used unloaded, "
+        "reloaded on demand; default: all)",
+    )
 
     batching: BatchingConfig | None = Field(
         None,
@@ -120,14 +204,31 @@ class DeploymentConfig(Schema):
     @field_validator("canary", "shadow", "batching", mode="before")
     @classmethod
     def _empty_is_absent(cls, value: Any) -> Any:
-        # ``{}`` has always meant "not set" here (the panel sends it to clear a split).
-        return None if value == {} else value
+        return _absent_if_empty(value)
 
     @field_validator("batching", mode="before")
     @classmethod
     def _batching_flag(cls, value: Any) -> Any:
-        if isinstance(value, bool):
-            return {"enabled": value}
+        return _batching_flag(value)
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _references(cls, value: Any) -> Any:
+        if isinstance(value, list):  # "churn@production" is {"model": "churn@production"}
+            return [{"model": item} if isinstance(item, str) else item for item in value]
+        return value
+
+    @field_validator("models")
+    @classmethod
+    def _one_entry_per_model(cls, value: list[ModelEntry] | None) -> list[ModelEntry] | None:
+        seen: dict[str, int] = {}
+        for index, entry in enumerate(value or ()):
+            if entry.name in seen:
+                raise ValueError(
+                    f"models[{index}]: model {entry.name!r} is already models[{seen[entry.name]}] "
+                    "(one entry per model: a second version is a canary or shadow)"
+                )
+            seen[entry.name] = index
         return value
 
     @field_validator("restart_policy", mode="before")
@@ -145,10 +246,27 @@ class DeploymentConfig(Schema):
         """The stored form: unset parts left out, ``batching`` either ``false`` or both limits."""
         clean = self.model_dump(exclude_none=True)
         if self.batching is not None:
-            clean["batching"] = (
-                self.batching.model_dump(exclude={"enabled"}) if self.batching.enabled else False
-            )
+            clean["batching"] = _clean_batching(self.batching)
+        if self.models is not None:
+            clean["models"] = [entry.clean() for entry in self.models]
         return clean
+
+    def check_models(self) -> None:
+        """What a multi-model config cannot also hold; a 400 naming the field."""
+        if self.models is None:
+            if self.max_loaded_models is not None:
+                raise InvalidInput(
+                    "config.max_loaded_models needs config.models (several models)",
+                    details={"field": "config.max_loaded_models"},
+                )
+            return
+        for key in ("canary", "shadow"):
+            if getattr(self, key) is not None:
+                raise InvalidInput(
+                    f"config.{key} names no model in a multi-model deployment: give it per "
+                    f"entry, config.models[i].{key}",
+                    details={"field": f"config.{key}"},
+                )
 
 
 class CanaryUpdate(Schema):
@@ -239,9 +357,10 @@ def clean_config(config: Any) -> dict[str, Any]:
     """A create/canary ``config`` object checked and in its stored form; 400 naming the field."""
     if config is None:
         return {}
-    if isinstance(config, DeploymentConfig):
-        return config.clean()
-    return parse_nested(DeploymentConfig, config, "config").clean()
+    if not isinstance(config, DeploymentConfig):
+        config = parse_nested(DeploymentConfig, config, "config")
+    config.check_models()
+    return config.clean()
 
 
 def parse_canary(canary: Any) -> CanaryUpdate:

@@ -28,9 +28,26 @@ ACK_TIMEOUT = 60.0
 async def apply(state: ServingState, spec: dict[str, Any], generation: int) -> None:
     """Load the new model(s) off the loop, then switch with one assignment: no request fails.
 
-    ``spec``: ``bundle`` and, when given, ``challenger_bundle``, ``canary_percent``,
-    ``shadow`` (what is left out keeps its current value)."""
-    old = state.routing
+    ``spec``: ``bundle`` and, when given, ``model`` (the hosted model to swap; default the
+    first), ``challenger_bundle``, ``canary_percent``, ``shadow`` (what is left out keeps its
+    current value). A hosted model that is not loaded only takes the spec for its next load."""
+    async with state.load_lock:  # not while the same model loads on demand
+        await _apply(state, spec, generation)
+
+
+async def _apply(state: ServingState, spec: dict[str, Any], generation: int) -> None:
+    hosted = state.named(spec["model"]) if spec.get("model") else state.default()
+    has_challenger = bool(spec.get("challenger_bundle", hosted.challenger_bundle))
+    canary = spec.get("canary_percent", hosted.canary_percent) if has_challenger else 0.0
+    shadow = spec.get("shadow", hosted.shadow) if has_challenger else False
+    if canary and shadow:
+        raise payload_error("choose canary_percent or shadow, not both", "shadow")
+    old = hosted.routing
+    if old is None:
+        hosted.configure(spec)
+        hosted.generation = generation
+        write_ack(state, generation)
+        return
     champion = await asyncio.to_thread(state.load, spec["bundle"])
     await asyncio.to_thread(champion.warm_up)  # the first request after the switch is not slow
     challenger = old.challenger
@@ -38,18 +55,14 @@ async def apply(state: ServingState, spec: dict[str, Any], generation: int) -> N
         challenger = None
         if spec["challenger_bundle"]:
             challenger = await asyncio.to_thread(state.load, spec["challenger_bundle"])
-    canary = spec.get("canary_percent", old.canary_percent)
-    shadow = spec.get("shadow", old.shadow)
-    if challenger is None:
-        canary, shadow = 0.0, False
-    if canary and shadow:
-        raise payload_error("choose canary_percent or shadow, not both", "shadow")
-    state.attach(champion, "champion")
+    hosted.configure(spec)
+    state.attach(champion, "champion", hosted.batching)
     if challenger is not None and challenger is not old.challenger:
-        state.attach(challenger, "challenger")
+        state.attach(challenger, "challenger", hosted.batching)
     new = Routing(champion, challenger, canary, shadow, generation)
     state.start_models(new)
-    state.routing = new  # the switch: requests that already hold `old` finish on it
+    hosted.routing = new  # the switch: requests that already hold `old` finish on it
+    hosted.generation = generation
     state.spawn(state.stop_models(old, keep=(challenger,)))
     write_ack(state, generation)
 
@@ -57,7 +70,7 @@ async def apply(state: ServingState, spec: dict[str, Any], generation: int) -> N
 async def reload(state: ServingState, spec: dict[str, Any]) -> tuple[int, int]:
     """Apply ``spec`` here and (with several workers) everywhere: (generation, workers switched)."""
     async with state.reload_lock:
-        generation = max(state.routing.generation, control_generation(state)) + 1
+        generation = max(state.generation(), control_generation(state)) + 1
         await apply(state, spec, generation)
         if state.workers > 1 and state.state_dir is not None:
             write_control(state, {**spec, "generation": generation})
@@ -115,14 +128,14 @@ async def follow_control_file(state: ServingState) -> None:
     while True:
         await asyncio.sleep(FOLLOW_INTERVAL)
         generation = control_generation(state)
-        if generation <= state.routing.generation:
+        if generation <= state.generation():
             continue
         async with state.reload_lock:
-            if generation <= state.routing.generation:
+            if generation <= state.generation():
                 continue
             try:
                 spec = json.loads(path.read_text())
                 await apply(state, spec, generation)
             except Exception as err:  # noqa: BLE001 - keep serving the current model
-                state.routing.generation = generation  # do not retry a broken bundle forever
+                state.generation_floor = generation  # do not retry a broken bundle forever
                 print(f"mlops serving: reload to generation {generation} failed: {err}", flush=True)

@@ -1,4 +1,5 @@
-"""Prometheus metrics of a serving process, labelled by model, version and variant.
+"""Prometheus metrics of a serving process, labelled by model, version and variant (and the
+loads, unloads and reloads of each hosted model, by model).
 
 With several uvicorn workers the CLI sets ``PROMETHEUS_MULTIPROC_DIR`` before the workers start,
 so every worker writes its samples there and ``/metrics`` (answered by any worker) aggregates all
@@ -107,6 +108,24 @@ class ServingMetrics:
             "mlops_unknown_categories",
             "Input values of a category the model's signature does not list, by column.",
             ("model", "column"),
+            **kwargs,
+        )
+
+        # hosted models loaded (at start or on demand), unloaded (least recently used beyond
+        # max_loaded_models) and loaded again after an unload
+        self.model_loads = Counter(
+            "mlops_model_loads", "Times a hosted model was loaded.", ("model",), **kwargs
+        )
+        self.model_unloads = Counter(
+            "mlops_model_unloads",
+            "Times a hosted model was unloaded (max_loaded_models).",
+            ("model",),
+            **kwargs,
+        )
+        self.model_reloads = Counter(
+            "mlops_model_reloads",
+            "Times a hosted model was loaded again after an unload.",
+            ("model",),
             **kwargs,
         )
 

@@ -468,36 +468,49 @@ class PredictionLog:
         return int(self._query("SELECT COUNT(*) FROM feedback", [])[0][0])
 
     @staticmethod
-    def stats(path: str | os.PathLike, *, last_n: int = STATS_ROWS) -> dict[str, Any]:
-        """``{"predictions", "p50_ms", "p99_ms"}`` of the log at ``path`` (latencies of the
-        newest ``last_n`` rows), read-only: a missing or unreadable file gives ``{}``."""
-        if not Path(path).is_file():
+    def stats(
+        path: str | os.PathLike | Sequence[str | os.PathLike], *, last_n: int = STATS_ROWS
+    ) -> dict[str, Any]:
+        """``{"predictions", "p50_ms", "p99_ms"}`` of the log at ``path`` — or of several logs
+        together (the hosted models of one process) — latencies of the newest ``last_n`` rows
+        of each, read-only: a missing or unreadable file counts nothing (``{}`` if none can
+        be read)."""
+        paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+        read = [r for r in (_count_and_latencies(p, last_n) for p in paths) if r is not None]
+        if not read:
             return {}
-        try:
-            connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)
-        except sqlite3.Error:
-            return {}
-        try:
-            count = connection.execute("SELECT count(*) FROM predictions").fetchone()[0]
-            latencies = [
-                row[0]
-                for row in connection.execute(
-                    "SELECT latency_ms FROM predictions WHERE latency_ms IS NOT NULL "
-                    "ORDER BY ts DESC LIMIT ?",
-                    (int(last_n),),
-                )
-            ]
-        except sqlite3.Error:
-            return {}
-        finally:
-            connection.close()
-        out: dict[str, Any] = {"predictions": int(count)}
+        out: dict[str, Any] = {"predictions": sum(count for count, _ in read)}
+        latencies = [latency for _, rows in read for latency in rows]
         if latencies:
             import numpy as np
 
             p50, p99 = np.percentile(np.asarray(latencies, dtype=float), [50, 99])
             out["p50_ms"], out["p99_ms"] = round(float(p50), 3), round(float(p99), 3)
         return out
+
+
+def _count_and_latencies(path: str | os.PathLike, last_n: int) -> tuple[int, list] | None:
+    if not Path(path).is_file():
+        return None
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)
+    except sqlite3.Error:
+        return None
+    try:
+        count = connection.execute("SELECT count(*) FROM predictions").fetchone()[0]
+        latencies = [
+            row[0]
+            for row in connection.execute(
+                "SELECT latency_ms FROM predictions WHERE latency_ms IS NOT NULL "
+                "ORDER BY ts DESC LIMIT ?",
+                (int(last_n),),
+            )
+        ]
+    except sqlite3.Error:
+        return None
+    finally:
+        connection.close()
+    return int(count), latencies
 
 
 def _frame(rows: list[tuple], probabilities: bool = False) -> pd.DataFrame:

@@ -12,9 +12,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from . import mlflow_scoring, oip
+from .hosted import HostedModel, Unavailable
 from .jsonio import JSON, json_response
 from .model import ModelInputError, ServedModel
-from .routes import Unavailable, pick, score
+from .routes import pick, score
 from .state import ServingState
 from .validation import PayloadError
 
@@ -32,16 +33,20 @@ def mlflow_error(status: int, message: str, code: str = "BAD_REQUEST") -> Respon
 def add_protocol_routes(app: FastAPI, state: ServingState) -> None:
     from ..version import __version__
 
-    def model_named(name: str, version: str | None = None) -> tuple[ServedModel, str]:
-        routing = state.routing
-        if name != routing.champion.name:
-            raise Unavailable(
-                f"unknown model {name!r}; this server serves {routing.champion.name!r}"
-            )
-        return pick(state, version) if version is not None else (routing.champion, "champion")
+    async def model_named(
+        name: str, version: str | None = None
+    ) -> tuple[HostedModel, tuple[ServedModel, str]]:
+        """The hosted model ``name`` (loaded if it was not) and the version that answers."""
+        hosted = state.named(name)
+        routing = await state.use(hosted)
+        return hosted, pick(routing, version) if version is not None else (
+            routing.champion,
+            "champion",
+        )
 
-    def versions() -> list[str]:
-        return [m.version_label for m in state.routing.models()]
+    def check_version(hosted: HostedModel, version: str | None) -> None:
+        if version is not None and version not in hosted.versions():
+            raise Unavailable(f"model {hosted.name!r} has no version {version!r} here")
 
     # -- Open Inference Protocol (KServe V2) -------------------------------------------------
 
@@ -64,10 +69,10 @@ def add_protocol_routes(app: FastAPI, state: ServingState) -> None:
     async def metadata(name: str, version: str | None) -> Response:
         await state.wait_ready()
         try:
-            served, _ = model_named(name, version)
+            hosted, (served, _) = await model_named(name, version)
         except Unavailable as err:
             return oip_error(404, str(err))
-        return json_response(oip.model_metadata(served, versions()))
+        return json_response(oip.model_metadata(served, hosted.versions()))
 
     @app.get("/v2/models/{name}", summary="OIP: model metadata")
     async def oip_model(name: str) -> Response:
@@ -78,10 +83,12 @@ def add_protocol_routes(app: FastAPI, state: ServingState) -> None:
         return await metadata(name, version)
 
     def ready(name: str, version: str | None) -> Response:
+        """Ready: loaded, or loadable on demand (an unloaded hosted model answers its next
+        request after loading it; ``/health`` tells which are loaded)."""
         if not state.is_ready():
             return oip_error(400, "the model is still loading")
         try:
-            model_named(name, version)
+            check_version(state.named(name), version)
         except Unavailable as err:
             return oip_error(404, str(err))
         return json_response({"name": name, "ready": True})
@@ -98,10 +105,11 @@ def add_protocol_routes(app: FastAPI, state: ServingState) -> None:
         body = await request.body()
         await state.wait_ready()
         try:
-            served, variant = model_named(name, version)
+            hosted, chosen = await model_named(name, version)
         except Unavailable as err:
             return oip_error(404, str(err))
-        chosen = (served, variant) if version is not None else None
+        if version is None:
+            chosen = None  # the canary split decides
         header_length = request.headers.get(oip.HEADER_LENGTH)
         names: list[str] = []
         decoded: list[oip.InferRequest] = []
@@ -113,7 +121,7 @@ def add_protocol_routes(app: FastAPI, state: ServingState) -> None:
             return request.payload
 
         try:
-            scored = await score(state, decode, chosen)
+            scored = await score(state, decode, chosen, hosted)
         except (PayloadError, ModelInputError) as err:
             return oip_error(400, err.message if isinstance(err, PayloadError) else str(err))
         output = scored.output
@@ -144,18 +152,31 @@ def add_protocol_routes(app: FastAPI, state: ServingState) -> None:
 
     # -- MLflow scoring protocol -------------------------------------------------------------
 
-    @app.post("/invocations", summary="MLflow scoring protocol")
-    async def invocations(request: Request) -> Response:
+    async def invoke(request: Request, name: str | None) -> Response:
         body = await request.body()
         content_type = request.headers.get("content-type", "")
         await state.wait_ready()
         try:
+            hosted = state.only() if name is None else state.named(name)
+        except Unavailable as err:
+            return mlflow_error(404, str(err), "RESOURCE_DOES_NOT_EXIST")
+        try:
             scored = await score(
-                state, lambda served: mlflow_scoring.decode(body, content_type, served.validator)
+                state,
+                lambda served: mlflow_scoring.decode(body, content_type, served.validator),
+                hosted=hosted,
             )
         except (PayloadError, ModelInputError) as err:
             return mlflow_error(400, err.message if isinstance(err, PayloadError) else str(err))
         return Response(mlflow_scoring.predictions_body(scored.output.predictions), media_type=JSON)
+
+    @app.post("/invocations", summary="MLflow scoring protocol")
+    async def invocations(request: Request) -> Response:
+        return await invoke(request, None)
+
+    @app.post("/models/{name}/invocations", summary="MLflow scoring protocol, one hosted model")
+    async def invocations_model(request: Request, name: str) -> Response:
+        return await invoke(request, name)
 
     @app.get("/ping", summary="MLflow scoring protocol: health")
     async def ping() -> Response:

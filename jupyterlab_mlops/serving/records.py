@@ -48,8 +48,44 @@ class DeploymentRecords:
             "manifest_path": str(root / "kubernetes.yaml"),
         }
 
-    def bundle_dir(self, deployment_id: str, version: int) -> str:
-        return str(self.base_dir / deployment_id / "bundles" / f"v{int(version)}")
+    def bundle_dir(self, deployment_id: str, version: int, model: str | None = None) -> str:
+        """Where a version's bundle is written; ``model``: a hosted model of a multi-model
+        deployment (its versions apart from the others')."""
+        bundles = self.base_dir / deployment_id / "bundles"
+        return str((bundles / model if model else bundles) / f"v{int(version)}")
+
+    def model_log(self, deployment_id: str, index: int, name: str) -> str:
+        """A hosted model's prediction log: the first one's is the deployment's own."""
+        if index == 0:
+            return self.paths(deployment_id)["prediction_log"]
+        return str(self.base_dir / deployment_id / f"predictions-{name}.sqlite")
+
+    def hosted_models(self, row: m.Deployment, config: dict[str, Any]) -> list[dict[str, Any]]:
+        """The hosted models of a multi-model record (``[]`` for a single-model one)."""
+        entries = config.get("models") or []
+        hosted = []
+        for index, served in enumerate(row.models or []):
+            entry = entries[index] if index < len(entries) else {}
+            challenger = (entry.get("canary") or entry.get("shadow") or {}).get("version")
+            name = served["name"]
+            hosted.append(
+                {
+                    "name": name,
+                    "model_ref": served["model_ref"],
+                    "follows_alias": parse_ref(served["model_ref"]).alias,
+                    "version": served["version"],
+                    "challenger_version": challenger,
+                    "bundle_dir": self.bundle_dir(row.id, served["version"], name),
+                    "challenger_bundle_dir": (
+                        self.bundle_dir(row.id, challenger, name)
+                        if challenger is not None
+                        else None
+                    ),
+                    "prediction_log": self.model_log(row.id, index, name),
+                    "loaded": None,  # asked of the running process with the stats
+                }
+            )
+        return hosted
 
     # -- the dict every caller sees -----------------------------------------------------------
 
@@ -57,6 +93,7 @@ class DeploymentRecords:
         ref = parse_ref(row.model_ref)
         config = dict(row.config or {})
         challenger = (config.get("canary") or config.get("shadow") or {}).get("version")
+        hosted = self.hosted_models(row, config)
         return {
             "id": row.id,
             "name": row.name,
@@ -79,11 +116,14 @@ class DeploymentRecords:
             "manifest_path": (
                 self.paths(row.id)["manifest_path"] if row.target == "kubernetes" else None
             ),
-            "bundle_dir": self.bundle_dir(row.id, row.version),
+            "bundle_dir": hosted[0]["bundle_dir"]
+            if hosted
+            else self.bundle_dir(row.id, row.version),
             "challenger_version": challenger,
             "challenger_bundle_dir": (
                 self.bundle_dir(row.id, challenger) if challenger is not None else None
             ),
+            "models": hosted,
             "config": config,
             "restarts": row.restarts or 0,
             "created_by": row.created_by,
@@ -103,8 +143,10 @@ class DeploymentRecords:
         target: str,
         config: dict[str, Any],
         user: str,
+        models: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """A new record (status ``starting``) with its paths; its directory is created."""
+        """A new record (status ``starting``) with its paths; its directory is created.
+        ``models``: the hosted models of a multi-model deployment (name, model_ref, version)."""
         with self.db.session() as session:
             row = m.Deployment(
                 name=name,
@@ -114,6 +156,7 @@ class DeploymentRecords:
                 target=target,
                 status="starting",
                 config=config,
+                models=models,
                 created_by=user,
             )
             session.add(row)

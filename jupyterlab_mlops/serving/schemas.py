@@ -50,7 +50,11 @@ class Query(Schema):
 class CreateDeployment(Schema):
     """``POST /deployments``."""
 
-    model: str = Field(description="A model reference: churn@production (follows) or churn/3")
+    model: str | None = Field(
+        None,
+        description="A model reference: churn@production (follows) or churn/3 (absent when "
+        "config.models lists several)",
+    )
     target: Target | None = Field(None, description="Default: c.MLOps.default_deploy_target")
     name: str | None = Field(None, description="Default: the model name (and the alias)")
     config: DeploymentConfig | None = None
@@ -103,6 +107,23 @@ class DeploymentStats(Schema):
     source: str
 
 
+class DeploymentModel(Schema):
+    """One hosted model of a multi-model deployment (``/models/{name}/…``)."""
+
+    name: str
+    model_ref: str
+    follows_alias: str | None
+    version: int = Field(description="The version it serves")
+    challenger_version: int | None
+    bundle_dir: str
+    challenger_bundle_dir: str | None
+    prediction_log: str = Field(description="Its own prediction log (the first: the deployment's)")
+    loaded: bool | None = Field(
+        description="In memory now (max_loaded_models unloads the least recently used); null: "
+        "not asked (not running, or without stats)"
+    )
+
+
 class Deployment(Schema):
     id: str
     name: str
@@ -126,6 +147,9 @@ class Deployment(Schema):
     bundle_dir: str
     challenger_version: int | None
     challenger_bundle_dir: str | None
+    models: list[DeploymentModel] = Field(
+        default_factory=list, description="The hosted models of a multi-model deployment"
+    )
     config: DeploymentConfig
     restarts: int = Field(0, description="Restarts made by the restart policy")
     created_by: str | None
@@ -290,6 +314,9 @@ class ReloadRequest(Schema):
     is left out keeps its current value."""
 
     bundle: str = Field(min_length=1, description="Bundle directory of the new champion")
+    model: str | None = Field(
+        None, min_length=1, description="The hosted model to swap (default: the first one)"
+    )
     challenger_bundle: str | None = Field(None, description="Bundle of a challenger, or null")
     canary_percent: float = Field(0.0, ge=0, le=100)
     shadow: bool = False
@@ -301,7 +328,7 @@ class ReloadRequest(Schema):
 
 class ReloadResponse(Schema):
     model: str
-    version: int
+    version: int | None
     challenger: int | None
     canary_percent: float
     shadow: bool
@@ -315,13 +342,31 @@ class ChallengerInfo(Schema):
     version: int
 
 
-class HealthResponse(Schema):
-    status: Literal["ok"]
-    model: str
-    version: int
-    challenger: ChallengerInfo | None
+class HostedHealth(Schema):
+    """One hosted model of a multi-model process."""
+
+    name: str
+    ref: str | None
+    version: int | None
+    challenger: int | None
     canary_percent: float
     shadow: bool
+    loaded: bool
+    loads: int = Field(description="Times it was loaded (at start and after each unload)")
+
+
+class HealthResponse(Schema):
+    """One model: ``model``, ``version``, its challenger and split; several: ``models`` and
+    ``max_loaded_models`` instead."""
+
+    status: Literal["ok"]
+    model: str | None = None
+    version: int | None = None
+    challenger: ChallengerInfo | None = None
+    canary_percent: float | None = None
+    shadow: bool | None = None
+    models: list[HostedHealth] | None = None
+    max_loaded_models: int | None = None
     generation: int
     pid: int
     uptime_seconds: float

@@ -14,8 +14,9 @@ passes :class:`SecurityMiddleware` before any route:
   without a pre-flight; ``/invocations`` also ``text/csv``, OIP ``…/infer`` also
   ``application/octet-stream`` or none (what ``tritonclient`` sends) when there is no ``Origin``;
 - API keys — when the policy requires them, ``/predict``, ``/feedback``, ``/metadata``,
-  ``/invocations`` and ``/v2/models/…`` (not its ``/ready`` probes) need
-  ``Authorization: Bearer <key>`` whose sha256 is one of the policy's hashes (**401**).
+  ``/invocations`` (and the same under ``/models/{name}/``) and ``/v2/models/…`` (not its
+  ``/ready`` probes) need ``Authorization: Bearer <key>`` whose sha256 is one of the policy's
+  hashes (**401**).
   ``/health``, ``/v2/health/…`` and ``/metrics`` (probes, counters) stay open; ``/admin/reload``
   has its own token. Refusals on ``/v2/…`` and ``/invocations`` are in those protocols' shapes.
 
@@ -190,7 +191,18 @@ def _oip_key_protected(path: str) -> bool:
     return path.startswith("/v2/models/") and not path.endswith("/ready")
 
 
+def _unscoped(path: str) -> str:
+    """``/models/{name}/predict`` → ``/predict``: a hosted model's routes get the checks of the
+    process-wide ones."""
+    if path.startswith("/models/"):
+        parts = path.split("/", 3)
+        if len(parts) == 4 and parts[2]:
+            return "/" + parts[3]
+    return path
+
+
 def _media_types(path: str) -> frozenset[str] | None:
+    path = _unscoped(path)
     if path in JSON_ONLY:
         return frozenset({"application/json"})
     if path == "/invocations":
@@ -205,7 +217,7 @@ def error_body(path: str, code: str, message: str) -> bytes:
     ``{"error_code", "message"}``, else ours."""
     if _is_oip(path):
         return dumps({"error": message})
-    if path in ("/invocations", "/ping"):
+    if _unscoped(path) in ("/invocations", "/ping"):
         return dumps({"error_code": code.upper(), "message": message})
     return dumps({"error": {"code": code, "message": message}})
 
@@ -291,7 +303,7 @@ class SecurityMiddleware:
                     path,
                 )
                 return
-        protected = path in KEY_PROTECTED or _oip_key_protected(path)
+        protected = _unscoped(path) in KEY_PROTECTED or _oip_key_protected(path)
         if protected and not policy.key_allowed(_header(scope, b"authorization")):
             await _refuse(
                 send,

@@ -38,7 +38,7 @@ from .keys import DeploymentKeys, keys_required, policy, policy_path, write_poli
 from .liveness import Liveness
 from .ports import RunLookup, VersionLookup
 from .records import ACTIVE, DeploymentRecords
-from .stats import deployment_stats
+from .stats import deployment_stats, mark_loaded
 
 __all__ = ["TARGETS", "DeploymentService"]  # TARGETS: the targets create() accepts
 
@@ -90,12 +90,12 @@ class DeploymentService:
             self._deployers,
             self._lock,
             self.log,
-            on_switched=lambda deployment, old: self._publish(
+            on_switched=lambda deployment, model, old, new: self._publish(
                 DEPLOYMENT_SWITCHED,
                 deployment_id=deployment["id"],
-                model=deployment["model"],
+                model=model,
                 from_version=old,
-                to_version=deployment["version"],
+                to_version=new,
             ),
         )
         self.keys = DeploymentKeys(db)
@@ -127,16 +127,49 @@ class DeploymentService:
                 self.versions.resolve(f"{model}/{config[key]['version']}")
 
     def _write_bundles(self, deployment: dict[str, Any]) -> None:
-        for version, directory in (
-            (deployment["version"], deployment["bundle_dir"]),
-            (deployment["challenger_version"], deployment["challenger_bundle_dir"]),
-        ):
-            if version is None:
-                continue
-            metadata = Path(directory) / "mlops-model.json"
-            if metadata.is_file() and not metadata.is_symlink():
-                continue
-            self.bundles.write(f"{deployment['model']}/{version}", directory, root=self.base_dir)
+        hosted = deployment.get("models") or [{**deployment, "name": deployment["model"]}]
+        for served in hosted:
+            model = served["name"]
+            for version, directory in (
+                (served["version"], served["bundle_dir"]),
+                (served["challenger_version"], served["challenger_bundle_dir"]),
+            ):
+                if version is None:
+                    continue
+                metadata = Path(directory) / "mlops-model.json"
+                if metadata.is_file() and not metadata.is_symlink():
+                    continue
+                self.bundles.write(f"{model}/{version}", directory, root=self.base_dir)
+
+    def _hosted_models(
+        self, clean: dict[str, Any], target: str, identity: Any
+    ) -> list[dict[str, Any]]:
+        """The entries of ``config.models`` resolved (name, reference, version); 400/404
+        naming the entry."""
+        if target != "local":
+            raise InvalidInput(
+                f"config.models: several models in one process run on the local target, not "
+                f"{target!r}",
+                details={"field": "config.models"},
+            )
+        access = self._access()
+        hosted = []
+        for index, entry in enumerate(clean["models"]):
+            ref = parse_ref(entry["model"])
+            if access.is_protected(ref.alias):
+                access.require(identity, "approve", f"deploy protected alias {ref.alias!r}")
+            try:
+                version = self.versions.resolve(str(ref))
+                self._check_challenger(version["name"], entry)
+            except MLOpsError as err:
+                err.details = {**err.details, "field": f"config.models[{index}]"}
+                raise
+            if version.get("archived") and ref.version is None:
+                raise Conflict(f"{ref} resolves to archived version {version['version']}")
+            hosted.append(
+                {"name": version["name"], "model_ref": str(ref), "version": int(version["version"])}
+            )
+        return hosted
 
     def _failed(self, deployment_id: str, reason: str, **fields: Any) -> dict[str, Any]:
         record = self.records.update(deployment_id, status="failed", status_reason=reason, **fields)
@@ -175,6 +208,17 @@ class DeploymentService:
         before the target starts it, so a caller can remember its id across a restart.
         """
         target = check_target(target or self.default_target)
+        hosted = None
+        if model is None or model == "":  # several models: config.models names them
+            clean = clean_config(config)
+            if "models" not in clean:
+                raise InvalidInput(
+                    "'model' is required: a reference such as 'churn@production' or 'churn/3' "
+                    "(or config.models for several)",
+                    details={"field": "model"},
+                )
+            hosted = self._hosted_models(clean, target, self._access().require(user, "deploy"))
+            model = hosted[0]["model_ref"]
         if not isinstance(model, str):
             raise InvalidInput(
                 "model must be a reference such as 'churn@production' or 'churn/3'",
@@ -185,11 +229,19 @@ class DeploymentService:
         identity = access.require(user, "deploy")
         if access.is_protected(ref.alias):
             access.require(identity, "approve", f"deploy protected alias {ref.alias!r}")
-        clean = clean_config(config)
+        if hosted is None:
+            clean = clean_config(config)
+            if "models" in clean:
+                raise InvalidInput(
+                    "give either model (one model) or config.models (several), not both",
+                    details={"field": "model"},
+                )
         version = self.versions.resolve(str(ref))
         if version.get("archived") and ref.version is None:
             raise Conflict(f"{ref} resolves to archived version {version['version']}")
         self._check_challenger(version["name"], clean)
+        if hosted is not None and (name is None or name == ""):
+            name = "-".join(h["name"] for h in hosted)[:63].rstrip("-_.")
         if name is None or name == "":
             name = version["name"] if ref.alias is None else f"{version['name']}-{ref.alias}"
         if not isinstance(name, str) or not NAME_RE.match(name):
@@ -205,6 +257,7 @@ class DeploymentService:
             target=target,
             config=clean,
             user=user,
+            models=hosted,
         )
         first_key = None
         if keys_required(record):
@@ -402,6 +455,12 @@ class DeploymentService:
         self._access().require(user, "deploy", "change canaries")
         with self._lock(deployment_id):
             deployment = self.records.get(deployment_id)
+            if deployment["models"]:
+                raise InvalidInput(
+                    "a multi-model deployment has a challenger per model: set "
+                    "config.models[i].canary or .shadow when creating it",
+                    details={"field": "canary"},
+                )
             config = clean_config(update.apply(deployment["config"]))
             self._check_challenger(deployment["model"], config)
             updated = self.records.update(deployment_id, config=config)
@@ -502,5 +561,7 @@ class DeploymentService:
     # -- stats for the panel ------------------------------------------------------------------
 
     def stats(self, deployment: dict[str, Any]) -> dict[str, Any]:
-        """Requests, errors, error rate, p50/p99 latency (ms), from /metrics and the log."""
+        """Requests, errors, error rate, p50/p99 latency (ms), from /metrics and the log (and
+        which hosted models are loaded, set on the record's ``models``)."""
+        mark_loaded(deployment)
         return deployment_stats(deployment)

@@ -2,7 +2,8 @@
 
 Counts and latencies come from the prediction log (:meth:`PredictionLog.stats`), request and
 error counters from the running process's Prometheus ``/metrics`` (best effort, one second at
-most): the panel shows what it can get and says where it came from (``source``).
+most): the panel shows what it can get and says where it came from (``source``). Which hosted
+models of a multi-model deployment are loaded comes from its ``/health`` the same way.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ def deployment_stats(deployment: dict[str, Any]) -> dict[str, Any]:
         "p99_ms": None,
         "source": "prediction_log",
     }
-    path = deployment.get("prediction_log")
+    hosted = deployment.get("models") or []  # several models: their logs together
+    path = [m["prediction_log"] for m in hosted] or deployment.get("prediction_log")
     if path:
         result.update(PredictionLog.stats(path))
     if deployment.get("status") == "running" and deployment.get("url"):
@@ -69,3 +71,20 @@ def metrics_counters(url: str) -> dict[str, Any]:
     if not seen:
         return {}
     return {"requests": int(requests), "errors": int(errors)}
+
+
+def mark_loaded(deployment: dict[str, Any]) -> None:
+    """Set ``loaded`` on each hosted model of a running multi-model deployment, from its
+    ``/health`` (left ``None`` when it cannot be asked)."""
+    if not deployment.get("models") or deployment.get("status") != "running":
+        return
+    try:
+        response = httpx.get(
+            f"{deployment['url']}/health", timeout=METRICS_TIMEOUT, trust_env=False
+        )
+        response.raise_for_status()
+        loaded = {m["name"]: bool(m["loaded"]) for m in response.json().get("models") or []}
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return
+    for hosted in deployment["models"]:
+        hosted["loaded"] = loaded.get(hosted["name"])

@@ -352,6 +352,9 @@ class Deployment(Base):
     prediction_log: Mapped[str | None] = mapped_column(String(1024))
     # Batching, workers, canary/shadow split, extra-column policy, ...
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # A multi-model deployment's hosted models, in order: [{"name", "model_ref", "version"}]
+    # (the first is also model_name/model_ref/version); None for a single-model one.
+    models: Mapped[list[Any] | None] = mapped_column(default=None)
     # Restarts made by the restart policy since the deployment was (re)started by a user.
     restarts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_by: Mapped[str] = mapped_column(String(255), default="")

@@ -33,6 +33,9 @@ export type IDeploymentConfig = Schemas['DeploymentConfig'];
 /** A deployment (`POST deployments`, and the stop / restart / canary answers). */
 export type IDeployment = Schemas['Deployment'];
 
+/** One model a multi-model deployment hosts (`/models/{name}/predict`). */
+export type IHostedModel = Schemas['DeploymentModel'];
+
 /** `GET deployments/{id}`: a deployment with its traffic statistics. */
 export type IDeploymentWithStats = Schemas['DeploymentWithStats'];
 

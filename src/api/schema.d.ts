@@ -1554,9 +1554,10 @@ export interface components {
         CreateDeployment: {
             /**
              * Model
-             * @description A model reference: churn@production (follows) or churn/3
+             * @description A model reference: churn@production (follows) or churn/3 (absent when config.models lists several)
+             * @default null
              */
-            model: string;
+            model?: string | null;
             /**
              * Target
              * @description Default: c.MLOps.default_deploy_target
@@ -1789,6 +1790,11 @@ export interface components {
             challenger_version: number | null;
             /** Challenger Bundle Dir */
             challenger_bundle_dir: string | null;
+            /**
+             * Models
+             * @description The hosted models of a multi-model deployment
+             */
+            models?: components["schemas"]["DeploymentModel"][];
             config: components["schemas"]["DeploymentConfig"];
             /**
              * Restarts
@@ -1814,6 +1820,18 @@ export interface components {
          * @description How a deployment serves: batching, workers, challenger, extra columns, cluster sizing.
          */
         DeploymentConfig: {
+            /**
+             * Models
+             * @description Several models in one process: ["churn@production", "fraud/3", {"model": ..., "canary"|"shadow"|"batching": ...}], each routed by its name (/models/{name}/predict); instead of the request's model
+             * @default null
+             */
+            models?: components["schemas"]["ModelEntry"][] | null;
+            /**
+             * Max Loaded Models
+             * @description With models: how many stay loaded at most (least recently used unloaded, reloaded on demand; default: all)
+             * @default null
+             */
+            max_loaded_models?: number | null;
             /**
              * @description An object, or true (the defaults) / false (one model call per request)
              * @default null
@@ -1935,6 +1953,39 @@ export interface components {
             /** Text */
             text: string;
         };
+        /**
+         * DeploymentModel
+         * @description One hosted model of a multi-model deployment (``/models/{name}/…``).
+         */
+        DeploymentModel: {
+            /** Name */
+            name: string;
+            /** Model Ref */
+            model_ref: string;
+            /** Follows Alias */
+            follows_alias: string | null;
+            /**
+             * Version
+             * @description The version it serves
+             */
+            version: number;
+            /** Challenger Version */
+            challenger_version: number | null;
+            /** Bundle Dir */
+            bundle_dir: string;
+            /** Challenger Bundle Dir */
+            challenger_bundle_dir: string | null;
+            /**
+             * Prediction Log
+             * @description Its own prediction log (the first: the deployment's)
+             */
+            prediction_log: string;
+            /**
+             * Loaded
+             * @description In memory now (max_loaded_models unloads the least recently used); null: not asked (not running, or without stats)
+             */
+            loaded: boolean | null;
+        };
         /** DeploymentPage */
         DeploymentPage: {
             /** Items */
@@ -2012,6 +2063,11 @@ export interface components {
             challenger_version: number | null;
             /** Challenger Bundle Dir */
             challenger_bundle_dir: string | null;
+            /**
+             * Models
+             * @description The hosted models of a multi-model deployment
+             */
+            models?: components["schemas"]["DeploymentModel"][];
             config: components["schemas"]["DeploymentConfig"];
             /**
              * Restarts
@@ -2789,6 +2845,27 @@ export interface components {
             created_at: string | null;
             /** Updated At */
             updated_at: string | null;
+        };
+        /**
+         * ModelEntry
+         * @description One model a multi-model deployment hosts, routed by its registered name
+         *     (``/models/{name}/predict``), with its own challenger and batching.
+         */
+        ModelEntry: {
+            /**
+             * Model
+             * @description A model reference: churn@production (follows the alias) or churn/3
+             */
+            model: string;
+            /** @default null */
+            canary?: components["schemas"]["CanarySplit"] | null;
+            /** @default null */
+            shadow?: components["schemas"]["ShadowSplit"] | null;
+            /**
+             * @description This model's batching (default: the deployment's)
+             * @default null
+             */
+            batching?: boolean | components["schemas"]["BatchingConfig"] | null;
         };
         /** ModelListQuery */
         ModelListQuery: {

@@ -17,6 +17,7 @@ import { CanaryForm } from './CanaryForm';
 import { DeploymentDrift } from './DeploymentDrift';
 import { DeploymentLogs } from './DeploymentLogs';
 import { formatAbsoluteTime, formatRelativeTime } from './format';
+import { HostedModelsTable } from './HostedModels';
 import { StatusBadge } from './PagedList';
 import { formatCount, formatMs, formatPercent } from './statsFormat';
 import { ITabProps } from './types';
@@ -29,8 +30,9 @@ export interface IDeploymentDetailProps extends ITabProps {
 }
 
 /**
- * One deployment: status, endpoint and curl example, traffic statistics,
- * stop/restart, its drift monitor, canary split and logs.
+ * One deployment: status, endpoint and curl example, its hosted models (a
+ * multi-model one), traffic statistics, stop/restart, its drift monitor,
+ * canary split (single-model) and logs.
  */
 export function DeploymentDetail(props: IDeploymentDetailProps): JSX.Element {
   const { deploymentId, serverSettings } = props;
@@ -109,6 +111,7 @@ export function DeploymentDetail(props: IDeploymentDetailProps): JSX.Element {
             </div>
           ) : null}
           <DeploymentFacts deployment={deployment} />
+          <HostedModelsTable deployment={deployment} />
           <DeploymentStatsGrid deployment={deployment} />
           <div className="jp-mlops-actions">
             <Button
@@ -139,11 +142,13 @@ export function DeploymentDetail(props: IDeploymentDetailProps): JSX.Element {
             <CurlExample deployment={deployment} {...props} />
           ) : null}
           <DeploymentDrift {...props} deploymentId={deploymentId} />
-          <CanaryForm
-            deployment={deployment}
-            serverSettings={serverSettings}
-            onChanged={() => void polled.reload()}
-          />
+          {deployment.models?.length ? null : (
+            <CanaryForm
+              deployment={deployment}
+              serverSettings={serverSettings}
+              onChanged={() => void polled.reload()}
+            />
+          )}
           <DeploymentLogs
             deploymentId={deploymentId}
             serverSettings={serverSettings}
@@ -161,15 +166,26 @@ function DeploymentFacts({
 }): JSX.Element {
   return (
     <dl className="jp-mlops-facts">
-      <dt>Model</dt>
-      <dd>
-        <code>
-          {deployment.model}/{deployment.version}
-        </code>
-        {deployment.follows_alias
-          ? ` (follows @${deployment.follows_alias})`
-          : ''}
-      </dd>
+      {deployment.models?.length ? (
+        <>
+          <dt>Models</dt>
+          <dd className="jp-mlops-deployment-models">
+            {deployment.models.map(hosted => hosted.name).join(', ')}
+          </dd>
+        </>
+      ) : (
+        <>
+          <dt>Model</dt>
+          <dd>
+            <code>
+              {deployment.model}/{deployment.version}
+            </code>
+            {deployment.follows_alias
+              ? ` (follows @${deployment.follows_alias})`
+              : ''}
+          </dd>
+        </>
+      )}
       <dt>Target</dt>
       <dd>{deployment.target}</dd>
       <dt>URL</dt>
@@ -275,7 +291,11 @@ function CurlExample(
   if (!version.data || !deployment.url) {
     return null;
   }
-  const curl = curlCommand(deployment.url, [
+  // a multi-model deployment answers each model under /models/{name}/
+  const base = deployment.models?.length
+    ? `${deployment.url}/models/${deployment.model}`
+    : deployment.url;
+  const curl = curlCommand(base, [
     exampleRecord(version.data.signature, version.data.profile)
   ]);
   return (

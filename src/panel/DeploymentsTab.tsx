@@ -3,6 +3,7 @@ import * as React from 'react';
 import { deploymentStats, IDeploymentListItem, listDeployments } from '../api';
 import { DeploymentDetail } from './DeploymentDetail';
 import { formatAbsoluteTime, formatRelativeTime } from './format';
+import { HostedModelsInline } from './HostedModels';
 import { PagedList, StatusBadge } from './PagedList';
 import { formatCount, formatMs, formatPercent } from './statsFormat';
 import { ITabProps } from './types';
@@ -19,8 +20,9 @@ export function DeploymentsEmptyState(): JSX.Element {
 }
 
 /**
- * Deployments: the list (status, URL, model version, target, traffic), and
- * one deployment in detail when selected.
+ * Deployments: the list (status, URL, model version — or the hosted models
+ * of a multi-model one — target, traffic), and one deployment in detail when
+ * selected.
  */
 export function DeploymentsTab(props: ITabProps): JSX.Element {
   const [localSelection, setLocalSelection] = React.useState<string | null>(
@@ -93,12 +95,22 @@ function DeploymentRow(props: {
         <StatusBadge status={deployment.status} />
       </div>
       <div className="jp-mlops-row-meta">
-        <span className="jp-mlops-version">
-          {deployment.model}/{deployment.version}
-        </span>
-        {deployment.follows_alias ? (
-          <span className="jp-mlops-alias">@{deployment.follows_alias}</span>
-        ) : null}
+        {deployment.models?.length ? (
+          <span className="jp-mlops-hosted-count">
+            {deployment.models.length} models
+          </span>
+        ) : (
+          <>
+            <span className="jp-mlops-version">
+              {deployment.model}/{deployment.version}
+            </span>
+            {deployment.follows_alias ? (
+              <span className="jp-mlops-alias">
+                @{deployment.follows_alias}
+              </span>
+            ) : null}
+          </>
+        )}
         <span>{deployment.target}</span>
         {challenger ? (
           <span className="jp-mlops-canary-badge">
@@ -116,6 +128,7 @@ function DeploymentRow(props: {
           </a>
         ) : null}
       </div>
+      <HostedModelsInline deployment={deployment} />
       {stats ? (
         <div className="jp-mlops-row-meta jp-mlops-stats-inline">
           <span title="Requests to /predict">

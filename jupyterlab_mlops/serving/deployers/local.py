@@ -27,6 +27,7 @@ from .base import Deployer, Progress, free_port, no_progress, tail_file, wait_he
 
 ADMIN_TOKEN_ENV = "MLOPS_SERVING_ADMIN_TOKEN"
 TOKEN_FILE = "admin-token"
+MODELS_FILE = "models.json"
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 15.0
 
@@ -42,6 +43,34 @@ def admin_token(deploy_dir: str | Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(token)
     return token
+
+
+def write_models_file(deployment: dict[str, Any]) -> Path:
+    """The hosted models of a multi-model deployment as ``--models-file`` takes them."""
+    config = deployment.get("config") or {}
+    entries = config.get("models") or []
+    models = []
+    for served, entry in zip(deployment["models"], entries, strict=True):
+        canary, shadow = entry.get("canary") or {}, entry.get("shadow") or {}
+        spec: dict[str, Any] = {
+            "bundle": served["bundle_dir"],
+            "ref": served["model_ref"],
+            "prediction_log": served["prediction_log"],
+            "challenger_bundle": served["challenger_bundle_dir"],
+            "canary_percent": canary.get("percent", 0),
+            "shadow": bool(shadow),
+        }
+        batching = entry.get("batching")
+        if batching is False:
+            spec["batching"] = {"enabled": False}
+        elif batching:
+            spec["batching"] = {"enabled": True, **batching}
+        models.append(spec)
+    path = Path(deployment["log_path"]).parent / MODELS_FILE
+    path.write_text(
+        json.dumps({"models": models, "max_loaded_models": config.get("max_loaded_models")})
+    )
+    return path
 
 
 def serving_arguments(deployment: dict[str, Any]) -> list[str]:
@@ -94,17 +123,19 @@ class LocalDeployer(Deployer):
         self._exit_codes: dict[int, int] = {}  # of reaped children, for the failure reason
 
     def start(self, deployment: dict[str, Any], progress: Progress = no_progress) -> dict[str, Any]:
-        bundle_dir = deployment["bundle_dir"]
         log_path = Path(deployment["log_path"])
         log_path.parent.mkdir(parents=True, exist_ok=True)
+        if deployment.get("models"):
+            source = ["--models-file", str(write_models_file(deployment))]
+        else:
+            source = ["--bundle", str(deployment["bundle_dir"])]
         host = "127.0.0.1"
         port = free_port(host)
         command = [
             sys.executable,
             "-m",
             "jupyterlab_mlops.serving",
-            "--bundle",
-            str(bundle_dir),
+            *source,
             "--host",
             host,
             "--port",
@@ -226,6 +257,14 @@ class LocalDeployer(Deployer):
 
     def logs(self, deployment: dict[str, Any], tail: int = 200) -> str:
         return tail_file(deployment.get("log_path"), tail)
+
+    def reload_model(
+        self, deployment: dict[str, Any], name: str, bundle_dir: str
+    ) -> dict[str, Any]:
+        """Swap one hosted model of a multi-model process in place (its split kept); the
+        models file is rewritten so a restart serves the same."""
+        write_models_file(deployment)
+        return self.admin_reload(deployment, {"bundle": str(bundle_dir), "model": name})
 
     def reload(self, deployment: dict[str, Any], bundle_dir: str) -> dict[str, Any]:
         """Ask the running process to swap its model(s) in place: no request is dropped."""
