@@ -300,10 +300,12 @@ def key_text(data: dict[str, Any], options: argparse.Namespace, context: Context
 def find_endpoint(context: Context, ref: str) -> str:
     """The prediction URL prefix for a model reference, a deployment id or name: the
     deployment's URL, or ``{url}/models/{name}`` for a model hosted with others."""
+    from ..serving.records import served_models
+
     mlops = context.mlops
     running = mlops.deployments.find(status="running", limit=500)
     # (deployment, what it serves: itself, or one of its hosted models)
-    served = [(d, h) for d in running for h in (d["models"] or [{**d, "name": d["model"]}])]
+    served = [(d, h) for d in running for h in served_models(d)]
     for key in ("id", "model_ref", "name"):  # a reference names a hosted model; an id a process
         for item, hosted in served:
             if key == "model_ref" and hosted["model_ref"] == ref:

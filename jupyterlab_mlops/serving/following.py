@@ -21,7 +21,7 @@ from ..errors import MLOpsError, NotFound
 from .bundle import BundleWriter
 from .deployers import Deployers
 from .ports import VersionLookup
-from .records import DeploymentRecords
+from .records import DeploymentRecords, served_models
 
 
 class AliasFollowing:
@@ -77,10 +77,9 @@ class AliasFollowing:
     @staticmethod
     def _followed(deployment: dict[str, Any], model: str | None) -> list[tuple[str, str, int]]:
         """(model name, alias reference, version served) of what ``deployment`` follows."""
-        hosted = deployment["models"] or [{**deployment, "name": deployment["model"]}]
         return [
             (h["name"], h["model_ref"], h["version"])
-            for h in hosted
+            for h in served_models(deployment)
             if h["follows_alias"] is not None and model in (None, h["name"])
         ]
 

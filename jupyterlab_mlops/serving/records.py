@@ -30,6 +30,12 @@ def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def served_models(deployment: dict[str, Any]) -> list[dict[str, Any]]:
+    """What a deployment serves, model by model: its hosted models, or — a single-model
+    deployment — itself, as its one model (its fields, with ``name`` the model's name)."""
+    return deployment.get("models") or [{**deployment, "name": deployment["model"]}]
+
+
 class DeploymentRecords:
     """Deployment rows in ``db`` and their directories under ``base_dir``."""
 

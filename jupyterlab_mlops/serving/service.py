@@ -37,7 +37,7 @@ from .following import AliasFollowing
 from .keys import DeploymentKeys, keys_required, policy, policy_path, write_policy
 from .liveness import Liveness
 from .ports import RunLookup, VersionLookup
-from .records import ACTIVE, DeploymentRecords
+from .records import ACTIVE, DeploymentRecords, served_models
 from .stats import deployment_stats, mark_loaded
 
 __all__ = ["TARGETS", "DeploymentService"]  # TARGETS: the targets create() accepts
@@ -127,8 +127,7 @@ class DeploymentService:
                 self.versions.resolve(f"{model}/{config[key]['version']}")
 
     def _write_bundles(self, deployment: dict[str, Any]) -> None:
-        hosted = deployment.get("models") or [{**deployment, "name": deployment["model"]}]
-        for served in hosted:
+        for served in served_models(deployment):
             model = served["name"]
             for version, directory in (
                 (served["version"], served["bundle_dir"]),
