@@ -157,7 +157,7 @@ def add_protocol_routes(app: FastAPI, state: ServingState) -> None:
         content_type = request.headers.get("content-type", "")
         await state.wait_ready()
         try:
-            hosted = state.only() if name is None else state.named(name)
+            hosted = state.asked_for(name)
         except Unavailable as err:
             return mlflow_error(404, str(err), "RESOURCE_DOES_NOT_EXIST")
         try:

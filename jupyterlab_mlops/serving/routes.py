@@ -153,7 +153,8 @@ def store_feedback(logs: list[tuple[str, PredictionLog]], items: list[dict]) -> 
         if not remaining:
             break
         unknown = set(log.unknown_ids(remaining))
-        owners[name] = [i for i in items if i["prediction_id"] in set(remaining) - unknown]
+        known = set(remaining) - unknown
+        owners[name] = [i for i in items if i["prediction_id"] in known]
         remaining = [i for i in remaining if i in unknown]
     if remaining:
         return remaining
@@ -166,7 +167,7 @@ def add_routes(app: FastAPI, state: ServingState) -> None:
         body = await request.body()
         await state.wait_ready()
         try:
-            hosted = state.only() if name is None else state.named(name)
+            hosted = state.asked_for(name)
         except Unavailable as err:
             return not_hosted(err)
         try:
@@ -273,7 +274,7 @@ def add_routes(app: FastAPI, state: ServingState) -> None:
     async def metadata_of(name: str | None) -> Response:
         await state.wait_ready()
         try:
-            hosted = state.only() if name is None else state.named(name)
+            hosted = state.asked_for(name)
         except Unavailable as err:
             return not_hosted(err)
         routing = await state.use(hosted)

@@ -153,6 +153,10 @@ class ServingState:
             "(or /v2/models/{name}/infer)"
         )
 
+    def asked_for(self, name: str | None) -> HostedModel:
+        """The model a request names (``/models/{name}/…``), or the only one (unscoped)."""
+        return self.only() if name is None else self.named(name)
+
     def named(self, name: str) -> HostedModel:
         hosted = self.hosted.get(name)
         if hosted is None:
