@@ -191,46 +191,34 @@ def main(argv: list[str] | None = None) -> int:
         bundle = None
     else:
         bundle = os.path.abspath(args.bundle)
-    if args.workers == 1 and bundle is None:
-        import uvicorn
-
-        from .app import create_app
-
-        try:
-            app = create_app(None, **settings)
-        except MLOpsError as err:
-            print(f"error: {err.message}", file=sys.stderr)
-            return 2
-        except (OSError, ValueError) as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-        uvicorn.run(app, **common)
-        return 0
     if args.workers == 1:
-        from .model import ServedModel
+        loading = None
+        if bundle is not None:
+            from .model import ServedModel
 
-        try:  # verified now; deserialised in a thread while the web stack imports and starts
-            loading = ServedModel.start_loading(
-                [b for b in (bundle, settings["challenger_bundle"]) if b],
-                trust=args.trust,
-                extra_columns=args.extra_columns,
-                unknown_categories=args.unknown_categories,
-                max_string_length=args.max_string_length,
-            )
-        except MLOpsError as err:
-            print(f"error: {err.message}", file=sys.stderr)
-            return 2
+            try:  # verified now; deserialised in a thread while the web stack imports and starts
+                loading = ServedModel.start_loading(
+                    [b for b in (bundle, settings["challenger_bundle"]) if b],
+                    trust=args.trust,
+                    extra_columns=args.extra_columns,
+                    unknown_categories=args.unknown_categories,
+                    max_string_length=args.max_string_length,
+                )
+            except MLOpsError as err:
+                print(f"error: {err.message}", file=sys.stderr)
+                return 2
         import uvicorn
 
         from .app import create_app
 
-        try:
+        try:  # several models: each bundle is loaded by the app, the first ones at start
             app = create_app(bundle, loading=loading, **settings)
         except MLOpsError as err:
             print(f"error: {err.message}", file=sys.stderr)
             return 2
-        except (OSError, ValueError) as err:  # the security policy file
-            print(f"error: --security-file: {err}", file=sys.stderr)
+        except (OSError, ValueError) as err:  # the security policy file (or the models file's)
+            where = "--security-file: " if bundle is not None else ""
+            print(f"error: {where}{err}", file=sys.stderr)
             return 2
         uvicorn.run(app, **common)
         return 0
