@@ -68,20 +68,27 @@ class ShadowSplit(Schema):
     version: Version
 
 
-def _absent_if_empty(value: Any) -> Any:
-    # ``{}`` has always meant "not set" here (the panel sends it to clear a split).
-    return None if value == {} else value
+class _SplitAndBatching(Schema):
+    """How ``canary``, ``shadow`` and ``batching`` are read, for a deployment and for each model
+    it hosts (the fields are declared by each, with their own descriptions)."""
 
+    @field_validator("canary", "shadow", "batching", mode="before", check_fields=False)
+    @classmethod
+    def _empty_is_absent(cls, value: Any) -> Any:
+        # ``{}`` has always meant "not set" here (the panel sends it to clear a split).
+        return None if value == {} else value
 
-def _batching_flag(value: Any) -> Any:
-    return {"enabled": value} if isinstance(value, bool) else value
+    @field_validator("batching", mode="before", check_fields=False)
+    @classmethod
+    def _batching_flag(cls, value: Any) -> Any:
+        return {"enabled": value} if isinstance(value, bool) else value
 
 
 def _clean_batching(batching: BatchingConfig) -> dict[str, Any] | bool:
     return batching.model_dump(exclude={"enabled"}) if batching.enabled else False
 
 
-class ModelEntry(Schema):
+class ModelEntry(_SplitAndBatching):
     """One model a multi-model deployment hosts, routed by its registered name
     (``/models/{name}/predict``), with its own challenger and batching."""
 
@@ -97,16 +104,6 @@ class ModelEntry(Schema):
         description="This model's batching (default: the deployment's)",
         json_schema_extra=_or_boolean,
     )
-
-    @field_validator("canary", "shadow", "batching", mode="before")
-    @classmethod
-    def _empty_is_absent(cls, value: Any) -> Any:
-        return _absent_if_empty(value)
-
-    @field_validator("batching", mode="before")
-    @classmethod
-    def _batching_flag(cls, value: Any) -> Any:
-        return _batching_flag(value)
 
     @field_validator("model")
     @classmethod
@@ -134,7 +131,7 @@ class ModelEntry(Schema):
         return clean
 
 
-class DeploymentConfig(Schema):
+class DeploymentConfig(_SplitAndBatching):
     """How a deployment serves: batching, workers, challenger, extra columns, cluster sizing."""
 
     models: list[ModelEntry] | None = Field(
@@ -200,16 +197,6 @@ class DeploymentConfig(Schema):
         description="false: no drift monitor is created with the deployment (default: one with "
         "the default rules, against the served version's reference profile)",
     )
-
-    @field_validator("canary", "shadow", "batching", mode="before")
-    @classmethod
-    def _empty_is_absent(cls, value: Any) -> Any:
-        return _absent_if_empty(value)
-
-    @field_validator("batching", mode="before")
-    @classmethod
-    def _batching_flag(cls, value: Any) -> Any:
-        return _batching_flag(value)
 
     @field_validator("models", mode="before")
     @classmethod
