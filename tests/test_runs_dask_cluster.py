@@ -33,6 +33,7 @@ from _runs_support import error_of, fetch_json, gone, write_notebook
 
 from jupyterlab_mlops.app import MLOps
 from jupyterlab_mlops.runs import TERMINAL_STATES
+from jupyterlab_mlops.serving.deployers.base import free_port
 from jupyterlab_mlops.store.artifacts import sha256_bytes
 
 distributed = pytest.importorskip("distributed")
@@ -45,14 +46,6 @@ HEARTBEAT_TIMEOUT = (
 DEADLINE = 240.0  # generous: the test machine is shared; nothing asserts on speed
 SWEEP_SIZE = int(os.environ.get("MLOPS_TEST_SWEEP_SIZE") or 6)
 REPO = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def namespaces_work() -> str | None:

@@ -24,18 +24,11 @@ import pytest
 from _runs_support import RUN_DEADLINE, came_due, wait_for, write_notebook
 
 from jupyterlab_mlops.app import MLOps
+from jupyterlab_mlops.serving.deployers.base import free_port
 
 TOKEN = "two-servers-token"
 START_DEADLINE = 120.0  # a cold Jupyter server with the extension, on a shared machine
 TICK_DEADLINE = 60.0  # the schedules job ticks every 5 s
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class LabServer:
